@@ -1,0 +1,209 @@
+//! The result of a command, as one stable JSON document (`tfpub.result/v1`) and as
+//! human-readable lines, plus the progress sink the pipelines report through.
+//!
+//! Library code never prints: pipelines push [`Item`]s into a [`Outcome`] and progress
+//! events into a [`Progress`] implementation chosen by the CLI (terminal bar, plain CI
+//! lines, or nothing for `--json`).
+
+use serde::Serialize;
+
+/// The schema name written into every JSON result.
+pub const SCHEMA: &str = "tfpub.result/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutcomeKind {
+    Published,
+    AlreadyPublished,
+    NothingToDo,
+    Planned,
+    Updated,
+    Deleted,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemKind {
+    Module,
+    ModuleVersion,
+    Provider,
+    ProviderVersion,
+    Platform,
+    GpgKey,
+    File,
+    Tag,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Created,
+    Uploaded,
+    Skipped,
+    Exists,
+    Planned,
+    Failed,
+    Deleted,
+    Updated,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub kind: ItemKind,
+    pub id: String,
+    pub version: Option<String>,
+    pub action: Action,
+    pub url: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl Item {
+    pub fn new(kind: ItemKind, id: impl Into<String>, action: Action) -> Self {
+        Item {
+            kind,
+            id: id.into(),
+            version: None,
+            action,
+            url: None,
+            detail: None,
+        }
+    }
+    pub fn version(mut self, v: impl Into<String>) -> Self {
+        self.version = Some(v.into());
+        self
+    }
+    pub fn url(mut self, u: impl Into<String>) -> Self {
+        self.url = Some(u.into());
+        self
+    }
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetInfo {
+    pub host: String,
+    pub organization: String,
+    pub local: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorInfo {
+    pub message: String,
+    pub causes: Vec<String>,
+    pub hint: Option<String>,
+}
+
+/// What a command did. Serialises to the `tfpub.result/v1` document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub schema: &'static str,
+    pub command: String,
+    pub ok: bool,
+    pub outcome: OutcomeKind,
+    pub published: bool,
+    pub target: Option<TargetInfo>,
+    pub items: Vec<Item>,
+    pub error: Option<ErrorInfo>,
+}
+
+impl Outcome {
+    pub fn new(command: impl Into<String>) -> Self {
+        Outcome {
+            schema: SCHEMA,
+            command: command.into(),
+            ok: true,
+            outcome: OutcomeKind::NothingToDo,
+            published: false,
+            target: None,
+            items: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub fn push(&mut self, item: Item) {
+        self.items.push(item);
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("result serialises")
+    }
+
+    /// Human-readable lines, one per item, then a summary line.
+    pub fn to_human(&self) -> String {
+        let mut out = String::new();
+        for it in &self.items {
+            let action = serde_json::to_value(it.action).unwrap();
+            let kind = serde_json::to_value(it.kind).unwrap();
+            out.push_str(&format!(
+                "  {:<8} {} {}{}",
+                action.as_str().unwrap_or(""),
+                kind.as_str().unwrap_or(""),
+                it.id,
+                it.version
+                    .as_deref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default()
+            ));
+            if let Some(d) = &it.detail {
+                out.push_str(&format!(" ({d})"));
+            }
+            out.push('\n');
+        }
+        let summary = match self.outcome {
+            OutcomeKind::Published => "published",
+            OutcomeKind::AlreadyPublished => "already published: nothing changed",
+            OutcomeKind::NothingToDo => "nothing to do",
+            OutcomeKind::Planned => "dry run: nothing was changed",
+            OutcomeKind::Updated => "updated",
+            OutcomeKind::Deleted => "deleted",
+            OutcomeKind::Failed => "failed",
+        };
+        out.push_str(&format!("{}: {summary}\n", self.command));
+        out
+    }
+}
+
+/// Progress events from long-running work. Implementations must be cheap and thread-safe.
+pub trait Progress: Send + Sync {
+    /// A stage started (e.g. "creating version 1.2.0").
+    fn stage(&self, _message: &str) {}
+    /// A transfer started: `id` names the file (never its URL), `total` its size.
+    fn transfer_start(&self, _id: &str, _total: u64) {}
+    /// Bytes sent so far for `id`.
+    fn transfer_progress(&self, _id: &str, _sent: u64) {}
+    /// A transfer finished.
+    fn transfer_done(&self, _id: &str) {}
+    /// A warning the user should read (likely secret in a module, retried request…).
+    fn warn(&self, _message: &str) {}
+    /// A secret value (an upload URL) is about to be used: a CI reporter may register it
+    /// with the CI system's log masking (`::add-mask::` on GitHub Actions).
+    fn mask(&self, _secret: &str) {}
+}
+
+/// A progress sink that discards everything.
+pub struct Silent;
+impl Progress for Silent {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_uses_documented_names() {
+        let mut o = Outcome::new("module publish");
+        o.outcome = OutcomeKind::AlreadyPublished;
+        o.push(Item::new(ItemKind::ModuleVersion, "acme/vpc/aws", Action::Exists).version("1.0.0"));
+        let v: serde_json::Value = serde_json::from_str(&o.to_json()).unwrap();
+        assert_eq!(v["schema"], "tfpub.result/v1");
+        assert_eq!(v["outcome"], "already-published");
+        assert_eq!(v["items"][0]["kind"], "module-version");
+        assert_eq!(v["items"][0]["action"], "exists");
+        assert!(o
+            .to_human()
+            .contains("exists   module-version acme/vpc/aws 1.0.0"));
+    }
+}

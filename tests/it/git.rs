@@ -1,0 +1,1 @@
+//! Integration tests: git (to be written).

@@ -1,0 +1,12 @@
+//! The integration tests: one binary (one link) with a module per area.
+
+mod action;
+mod api;
+mod cli;
+mod git;
+mod module_publish;
+mod package;
+mod provider_publish;
+mod registry;
+mod sign;
+mod sync;

@@ -1,0 +1,1 @@
+//! Integration tests: module_publish (to be written).

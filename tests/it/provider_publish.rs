@@ -1,0 +1,1 @@
+//! Integration tests: provider_publish (to be written).
