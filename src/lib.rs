@@ -8,6 +8,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod gha;
 pub mod git;
 pub mod package;
 pub mod project;
