@@ -419,8 +419,7 @@ fn action_builds_argv_masks_secrets_and_propagates_exit_code() {
     let fake = tmp.path().join("fake-tfpub");
     std::fs::write(
         &fake,
-        concat!(
-            r#"#!/usr/bin/env bash
+        r#"#!/usr/bin/env bash
 if [ "$1" = ci ]; then echo "report-called:$2:$3"; grep -q '"boom"' "$4" && exit 0; exit 8; fi
 printf '%s\n' "$@" > "$RUNNER_TEMP/argv"
 [ "$TFE_TOKEN" = "tok-SECRET-1" ] || exit 9
@@ -430,8 +429,7 @@ cat <<'J'
 {"schema":"tfpub.result/v1","command":"module publish","ok":false,"outcome":"failed","published":false,"target":null,"items":[],"error":{"message":"boom","causes":[],"hint":null}}
 J
 exit 1
-"#
-        ),
+"#,
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
