@@ -1,1 +1,261 @@
-//! placeholder
+//! Project layout: which Terraform modules a repository holds and how they are tagged.
+//!
+//! Why: a monorepo can hold several modules, each released with its own tag prefix. The
+//! optional `tfpub.toml` at the repository root declares them; without it, a repository is
+//! one module named after its directory (`terraform-<PROVIDER>-<NAME>`).
+//!
+//! ```toml
+//! [[module]]
+//! path = "modules/vpc"   # relative to the repository root; must exist inside it
+//! name = "vpc"           # default: from the directory name terraform-<provider>-<name>
+//! provider = "aws"       # default: from the directory name
+//! tag_prefix = "vpc/"    # default ""; tags then look like vpc/v1.2.0
+//! ```
+//!
+//! Unknown keys are rejected. Two modules may not share a name/provider pair or a tag prefix.
+//!
+//! Naming rules, quoted from the HCP Terraform registry modules API:
+//! - name: "May contain alphanumeric characters, with dashes and underscores allowed in
+//!   non-leading or trailing positions. Maximum length is 64 characters."
+//! - provider: "May contain lowercase alphanumeric characters. Maximum length is 64 characters."
+
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+
+/// File name of the project configuration at the repository root.
+pub const CONFIG_FILE: &str = "tfpub.toml";
+
+/// Errors from reading `tfpub.toml` or validating names.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid {path}: {message} (hint: allowed keys per [[module]] are path, name, provider, tag_prefix)")]
+    Parse { path: PathBuf, message: String },
+    #[error("{file}: module path {path:?} {problem}")]
+    BadPath {
+        file: PathBuf,
+        path: PathBuf,
+        problem: String,
+    },
+    #[error("{file}: module at {path:?} has no {what} and its directory name is not terraform-<PROVIDER>-<NAME>; set `{what}` explicitly")]
+    MissingName {
+        file: PathBuf,
+        path: PathBuf,
+        what: &'static str,
+    },
+    #[error("{file}: {what}")]
+    Conflict { file: PathBuf, what: String },
+    #[error("invalid module name {name:?}: {rule}")]
+    ModuleName { name: String, rule: &'static str },
+    #[error("invalid provider {name:?}: {rule}")]
+    Provider { name: String, rule: &'static str },
+    #[error("invalid provider type name {name:?}: {rule}")]
+    ProviderType { name: String, rule: &'static str },
+    #[error("{file}: {source}")]
+    InFile {
+        file: PathBuf,
+        source: Box<ProjectError>,
+    },
+}
+
+/// All modules in a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectConfig {
+    pub modules: Vec<ModuleConfig>,
+}
+
+/// One module: where it lives, its registry identity, and its tag prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleConfig {
+    /// Relative to the repository root.
+    pub path: PathBuf,
+    pub name: String,
+    pub provider: String,
+    pub tag_prefix: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    module: Vec<RawModule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModule {
+    path: PathBuf,
+    name: Option<String>,
+    provider: Option<String>,
+    tag_prefix: Option<String>,
+}
+
+impl ProjectConfig {
+    /// Load `<repo_root>/tfpub.toml`; `Ok(None)` if the file does not exist.
+    pub fn load(repo_root: &Path) -> Result<Option<ProjectConfig>, ProjectError> {
+        let file = repo_root.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(ProjectError::Read { path: file, source }),
+        };
+        let raw: RawFile = toml::from_str(&text).map_err(|e| ProjectError::Parse {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+        let root = repo_root
+            .canonicalize()
+            .map_err(|source| ProjectError::Read {
+                path: repo_root.to_path_buf(),
+                source,
+            })?;
+        let mut modules = Vec::new();
+        let mut ids = BTreeSet::new();
+        let mut prefixes = BTreeSet::new();
+        for m in raw.module {
+            let bad = |problem: &str| ProjectError::BadPath {
+                file: file.clone(),
+                path: m.path.clone(),
+                problem: problem.to_string(),
+            };
+            if m.path.is_absolute()
+                || m.path
+                    .components()
+                    .any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)))
+            {
+                return Err(bad(
+                    "must be relative to the repository root and stay inside it",
+                ));
+            }
+            let full = root.join(&m.path);
+            let canon = full.canonicalize().map_err(|_| bad("does not exist"))?;
+            if !canon.starts_with(&root) {
+                return Err(bad("resolves outside the repository (symlink?)"));
+            }
+            if !canon.is_dir() {
+                return Err(bad("is not a directory"));
+            }
+            let dir_name = canon.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let parsed = parse_module_dir_name(dir_name);
+            let missing = |what| ProjectError::MissingName {
+                file: file.clone(),
+                path: m.path.clone(),
+                what,
+            };
+            let name = match m.name {
+                Some(n) => n,
+                None => parsed
+                    .as_ref()
+                    .map(|p| p.1.clone())
+                    .ok_or_else(|| missing("name"))?,
+            };
+            let provider = match m.provider {
+                Some(p) => p,
+                None => parsed
+                    .as_ref()
+                    .map(|p| p.0.clone())
+                    .ok_or_else(|| missing("provider"))?,
+            };
+            let in_file = |e| ProjectError::InFile {
+                file: file.clone(),
+                source: Box::new(e),
+            };
+            validate_module_name(&name).map_err(in_file)?;
+            validate_provider_name(&provider).map_err(in_file)?;
+            let tag_prefix = m.tag_prefix.unwrap_or_default();
+            if !ids.insert((name.clone(), provider.clone())) {
+                return Err(ProjectError::Conflict {
+                    file: file.clone(),
+                    what: format!("module {name}/{provider} is declared twice; each name/provider pair must be unique"),
+                });
+            }
+            if !prefixes.insert(tag_prefix.clone()) {
+                return Err(ProjectError::Conflict {
+                    file: file.clone(),
+                    what: format!("tag_prefix {tag_prefix:?} is used by two modules; give each module its own prefix"),
+                });
+            }
+            modules.push(ModuleConfig {
+                path: m.path,
+                name,
+                provider,
+                tag_prefix,
+            });
+        }
+        Ok(Some(ProjectConfig { modules }))
+    }
+}
+
+/// Split `terraform-<PROVIDER>-<NAME>` into `(provider, name)`. NAME may contain dashes;
+/// the provider must pass [`validate_provider_name`] and the name [`validate_module_name`].
+pub fn parse_module_dir_name(dir_name: &str) -> Option<(String, String)> {
+    let rest = dir_name.strip_prefix("terraform-")?;
+    let (provider, name) = rest.split_once('-')?;
+    validate_provider_name(provider).ok()?;
+    validate_module_name(name).ok()?;
+    Some((provider.to_string(), name.to_string()))
+}
+
+const NAME_RULE: &str = "module names may contain letters, digits, dashes and underscores (dashes and underscores not first or last), at most 64 characters";
+const PROVIDER_RULE: &str =
+    "providers may contain only lowercase letters and digits, 1 to 64 characters";
+const PROVIDER_TYPE_RULE: &str = "provider type names may contain lowercase letters, digits and dashes (dashes not first or last), 1 to 64 characters";
+
+/// Check a module name against the registry rules.
+pub fn validate_module_name(name: &str) -> Result<(), ProjectError> {
+    let err = || ProjectError::ModuleName {
+        name: name.to_string(),
+        rule: NAME_RULE,
+    };
+    let edge_ok = |c: char| c.is_ascii_alphanumeric();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || !name.starts_with(edge_ok)
+        || !name.ends_with(edge_ok)
+    {
+        return Err(err());
+    }
+    Ok(())
+}
+
+/// Check a module's provider (e.g. `aws`) against the registry rules.
+pub fn validate_provider_name(p: &str) -> Result<(), ProjectError> {
+    if p.is_empty()
+        || p.len() > 64
+        || !p
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return Err(ProjectError::Provider {
+            name: p.to_string(),
+            rule: PROVIDER_RULE,
+        });
+    }
+    Ok(())
+}
+
+/// Check a registry provider's type name (the `NAME` in `terraform-provider-NAME`).
+pub fn validate_provider_type_name(p: &str) -> Result<(), ProjectError> {
+    let edge_ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if p.is_empty()
+        || p.len() > 64
+        || !p.chars().all(|c| edge_ok(c) || c == '-')
+        || !p.starts_with(edge_ok)
+        || !p.ends_with(edge_ok)
+    {
+        return Err(ProjectError::ProviderType {
+            name: p.to_string(),
+            rule: PROVIDER_TYPE_RULE,
+        });
+    }
+    Ok(())
+}
