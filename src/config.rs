@@ -1,1 +1,503 @@
-//! placeholder
+//! Where tfpub publishes to and with which credentials.
+//!
+//! The resolution order mirrors what Terraform and go-tfe users already set up, so a
+//! machine that can `terraform login` can publish without extra configuration:
+//! host `--host` > `TFE_HOSTNAME` > `app.terraform.io`; organization `--organization` >
+//! `TFE_ORGANIZATION`; token `TF_TOKEN_<host>` > `TFE_TOKEN` > the credentials file written
+//! by `terraform login`. Tokens are never accepted as flags (they would land in shell
+//! history and process lists). Every resolved value records its source so errors and
+//! `-v` output can say where a value came from.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::secret::Secret;
+
+/// The default host when neither `--host` nor `TFE_HOSTNAME` is given.
+pub const DEFAULT_HOST: &str = "app.terraform.io";
+
+/// Target-related command-line flags.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFlags {
+    pub host: Option<String>,
+    pub organization: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// The process environment, injectable for tests.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    pub vars: HashMap<String, String>,
+    pub home: Option<PathBuf>,
+}
+
+impl Environment {
+    /// Snapshot of the real environment and home directory.
+    pub fn from_process() -> Self {
+        Environment {
+            vars: std::env::vars().collect(),
+            home: dirs::home_dir(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.vars
+            .get(key)
+            .map(|s| s.as_str())
+            .filter(|s| !s.trim().is_empty())
+    }
+}
+
+/// A fully resolved publishing target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `https://host[:port]/` (http only for loopback).
+    pub base_url: url::Url,
+    /// `host[:port]` as the user knows it.
+    pub host: String,
+    pub organization: String,
+    pub token: Secret<String>,
+    pub token_source: String,
+    pub host_source: String,
+    pub org_source: String,
+    pub ca_cert: Option<PathBuf>,
+    pub ca_source: Option<String>,
+    pub local: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no organization given\n  hint: pass --organization or set TFE_ORGANIZATION")]
+    NoOrganization,
+    #[error("malformed host {value:?} (from {source_name}): {reason}\n  hint: use a host name such as app.terraform.io, tfe.example.com:8443 or https://tfe.example.com")]
+    MalformedHost {
+        value: String,
+        source_name: String,
+        reason: String,
+    },
+    #[error("credentials file {path} could not be read: {reason}\n  hint: run `terraform login {host}` or set {var}")]
+    CredentialsUnreadable {
+        path: PathBuf,
+        host: String,
+        var: String,
+        reason: String,
+    },
+    #[error("credentials file {path} is not valid JSON: {reason}\n  hint: fix or remove the file, run `terraform login {host}`, or set {var}")]
+    CredentialsInvalid {
+        path: PathBuf,
+        host: String,
+        var: String,
+        reason: String,
+    },
+    #[error("CA certificate {path} (from {source_name}) is missing or unreadable: {reason}\n  hint: point --ca-cert / SSL_CERT_FILE at a PEM file")]
+    CaCert {
+        path: PathBuf,
+        source_name: String,
+        reason: String,
+    },
+    #[error("no API token for {host}\n  hint: set {var} or TFE_TOKEN, or run `terraform login {host}` (tokens are never read from flags)")]
+    NoToken { host: String, var: String },
+}
+
+/// The environment variable Terraform reads a token for `host` from: dots become `_`,
+/// dashes become `__` (Terraform's encoding). A port keeps its `:` stripped out as `_`.
+pub fn tf_token_var_name(host: &str) -> String {
+    let mut s = String::from("TF_TOKEN_");
+    for c in host.chars() {
+        match c {
+            '.' | ':' => s.push('_'),
+            '-' => s.push_str("__"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// A target for the embedded local registry (token `local`).
+pub fn local_target(base_url: url::Url, organization: String) -> Target {
+    let host = host_port(&base_url);
+    Target {
+        base_url,
+        host,
+        organization,
+        token: Secret::from("local"),
+        token_source: "--local".into(),
+        host_source: "--local".into(),
+        org_source: "--local".into(),
+        ca_cert: None,
+        ca_source: None,
+        local: true,
+    }
+}
+
+fn host_port(u: &url::Url) -> String {
+    let h = u.host_str().unwrap_or_default().to_string();
+    match u.port() {
+        Some(p) => format!("{h}:{p}"),
+        None => h,
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost"
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// Parse `name`, `name:port`, `https://name[:port][/]` or `http://loopback[:port]`.
+fn parse_host(value: &str, source: &str) -> Result<(url::Url, String), ConfigError> {
+    let err = |reason: &str| ConfigError::MalformedHost {
+        value: value.to_string(),
+        source_name: source.to_string(),
+        reason: reason.to_string(),
+    };
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(err("empty host"));
+    }
+    let full = if v.contains("://") {
+        v.to_string()
+    } else {
+        format!("https://{v}")
+    };
+    let u = url::Url::parse(&full).map_err(|e| err(&e.to_string()))?;
+    match u.scheme() {
+        "https" => {}
+        "http" => {
+            if !u.host_str().map(is_loopback).unwrap_or(false) {
+                return Err(err(
+                    "plain http is only allowed for loopback hosts (127.0.0.1, ::1, localhost)",
+                ));
+            }
+        }
+        other => return Err(err(&format!("unsupported scheme {other:?}"))),
+    }
+    if u.host_str().map(|h| h.is_empty()).unwrap_or(true) {
+        return Err(err("no host name"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(err("credentials in the host are not allowed"));
+    }
+    if !(u.path() == "/" || u.path().is_empty()) || u.query().is_some() || u.fragment().is_some() {
+        return Err(err("give only the host (and port), no path"));
+    }
+    let host = host_port(&u);
+    let mut base = u.clone();
+    base.set_path("/");
+    Ok((base, host))
+}
+
+#[derive(serde::Deserialize)]
+struct CredFile {
+    #[serde(default)]
+    credentials: HashMap<String, CredEntry>,
+}
+#[derive(serde::Deserialize)]
+struct CredEntry {
+    token: Option<String>,
+}
+
+/// Resolve the target from flags and environment (see module docs for the order).
+pub fn resolve(flags: &TargetFlags, env: &Environment) -> Result<Target, ConfigError> {
+    let (host_value, host_source) = if let Some(h) = flags.host.as_deref().filter(|h| !h.is_empty())
+    {
+        (h.to_string(), "--host".to_string())
+    } else if let Some(h) = env.get("TFE_HOSTNAME") {
+        (h.to_string(), "TFE_HOSTNAME".to_string())
+    } else {
+        (DEFAULT_HOST.to_string(), "default".to_string())
+    };
+    let (base_url, host) = parse_host(&host_value, &host_source)?;
+
+    let (organization, org_source) =
+        if let Some(o) = flags.organization.as_deref().filter(|o| !o.is_empty()) {
+            (o.to_string(), "--organization".to_string())
+        } else if let Some(o) = env.get("TFE_ORGANIZATION") {
+            (o.to_string(), "TFE_ORGANIZATION".to_string())
+        } else {
+            return Err(ConfigError::NoOrganization);
+        };
+
+    let (ca_cert, ca_source) = if let Some(p) = &flags.ca_cert {
+        (Some(p.clone()), Some("--ca-cert".to_string()))
+    } else if let Some(p) = env.get("SSL_CERT_FILE") {
+        (Some(PathBuf::from(p)), Some("SSL_CERT_FILE".to_string()))
+    } else {
+        (None, None)
+    };
+    if let (Some(p), Some(src)) = (&ca_cert, &ca_source) {
+        if let Err(e) = std::fs::read(p) {
+            return Err(ConfigError::CaCert {
+                path: p.clone(),
+                source_name: src.clone(),
+                reason: e.to_string(),
+            });
+        }
+    }
+
+    let var = tf_token_var_name(&host);
+    // Terraform keys credentials by host name only; try the host with port first.
+    let bare_host = base_url.host_str().unwrap_or_default().to_string();
+    let var_bare = tf_token_var_name(&bare_host);
+    let (token, token_source) = if let Some(t) = env.get(&var) {
+        (t.to_string(), var.clone())
+    } else if let Some(t) = env.get(&var_bare) {
+        (t.to_string(), var_bare.clone())
+    } else if let Some(t) = env.get("TFE_TOKEN") {
+        (t.to_string(), "TFE_TOKEN".to_string())
+    } else if let Some(t) = read_credentials_file(env, &host, &bare_host, &var)? {
+        t
+    } else {
+        return Err(ConfigError::NoToken { host, var });
+    };
+
+    Ok(Target {
+        base_url,
+        host,
+        organization,
+        token: Secret::new(token),
+        token_source,
+        host_source,
+        org_source,
+        ca_cert,
+        ca_source,
+        local: false,
+    })
+}
+
+fn read_credentials_file(
+    env: &Environment,
+    host: &str,
+    bare_host: &str,
+    var: &str,
+) -> Result<Option<(String, String)>, ConfigError> {
+    let Some(home) = &env.home else {
+        return Ok(None);
+    };
+    let path = home.join(".terraform.d").join("credentials.tfrc.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::CredentialsUnreadable {
+                path,
+                host: host.into(),
+                var: var.into(),
+                reason: e.to_string(),
+            })
+        }
+    };
+    // serde_json errors carry line/column only, never the offending value.
+    let parsed: CredFile =
+        serde_json::from_str(&text).map_err(|e| ConfigError::CredentialsInvalid {
+            path: path.clone(),
+            host: host.into(),
+            var: var.into(),
+            reason: e.to_string(),
+        })?;
+    let entry = parsed
+        .credentials
+        .get(host)
+        .or_else(|| parsed.credentials.get(bare_host));
+    Ok(entry
+        .and_then(|e| e.token.clone())
+        .filter(|t| !t.is_empty())
+        .map(|t| (t, "~/.terraform.d/credentials.tfrc.json".to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOK: &str = "tok-SECRET-9f8e7d";
+
+    fn env(vars: &[(&str, &str)], home: Option<PathBuf>) -> Environment {
+        Environment {
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            home,
+        }
+    }
+    fn flags(host: Option<&str>, org: Option<&str>) -> TargetFlags {
+        TargetFlags {
+            host: host.map(String::from),
+            organization: org.map(String::from),
+            ca_cert: None,
+        }
+    }
+    fn no_leak<T: std::fmt::Debug>(v: &T) {
+        assert!(!format!("{v:?}").contains(TOK));
+    }
+
+    #[test]
+    fn var_name_encoding() {
+        assert_eq!(
+            tf_token_var_name("app.terraform.io"),
+            "TF_TOKEN_app_terraform_io"
+        );
+        assert_eq!(
+            tf_token_var_name("my-tfe.example.com"),
+            "TF_TOKEN_my__tfe_example_com"
+        );
+    }
+
+    #[test]
+    fn defaults_and_tf_token() {
+        let t = resolve(
+            &flags(None, Some("acme")),
+            &env(
+                &[("TF_TOKEN_app_terraform_io", TOK), ("TFE_TOKEN", "other")],
+                None,
+            ),
+        )
+        .unwrap();
+        assert_eq!(t.host, "app.terraform.io");
+        assert_eq!(t.host_source, "default");
+        assert_eq!(t.base_url.as_str(), "https://app.terraform.io/");
+        assert_eq!(t.token.expose(), TOK);
+        assert_eq!(t.token_source, "TF_TOKEN_app_terraform_io");
+        assert_eq!(t.org_source, "--organization");
+        no_leak(&t);
+    }
+
+    #[test]
+    fn host_precedence() {
+        let e = env(
+            &[
+                ("TFE_HOSTNAME", "tfe.env.test"),
+                ("TFE_TOKEN", TOK),
+                ("TFE_ORGANIZATION", "o"),
+            ],
+            None,
+        );
+        let t = resolve(&flags(Some("https://tfe.flag.test:8443/"), None), &e).unwrap();
+        assert_eq!(t.host, "tfe.flag.test:8443");
+        assert_eq!(t.host_source, "--host");
+        assert_eq!(t.org_source, "TFE_ORGANIZATION");
+        assert_eq!(t.token_source, "TFE_TOKEN");
+        let t = resolve(&flags(None, None), &e).unwrap();
+        assert_eq!(t.host, "tfe.env.test");
+        assert_eq!(t.host_source, "TFE_HOSTNAME");
+        assert_eq!(t.base_url.as_str(), "https://tfe.env.test/");
+    }
+
+    #[test]
+    fn http_only_for_loopback() {
+        let e = env(&[("TFE_TOKEN", TOK)], None);
+        let t = resolve(&flags(Some("http://127.0.0.1:9000"), Some("o")), &e).unwrap();
+        assert_eq!(t.base_url.as_str(), "http://127.0.0.1:9000/");
+        let err = resolve(&flags(Some("http://tfe.example.com"), Some("o")), &e).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("--host") && msg.contains("loopback"), "{msg}");
+        let e2 = env(&[("TFE_TOKEN", TOK), ("TFE_HOSTNAME", "ftp://x")], None);
+        let msg = resolve(&flags(None, Some("o")), &e2)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("TFE_HOSTNAME"), "{msg}");
+        let msg = resolve(&flags(Some("tfe.example.com/some/path"), Some("o")), &e)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("no path"), "{msg}");
+    }
+
+    #[test]
+    fn missing_org_names_both_sources() {
+        let msg = resolve(&flags(None, None), &env(&[("TFE_TOKEN", TOK)], None))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("--organization") && msg.contains("TFE_ORGANIZATION"));
+    }
+
+    #[test]
+    fn credentials_file_and_errors() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".terraform.d");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("credentials.tfrc.json");
+        std::fs::write(
+            &file,
+            format!(r#"{{"credentials":{{"app.terraform.io":{{"token":"{TOK}"}}}}}}"#),
+        )
+        .unwrap();
+        let e = env(&[], Some(home.path().to_path_buf()));
+        let t = resolve(&flags(None, Some("o")), &e).unwrap();
+        assert_eq!(t.token.expose(), TOK);
+        assert_eq!(t.token_source, "~/.terraform.d/credentials.tfrc.json");
+        // TFE_TOKEN beats the file.
+        let mut e2 = e.clone();
+        e2.vars.insert("TFE_TOKEN".into(), "envtok".into());
+        assert_eq!(
+            resolve(&flags(None, Some("o")), &e2).unwrap().token_source,
+            "TFE_TOKEN"
+        );
+        // Another host: no token.
+        let err = resolve(&flags(Some("tfe.other.test"), Some("o")), &e).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("TF_TOKEN_tfe_other_test") && msg.contains("tfe.other.test"),
+            "{msg}"
+        );
+        // Invalid JSON names the file and does not echo contents.
+        std::fs::write(&file, format!("{{ \"credentials\": {TOK} }}")).unwrap();
+        let msg = resolve(&flags(None, Some("o")), &e)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("credentials.tfrc.json") && msg.contains("not valid JSON"),
+            "{msg}"
+        );
+        assert!(!msg.contains(TOK));
+        // Unreadable (a directory in its place).
+        std::fs::remove_file(&file).unwrap();
+        std::fs::create_dir(&file).unwrap();
+        let msg = resolve(&flags(None, Some("o")), &e)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("could not be read"), "{msg}");
+    }
+
+    #[test]
+    fn ca_cert_precedence_and_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("ca.pem");
+        std::fs::write(&pem, "x").unwrap();
+        let e = env(
+            &[
+                ("TFE_TOKEN", TOK),
+                ("SSL_CERT_FILE", "/nonexistent/env.pem"),
+            ],
+            None,
+        );
+        let mut f = flags(None, Some("o"));
+        let msg = resolve(&f, &e).unwrap_err().to_string();
+        assert!(
+            msg.contains("/nonexistent/env.pem") && msg.contains("SSL_CERT_FILE"),
+            "{msg}"
+        );
+        f.ca_cert = Some(pem.clone());
+        let t = resolve(&f, &e).unwrap();
+        assert_eq!(t.ca_cert.as_deref(), Some(pem.as_path()));
+        assert_eq!(t.ca_source.as_deref(), Some("--ca-cert"));
+        f.ca_cert = Some(dir.path().join("missing.pem"));
+        let msg = resolve(&f, &e).unwrap_err().to_string();
+        assert!(
+            msg.contains("missing.pem") && msg.contains("--ca-cert"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn local_target_uses_local_token() {
+        let t = local_target(
+            url::Url::parse("http://127.0.0.1:8080/").unwrap(),
+            "o".into(),
+        );
+        assert!(t.local);
+        assert_eq!(t.host, "127.0.0.1:8080");
+        assert_eq!(t.token.expose(), "local");
+    }
+}

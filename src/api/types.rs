@@ -1,0 +1,319 @@
+//! Registry resources as plain structs. The API speaks JSON:API (`data.attributes`,
+//! kebab-case); these types hide that envelope. Upload links are [`SecretUrl`]s because
+//! anyone holding one can write to the registry.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::secret::SecretUrl;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct VersionStatus {
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Module {
+    #[serde(skip)]
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub namespace: String,
+    pub registry_name: String,
+    pub status: String,
+    pub version_statuses: Vec<VersionStatus>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct ModuleVersion {
+    #[serde(skip)]
+    pub id: String,
+    pub version: String,
+    pub status: String,
+    pub source: Option<String>,
+    pub commit_sha: Option<String>,
+    /// Raw `deprecation` attribute, when the service reports one.
+    pub deprecation: Option<Value>,
+    /// Raw `revocation` attribute, when the service reports one.
+    pub revocation: Option<Value>,
+    #[serde(skip)]
+    pub upload: Option<SecretUrl>,
+}
+
+impl ModuleVersion {
+    pub fn deprecated(&self) -> bool {
+        flag(
+            &self.deprecation,
+            &["deprecated-status", "status"],
+            "deprecated",
+        )
+    }
+    pub fn revoked(&self) -> bool {
+        flag(&self.revocation, &["status", "revoked-status"], "revoked")
+    }
+}
+
+fn flag(v: &Option<Value>, keys: &[&str], want: &str) -> bool {
+    match v {
+        Some(Value::Object(m)) => keys.iter().any(|k| {
+            m.get(*k)
+                .and_then(|s| s.as_str())
+                .map(|s| s.eq_ignore_ascii_case(want))
+                .unwrap_or(false)
+        }),
+        Some(Value::Bool(b)) => *b,
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Provider {
+    #[serde(skip)]
+    pub id: String,
+    pub name: String,
+    pub namespace: String,
+    pub registry_name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct ProviderVersion {
+    #[serde(skip)]
+    pub id: String,
+    pub version: String,
+    pub key_id: String,
+    pub protocols: Vec<String>,
+    pub shasums_uploaded: bool,
+    pub shasums_sig_uploaded: bool,
+    #[serde(skip)]
+    pub shasums_upload: Option<SecretUrl>,
+    #[serde(skip)]
+    pub shasums_sig_upload: Option<SecretUrl>,
+    #[serde(skip)]
+    pub shasums_download: Option<String>,
+    #[serde(skip)]
+    pub shasums_sig_download: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Platform {
+    #[serde(skip)]
+    pub id: String,
+    pub os: String,
+    pub arch: String,
+    pub filename: String,
+    pub shasum: String,
+    pub provider_binary_uploaded: bool,
+    #[serde(skip)]
+    pub binary_upload: Option<SecretUrl>,
+    #[serde(skip)]
+    pub binary_download: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct GpgKey {
+    #[serde(skip)]
+    pub id: String,
+    pub key_id: String,
+    pub namespace: String,
+    pub ascii_armor: String,
+}
+
+/// What `GET /api/v2/ping` reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PingInfo {
+    pub api_version: Option<String>,
+    pub tfe_version: Option<String>,
+    pub rate_limit: Option<String>,
+}
+
+/// A change to a module version's lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionChange {
+    Deprecate {
+        reason: Option<String>,
+        link: Option<String>,
+    },
+    Undeprecate,
+    Revoke {
+        reason: Option<String>,
+    },
+    Unrevoke,
+}
+
+/// The providers.v1 download document Terraform reads.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ProviderDownload {
+    pub protocols: Vec<String>,
+    pub os: String,
+    pub arch: String,
+    pub filename: String,
+    pub download_url: String,
+    pub shasums_url: String,
+    pub shasums_signature_url: String,
+    pub shasum: String,
+    pub signing_keys: SigningKeys,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct SigningKeys {
+    pub gpg_public_keys: Vec<PublicKey>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct PublicKey {
+    pub key_id: String,
+    pub ascii_armor: String,
+    pub trust_signature: Option<String>,
+    pub source: Option<String>,
+    pub source_url: Option<String>,
+}
+
+/// One JSON:API resource object.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Resource {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub attributes: Value,
+    #[serde(default)]
+    pub links: Value,
+}
+
+impl Resource {
+    fn link(&self, name: &str) -> Option<String> {
+        self.links
+            .get(name)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    }
+    fn secret_link(&self, name: &str) -> Option<SecretUrl> {
+        self.link(name).and_then(|s| SecretUrl::parse(&s).ok())
+    }
+    fn attrs<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, serde_json::Error> {
+        if self.attributes.is_null() {
+            return Ok(T::default());
+        }
+        serde_json::from_value(self.attributes.clone())
+    }
+}
+
+/// Conversion from a JSON:API resource object.
+pub(crate) trait FromResource: Sized {
+    fn from_resource(r: Resource) -> Result<Self, serde_json::Error>;
+}
+
+macro_rules! simple_resource {
+    ($t:ty) => {
+        impl FromResource for $t {
+            fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {
+                let mut v: $t = r.attrs()?;
+                v.id = r.id;
+                Ok(v)
+            }
+        }
+    };
+}
+simple_resource!(Module);
+simple_resource!(Provider);
+simple_resource!(GpgKey);
+
+impl FromResource for ModuleVersion {
+    fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {
+        let mut v: ModuleVersion = r.attrs()?;
+        v.upload = r.secret_link("upload");
+        v.id = r.id;
+        Ok(v)
+    }
+}
+
+impl FromResource for ProviderVersion {
+    fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {
+        let mut v: ProviderVersion = r.attrs()?;
+        v.shasums_upload = r.secret_link("shasums-upload");
+        v.shasums_sig_upload = r.secret_link("shasums-sig-upload");
+        v.shasums_download = r.link("shasums-download");
+        v.shasums_sig_download = r.link("shasums-sig-download");
+        v.id = r.id;
+        Ok(v)
+    }
+}
+
+impl FromResource for Platform {
+    fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {
+        let mut v: Platform = r.attrs()?;
+        v.binary_upload = r.secret_link("provider-binary-upload");
+        v.binary_download = r.link("provider-binary-download");
+        v.id = r.id;
+        Ok(v)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct One {
+    pub data: Resource,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Many {
+    #[serde(default)]
+    pub data: Vec<Resource>,
+    #[serde(default)]
+    pub meta: Value,
+}
+
+impl Many {
+    pub fn next_page(&self) -> Option<u64> {
+        self.meta
+            .get("pagination")
+            .and_then(|p| p.get("next-page"))
+            .and_then(|n| n.as_u64())
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct ErrorDoc {
+    #[serde(default)]
+    pub errors: Vec<ErrorObj>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct ErrorObj {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_version_links_are_secret() {
+        let doc: One = serde_json::from_str(
+            r#"{"data":{"id":"modver-1","type":"registry-module-versions",
+            "attributes":{"version":"1.0.0","status":"pending","source":"tfe-api","commit-sha":null},
+            "links":{"upload":"https://archivist.test/v1/object/SIGNEDTOKEN"}}}"#,
+        )
+        .unwrap();
+        let v = ModuleVersion::from_resource(doc.data).unwrap();
+        assert_eq!(v.id, "modver-1");
+        assert_eq!(v.status, "pending");
+        assert!(v.upload.is_some());
+        assert!(!format!("{v:?}").contains("SIGNEDTOKEN"));
+        assert!(!v.deprecated());
+    }
+}
