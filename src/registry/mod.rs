@@ -1,1 +1,258 @@
-//! placeholder
+//! The embedded registry: a local server speaking the same private-registry API as HCP
+//! Terraform / Terraform Enterprise (management API, archivist uploads, consumer protocol).
+//!
+//! Why it exists: publishing can be tried end to end (including a real `terraform init`)
+//! without a cloud account, and the test suite has a registry whose failure modes
+//! (rate limits, 5xx, dropped uploads, versions stuck `pending`) can be switched on.
+//!
+//! Storage is SQLite (WAL, so two processes may share a data directory) plus
+//! content-addressed blobs. Links are computed per request from the public URL or the
+//! `Host` header and never stored, so one data directory can be served on any port.
+
+mod api_modules;
+mod api_providers;
+mod blobs;
+mod consumer;
+mod db;
+mod faults;
+mod gpg;
+mod http;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use faults::{Faults, Stats};
+
+/// Errors starting the registry or loading its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("refusing to listen on {addr} without a tokens file: easy local mode accepts any token, so it only binds loopback addresses (hint: listen on 127.0.0.1 or pass a tokens file)")]
+    NonLoopbackWithoutTokens { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source} (hint: is the port already in use?)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare registry data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("registry database {path}: {source} (hint: is the data directory writable and not corrupted?)")]
+    Database {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot read tokens file {path}: {source}")]
+    TokensRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("tokens file {path} is not JSON of the form {{\"TOKEN\": [\"org\", ...]}}: {source}")]
+    TokensParse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+/// How to run the registry.
+#[derive(Clone)]
+pub struct RegistryOptions {
+    pub data_dir: PathBuf,
+    /// token -> organizations it may use. None = easy local mode (loopback only):
+    /// any bearer token accepted, orgs created on first use; writes w/o token -> 401.
+    pub tokens: Option<HashMap<String, Vec<String>>>,
+    /// Base URL written into links; None = derived from the request's Host header.
+    pub public_url: Option<url::Url>,
+}
+
+impl RegistryOptions {
+    /// Easy local mode, links derived from the `Host` header.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        RegistryOptions {
+            data_dir: data_dir.into(),
+            tokens: None,
+            public_url: None,
+        }
+    }
+}
+
+impl fmt::Debug for RegistryOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryOptions")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "tokens",
+                &self
+                    .tokens
+                    .as_ref()
+                    .map(|t| format!("[{} REDACTED]", t.len())),
+            )
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+/// Reads a tokens file: JSON `{"TOKEN": ["org", ...]}`.
+pub fn load_tokens_file(path: &Path) -> Result<HashMap<String, Vec<String>>, RegistryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RegistryError::TokensRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| RegistryError::TokensParse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Shared state of one running registry.
+pub(crate) struct AppState {
+    pub db: Mutex<rusqlite::Connection>,
+    pub blobs: blobs::Blobs,
+    pub tokens: Option<HashMap<String, Vec<String>>>,
+    pub public_url: Option<url::Url>,
+    pub local_addr: SocketAddr,
+    pub faults: Faults,
+    pub stats: Stats,
+}
+
+pub(crate) type SharedState = Arc<AppState>;
+
+/// Starts the registry on `listen` (port 0 picks a free port). Refuses a non-loopback
+/// address unless tokens are configured.
+pub async fn start(
+    opts: RegistryOptions,
+    listen: SocketAddr,
+) -> Result<RunningRegistry, RegistryError> {
+    if opts.tokens.is_none() && !listen.ip().is_loopback() {
+        return Err(RegistryError::NonLoopbackWithoutTokens { addr: listen });
+    }
+    let dir_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RegistryError::DataDir { path, source }
+    };
+    std::fs::create_dir_all(&opts.data_dir).map_err(dir_err(&opts.data_dir))?;
+    let blobs = blobs::Blobs::open(&opts.data_dir).map_err(dir_err(&opts.data_dir))?;
+    let db_path = opts.data_dir.join("registry.db");
+    let conn = db::open(&db_path).map_err(|source| RegistryError::Database {
+        path: db_path.clone(),
+        source,
+    })?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| RegistryError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| RegistryError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let state = Arc::new(AppState {
+        db: Mutex::new(conn),
+        blobs,
+        tokens: opts.tokens,
+        public_url: opts.public_url,
+        local_addr,
+        faults: Faults::default(),
+        stats: Stats::default(),
+    });
+    let app = http::router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(
+            faults::KillableListener(listener),
+            app.into_make_service_with_connect_info::<faults::ConnControl>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Ok(RunningRegistry {
+        addr: local_addr,
+        state,
+        stop: Some(tx),
+        task,
+    })
+}
+
+/// A registry serving in the background of the current tokio runtime.
+pub struct RunningRegistry {
+    addr: SocketAddr,
+    state: SharedState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for RunningRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningRegistry")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl RunningRegistry {
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/`.
+    pub fn base_url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}/", self.addr)).expect("socket address forms a URL")
+    }
+
+    /// Test-only fault switches.
+    #[doc(hidden)]
+    pub fn faults(&self) -> Faults {
+        self.state.faults.clone()
+    }
+
+    /// Request counters.
+    pub fn stats(&self) -> Stats {
+        self.state.stats.clone()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 5 s), then stops.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+}
+
+impl Drop for RunningRegistry {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The Terraform CLI configuration `host` block that maps `host_alias` (a hostname
+/// containing a dot, e.g. `registry.tfpub.test`) to this registry's service URLs, since
+/// Terraform only discovers services over HTTPS on its own.
+pub fn cli_config_snippet(host_alias: &str, base: &url::Url) -> String {
+    let join = |p: &str| {
+        base.join(p)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| format!("{base}{p}"))
+    };
+    format!(
+        "host \"{host_alias}\" {{\n  services = {{\n    \"modules.v1\"   = \"{}\",\n    \"providers.v1\" = \"{}\",\n  }}\n}}\n",
+        join("api/registry/v1/modules/"),
+        join("api/registry/v1/providers/"),
+    )
+}

@@ -1,0 +1,68 @@
+//! The SQLite schema. WAL mode and a busy timeout let two processes (a `registry serve`
+//! and a `--local` publish) share one data directory. Blobs are referred to by sha256 only
+//! after they are safely on disk.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS modules (
+  id INTEGER PRIMARY KEY,
+  org TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, provider TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (org, namespace, name, provider));
+CREATE TABLE IF NOT EXISTS module_versions (
+  id INTEGER PRIMARY KEY,
+  module_id INTEGER NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+  version TEXT NOT NULL, status TEXT NOT NULL, error TEXT,
+  commit_sha TEXT, blob TEXT,
+  deprecated INTEGER NOT NULL DEFAULT 0, deprecation_reason TEXT, deprecation_link TEXT,
+  revoked INTEGER NOT NULL DEFAULT 0, revocation_message TEXT, revocation_link TEXT,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (module_id, version));
+CREATE TABLE IF NOT EXISTS providers (
+  id INTEGER PRIMARY KEY,
+  org TEXT NOT NULL, registry_name TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (org, registry_name, namespace, name));
+CREATE TABLE IF NOT EXISTS provider_versions (
+  id INTEGER PRIMARY KEY,
+  provider_id INTEGER NOT NULL REFERENCES providers(id) ON DELETE CASCADE,
+  version TEXT NOT NULL, key_id TEXT NOT NULL, protocols TEXT NOT NULL,
+  shasums_blob TEXT, shasums_sig_blob TEXT,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (provider_id, version));
+CREATE TABLE IF NOT EXISTS platforms (
+  id INTEGER PRIMARY KEY,
+  version_id INTEGER NOT NULL REFERENCES provider_versions(id) ON DELETE CASCADE,
+  os TEXT NOT NULL, arch TEXT NOT NULL, filename TEXT NOT NULL, shasum TEXT NOT NULL,
+  blob TEXT,
+  UNIQUE (version_id, os, arch));
+CREATE TABLE IF NOT EXISTS gpg_keys (
+  id INTEGER PRIMARY KEY,
+  namespace TEXT NOT NULL, key_id TEXT NOT NULL, ascii_armor TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (namespace, key_id));
+CREATE TABLE IF NOT EXISTS uploads (
+  token TEXT PRIMARY KEY,
+  kind TEXT NOT NULL, target INTEGER NOT NULL,
+  UNIQUE (kind, target));
+"#;
+
+pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// RFC 3339 timestamp with milliseconds, as the API writes them.
+pub(crate) fn now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
