@@ -1,1 +1,355 @@
-//! placeholder
+//! OpenPGP signing for provider releases (sequoia-openpgp, pure-Rust crypto backend).
+//!
+//! Terraform checks a provider's `SHA256SUMS` against a BINARY detached signature, and
+//! the HCP Terraform registry only accepts RSA or DSA keys. This module loads a secret
+//! key, refuses the keys the registry would reject *before* anything is uploaded (with
+//! an error that says what to do), signs, verifies, and generates suitable keys.
+//!
+//! Key material and passphrases stay inside [`Secret`]; neither errors nor `Debug`
+//! output ever contain them.
+
+use std::fmt;
+use std::io::Write;
+use std::time::SystemTime;
+
+use openpgp::cert::prelude::*;
+use openpgp::crypto::{KeyPair, Password};
+use openpgp::parse::stream::{
+    DetachedVerifierBuilder, MessageLayer, MessageStructure, VerificationHelper,
+};
+use openpgp::parse::Parse;
+use openpgp::policy::StandardPolicy;
+use openpgp::serialize::stream::{Message, Signer as StreamSigner};
+use openpgp::serialize::SerializeInto;
+use openpgp::types::{KeyFlags, PublicKeyAlgorithm, RevocationStatus};
+use openpgp::{Cert, KeyHandle};
+use sequoia_openpgp as openpgp;
+
+use crate::secret::Secret;
+
+const GENERATE_HINT: &str = "generate a suitable RSA key with `tfpub gpg-key generate` \
+     (or `gpg --quick-gen-key 'Name <email>' rsa4096 sign`)";
+
+/// Why a key could not be loaded, or a signature made or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("the signing key could not be parsed as an armored OpenPGP key: {reason}; hint: pass the output of `gpg --armor --export-secret-keys KEYID`")]
+    Unparseable { reason: String },
+    #[error("the key {key_id} is a public key only; a secret key is needed to sign; hint: export it with `gpg --armor --export-secret-keys {key_id}`")]
+    NotSecret { key_id: String },
+    #[error("the key {key_id} uses {algorithm}; the HCP Terraform registry accepts only RSA or DSA signing keys (ed25519/ECC keys are rejected); hint: {GENERATE_HINT}")]
+    UnsupportedAlgorithm { key_id: String, algorithm: String },
+    #[error("the key {key_id} has expired; hint: extend it with `gpg --quick-set-expire {key_id} 2y` and export it again, or {GENERATE_HINT}")]
+    Expired { key_id: String },
+    #[error("the key {key_id} has been revoked; hint: {GENERATE_HINT}")]
+    Revoked { key_id: String },
+    #[error("the key {key_id} has no usable signing-capable key; hint: {GENERATE_HINT}")]
+    NoSigningKey { key_id: String },
+    #[error("the key {key_id} is protected by a passphrase but none was given; hint: set the signing key passphrase (e.g. TFPUB_GPG_PASSPHRASE)")]
+    PassphraseRequired { key_id: String },
+    #[error("wrong passphrase for the key {key_id}; hint: check the signing key passphrase")]
+    WrongPassphrase { key_id: String },
+    #[error("the public key could not be parsed: {reason}")]
+    BadPublicKey { reason: String },
+    #[error("the signature does not verify: {reason}; hint: re-sign the SHA256SUMS file with the key registered in the registry")]
+    BadSignature { reason: String },
+    #[error("signing failed: {reason}")]
+    Signing { reason: String },
+    #[error("key generation failed: {reason}")]
+    Generate { reason: String },
+}
+
+/// A loaded, checked, unlocked signing key.
+pub struct Signer {
+    cert: Cert,
+    keypair: KeyPair,
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("key_id", &self.key_id())
+            .field("algorithm", &self.algorithm())
+            .finish_non_exhaustive()
+    }
+}
+
+fn algorithm_name<P: openpgp::packet::key::KeyParts, R: openpgp::packet::key::KeyRole>(
+    key: &openpgp::packet::Key<P, R>,
+) -> String {
+    let bits = key.mpis().bits();
+    let name = match key.pk_algo() {
+        PublicKeyAlgorithm::RSAEncryptSign
+        | PublicKeyAlgorithm::RSASign
+        | PublicKeyAlgorithm::RSAEncrypt => "RSA".to_string(),
+        PublicKeyAlgorithm::DSA => "DSA".to_string(),
+        PublicKeyAlgorithm::EdDSA | PublicKeyAlgorithm::Ed25519 => return "EdDSA".into(),
+        PublicKeyAlgorithm::Ed448 => return "Ed448".into(),
+        PublicKeyAlgorithm::ECDSA => "ECDSA".to_string(),
+        other => return other.to_string(),
+    };
+    match bits {
+        Some(b) => format!("{name} {b}"),
+        None => name,
+    }
+}
+
+fn is_rsa_or_dsa(algo: PublicKeyAlgorithm) -> bool {
+    matches!(
+        algo,
+        PublicKeyAlgorithm::RSAEncryptSign | PublicKeyAlgorithm::RSASign | PublicKeyAlgorithm::DSA
+    )
+}
+
+impl Signer {
+    /// Load an armored secret key, refuse keys the registry would reject, and unlock it.
+    pub fn from_armored(
+        secret_key: &Secret<String>,
+        passphrase: Option<&Secret<String>>,
+    ) -> Result<Signer, SignError> {
+        let cert = Cert::from_bytes(secret_key.expose().as_bytes()).map_err(|e| {
+            // The parser's messages never quote the input, but keep them short anyway.
+            SignError::Unparseable {
+                reason: e.to_string().chars().take(200).collect(),
+            }
+        })?;
+        let key_id = cert.keyid().to_hex();
+        if !cert.is_tsk() {
+            return Err(SignError::NotSecret { key_id });
+        }
+        let primary_algo = cert.primary_key().key().pk_algo();
+        if !is_rsa_or_dsa(primary_algo) {
+            return Err(SignError::UnsupportedAlgorithm {
+                key_id,
+                algorithm: algorithm_name(cert.primary_key().key()),
+            });
+        }
+        let policy = StandardPolicy::new();
+        if let RevocationStatus::Revoked(_) = cert.revocation_status(&policy, None) {
+            return Err(SignError::Revoked { key_id });
+        }
+        let valid = match cert.with_policy(&policy, None) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(classify_invalid(&key_id, e));
+            }
+        };
+        if let Err(e) = valid.alive() {
+            return Err(classify_invalid(&key_id, e));
+        }
+        let candidates: Vec<_> = valid
+            .keys()
+            .secret()
+            .supported()
+            .for_signing()
+            .revoked(false)
+            .collect();
+        if candidates.is_empty() {
+            return Err(SignError::NoSigningKey { key_id });
+        }
+        // Prefer a live RSA/DSA signing key; report why none is usable otherwise.
+        let mut last_err = None;
+        let mut chosen = None;
+        for ka in candidates {
+            if !is_rsa_or_dsa(ka.key().pk_algo()) {
+                last_err.get_or_insert(SignError::UnsupportedAlgorithm {
+                    key_id: key_id.clone(),
+                    algorithm: algorithm_name(ka.key()),
+                });
+                continue;
+            }
+            if let Err(e) = ka.alive() {
+                last_err = Some(classify_invalid(&key_id, e));
+                continue;
+            }
+            chosen = Some(ka.key().clone());
+            break;
+        }
+        let key = match chosen {
+            Some(k) => k,
+            None => return Err(last_err.unwrap_or(SignError::NoSigningKey { key_id })),
+        };
+        let key = if key.secret().is_encrypted() {
+            let pass = passphrase.ok_or_else(|| SignError::PassphraseRequired {
+                key_id: key_id.clone(),
+            })?;
+            let password = Password::from(pass.expose().as_str());
+            key.decrypt_secret(&password)
+                .map_err(|_| SignError::WrongPassphrase {
+                    key_id: key_id.clone(),
+                })?
+        } else {
+            key
+        };
+        let keypair = key.into_keypair().map_err(|e| SignError::Signing {
+            reason: format!("key {key_id}: {e}"),
+        })?;
+        Ok(Signer { cert, keypair })
+    }
+
+    /// The primary key ID: 16 upper-case hex digits (what the registry calls `key-id`).
+    pub fn key_id(&self) -> String {
+        self.cert.keyid().to_hex()
+    }
+
+    /// The primary key fingerprint, upper-case hex without spaces.
+    pub fn fingerprint(&self) -> String {
+        self.cert.fingerprint().to_hex()
+    }
+
+    /// The primary key's algorithm and size, e.g. `RSA 2048`.
+    pub fn algorithm(&self) -> String {
+        algorithm_name(self.cert.primary_key().key())
+    }
+
+    /// The armored public key (what is registered with the registry).
+    pub fn public_key_armored(&self) -> String {
+        let bytes = self
+            .cert
+            .armored()
+            .to_vec()
+            .expect("serializing a parsed certificate to memory");
+        String::from_utf8(bytes).expect("armor is ASCII")
+    }
+
+    /// A BINARY detached signature over `data` (Terraform rejects armored ones).
+    pub fn sign_detached(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
+        let err = |e: anyhow::Error| SignError::Signing {
+            reason: format!("key {}: {e}", self.key_id()),
+        };
+        let mut sink = Vec::new();
+        {
+            let message = Message::new(&mut sink);
+            let mut signer = StreamSigner::new(message, self.keypair.clone())
+                .map_err(err)?
+                .detached()
+                .build()
+                .map_err(err)?;
+            signer.write_all(data).map_err(|e| err(e.into()))?;
+            signer.finalize().map_err(err)?;
+        }
+        Ok(sink)
+    }
+}
+
+fn classify_invalid(key_id: &str, e: anyhow::Error) -> SignError {
+    match e.downcast_ref::<openpgp::Error>() {
+        Some(openpgp::Error::Expired(_)) => SignError::Expired {
+            key_id: key_id.to_string(),
+        },
+        Some(openpgp::Error::InvalidKey(m)) if m.contains("revoked") => SignError::Revoked {
+            key_id: key_id.to_string(),
+        },
+        _ => {
+            let msg = e.to_string();
+            if msg.to_lowercase().contains("expired") {
+                SignError::Expired {
+                    key_id: key_id.to_string(),
+                }
+            } else {
+                SignError::NoSigningKey {
+                    key_id: key_id.to_string(),
+                }
+            }
+        }
+    }
+}
+
+struct VerifyHelper {
+    cert: Cert,
+    signer: Option<String>,
+}
+
+impl VerificationHelper for VerifyHelper {
+    fn get_certs(&mut self, _ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
+        Ok(vec![self.cert.clone()])
+    }
+
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        for layer in structure.into_iter() {
+            if let MessageLayer::SignatureGroup { results } = layer {
+                let mut errors = Vec::new();
+                for r in results {
+                    match r {
+                        Ok(good) => {
+                            self.signer = Some(good.ka.cert().keyid().to_hex());
+                            return Ok(());
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                return Err(anyhow::anyhow!(if errors.is_empty() {
+                    "no signature found".to_string()
+                } else {
+                    errors.join("; ")
+                }));
+            }
+        }
+        Err(anyhow::anyhow!("no signature found"))
+    }
+}
+
+/// Verify a detached (binary or armored) signature over `data` with `public_armored`.
+/// Returns the primary key ID of the certificate whose key made the signature.
+pub fn verify_detached(public_armored: &str, data: &[u8], sig: &[u8]) -> Result<String, SignError> {
+    let cert =
+        Cert::from_bytes(public_armored.as_bytes()).map_err(|e| SignError::BadPublicKey {
+            reason: e.to_string(),
+        })?;
+    let policy = StandardPolicy::new();
+    let helper = VerifyHelper { cert, signer: None };
+    let bad = |e: anyhow::Error| SignError::BadSignature {
+        reason: e.to_string(),
+    };
+    let mut verifier = DetachedVerifierBuilder::from_bytes(sig)
+        .map_err(bad)?
+        .with_policy(&policy, None, helper)
+        .map_err(bad)?;
+    verifier.verify_bytes(data).map_err(bad)?;
+    let helper = verifier.into_helper();
+    helper.signer.ok_or_else(|| SignError::BadSignature {
+        reason: "no good signature".into(),
+    })
+}
+
+/// A freshly generated key pair.
+pub struct GeneratedKey {
+    pub secret_armored: Secret<String>,
+    pub public_armored: String,
+    pub key_id: String,
+}
+
+impl fmt::Debug for GeneratedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GeneratedKey")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Generate an RSA 4096 key whose primary key can sign (what the registry accepts).
+pub fn generate(
+    user_id: &str,
+    passphrase: Option<&Secret<String>>,
+) -> Result<GeneratedKey, SignError> {
+    let gen_err = |e: anyhow::Error| SignError::Generate {
+        reason: e.to_string(),
+    };
+    let mut builder = CertBuilder::new()
+        .add_userid(user_id)
+        .set_cipher_suite(CipherSuite::RSA4k)
+        .set_creation_time(SystemTime::now() - std::time::Duration::from_secs(60))
+        .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
+        .set_validity_period(None);
+    if let Some(p) = passphrase {
+        builder = builder.set_password(Some(Password::from(p.expose().as_str())));
+    }
+    let (cert, _rev) = builder.generate().map_err(gen_err)?;
+    let secret = cert.as_tsk().armored().to_vec().map_err(gen_err)?;
+    let public = cert.armored().to_vec().map_err(gen_err)?;
+    Ok(GeneratedKey {
+        secret_armored: Secret::new(String::from_utf8(secret).expect("armor is ASCII")),
+        public_armored: String::from_utf8(public).expect("armor is ASCII"),
+        key_id: cert.keyid().to_hex(),
+    })
+}

@@ -1,1 +1,103 @@
-//! placeholder
+//! Turning sources into the exact bytes a registry stores.
+//!
+//! Archives are deterministic so that publishing the same content twice gives the same
+//! hash (re-runs converge, and a registry can tell "already published" from "changed"):
+//! - [`module`]: a module directory or git tree as a `.tar.gz` with the module at the root;
+//! - [`provider`]: provider binaries as per-platform zips, `SHA256SUMS`, the manifest and
+//!   the detached signature, or an existing goreleaser `dist/` checked and completed.
+
+use std::path::PathBuf;
+
+pub mod module;
+pub mod provider;
+
+pub use module::{
+    package_dir, package_git_tree, plan_dir, ModuleArchive, ModulePackageOptions, ModulePlan,
+};
+pub use provider::{
+    discover_binaries, load_dist, package_binaries, parse_binary_arg, sha256_file, BinaryInput,
+    PlatformFile, ProviderRelease,
+};
+
+/// Everything that can go wrong while packaging. Each variant names the file or directory.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("module directory {} does not exist; hint: check the path given to --dir", .path.display())]
+    MissingDir { path: PathBuf },
+    #[error("{} is not a directory", .path.display())]
+    NotADir { path: PathBuf },
+    #[error("no .tf file at the root of the module {where_}; hint: point at the directory that holds the module's main.tf")]
+    NoTfFiles { where_: String },
+    #[error("symlink {path} points outside the module (to {target}); hint: copy the file into the module or exclude the link in .terraformignore")]
+    SymlinkOutside { path: String, target: String },
+    #[error("cannot read {}: {source}", .path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} changed while it was being packed; hint: retry when nothing is writing to the module", .path.display())]
+    Changed { path: PathBuf },
+    #[error("the archive for {what} exceeds the size limit of {limit} bytes ({limit_mib} MiB); hint: exclude large files with a .terraformignore")]
+    TooLarge {
+        what: String,
+        limit: u64,
+        limit_mib: u64,
+    },
+    #[error("I/O error on {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid .terraformignore in {where_}: {reason}")]
+    Ignore { where_: String, reason: String },
+    #[error("git error while reading {what}: {source}")]
+    Git {
+        what: String,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("invalid --binary argument {arg:?}: {reason}; hint: use OS_ARCH=PATH, e.g. linux_amd64=dist/terraform-provider-foo")]
+    BadBinaryArg { arg: String, reason: String },
+    #[error("unknown platform {os}_{arch} (from {from}); known OS: darwin, linux, windows, freebsd, openbsd, solaris; known arch: amd64, arm64, 386, arm")]
+    UnknownPlatform {
+        os: String,
+        arch: String,
+        from: String,
+    },
+    #[error("provider binary {} does not exist", .path.display())]
+    MissingBinary { path: PathBuf },
+    #[error("no provider binaries found under {} (expected OS_ARCH/terraform-provider-{name}*)", .dir.display())]
+    NoBinaries { dir: PathBuf, name: String },
+    #[error("duplicate platform {os}_{arch}")]
+    DuplicatePlatform { os: String, arch: String },
+    #[error("{file}: SHA-256 does not match the SHA256SUMS entry (expected {expected}, got {actual}); hint: rebuild the release so the checksums match")]
+    ShaMismatch {
+        file: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{file} does not belong to provider {expected}; hint: check --name or remove foreign files from the dist directory")]
+    WrongName { file: String, expected: String },
+    #[error("invalid release in {}: {reason}", .dir.display())]
+    Dist { dir: PathBuf, reason: String },
+    #[error("invalid manifest {}: {reason}", .path.display())]
+    Manifest { path: PathBuf, reason: String },
+    #[error("signature {} does not verify with the signing key: {source}", .path.display())]
+    BadSignature {
+        path: PathBuf,
+        #[source]
+        source: crate::sign::SignError,
+    },
+    #[error("{} has no signature and no signing key was given; hint: provide the GPG secret key so tfpub can sign it", .path.display())]
+    NoSigner { path: PathBuf },
+    #[error("signing {} failed: {source}", .path.display())]
+    Sign {
+        path: PathBuf,
+        #[source]
+        source: crate::sign::SignError,
+    },
+    #[error("zip error on {}: {reason}", .path.display())]
+    Zip { path: PathBuf, reason: String },
+}

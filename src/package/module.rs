@@ -1,0 +1,709 @@
+//! Deterministic module archives (`.tar.gz`, module at the archive root).
+//!
+//! The same content must give the same bytes whether it comes from a checkout or from a
+//! git tree, and whatever the file mtimes or the packer's uid are: entries are sorted,
+//! owners and times zeroed, modes reduced to 0644/0755, and the gzip header carries no
+//! time or name. Parent directories are emitted from the file list (git has no empty
+//! directories, so empty ones on disk are not packed either).
+//!
+//! Excluded: `.git/`, `.terraform/`, `.terraformignore` patterns, and Terraform state
+//! (with a warning, since state often holds secrets). Likely secrets are packed but
+//! warned about. Symlinks must stay inside the module.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use flate2::{Compression, GzBuilder};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use sha2::{Digest, Sha256};
+
+use super::PackageError;
+
+/// Packaging options.
+#[derive(Debug, Clone)]
+pub struct ModulePackageOptions {
+    /// Maximum size of the compressed archive in bytes.
+    pub max_size: u64,
+}
+
+impl Default for ModulePackageOptions {
+    fn default() -> Self {
+        ModulePackageOptions {
+            max_size: 200 * 1024 * 1024,
+        }
+    }
+}
+
+/// A written module archive.
+#[derive(Debug, Clone)]
+pub struct ModuleArchive {
+    pub path: PathBuf,
+    /// Lower-case hex SHA-256 of the archive bytes.
+    pub sha256: String,
+    pub size: u64,
+    /// Packed paths (files and symlinks), sorted, `/`-separated.
+    pub files: Vec<String>,
+    /// Excluded paths; directories end with `/`.
+    pub excluded: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// What would be packed (for `--dry-run`).
+#[derive(Debug, Clone)]
+pub struct ModulePlan {
+    pub root: PathBuf,
+    /// Packed paths (files and symlinks), sorted.
+    pub files: Vec<String>,
+    pub excluded: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Sum of the packed files' sizes (uncompressed).
+    pub total_size: u64,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone)]
+enum Content {
+    Disk(PathBuf),
+    Blob(git2::Oid),
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    File {
+        size: u64,
+        exec: bool,
+        content: Content,
+    },
+    Symlink {
+        target: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    rel: String,
+    kind: Kind,
+}
+
+/// Collects entries from either source and applies the shared rules.
+struct Collector {
+    where_: String,
+    ignore: Gitignore,
+    entries: Vec<Entry>,
+    excluded: Vec<String>,
+    warnings: Vec<String>,
+}
+
+enum Verdict {
+    Keep,
+    Exclude,
+    ExcludeWarn(String),
+}
+
+fn is_state_file(name: &str) -> bool {
+    name.ends_with(".tfstate")
+        || name.contains(".tfstate.")
+        || name == ".terraform.tfstate.lock.info"
+}
+
+fn secret_warning(rel: &str, name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    let secretish = ["credential", "secret", "password", "passwd", "token"]
+        .iter()
+        .any(|w| lower.contains(w));
+    let why = if lower == ".env" || lower.starts_with(".env.") {
+        "environment file"
+    } else if (lower.ends_with(".tfvars") || lower.ends_with(".tfvars.json")) && secretish {
+        "variables file whose name suggests secrets"
+    } else if lower.ends_with(".pem")
+        || lower.ends_with(".key")
+        || lower == "id_rsa"
+        || lower == "id_dsa"
+        || lower == "id_ecdsa"
+        || lower == "id_ed25519"
+    {
+        "private key"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{rel} looks like a secret ({why}) and will be published; exclude it in .terraformignore if it should not be"
+    ))
+}
+
+impl Collector {
+    fn new(where_: &str, terraformignore: Option<&str>) -> Result<Self, PackageError> {
+        let mut b = GitignoreBuilder::new("");
+        if let Some(text) = terraformignore {
+            for line in text.lines() {
+                b.add_line(None, line).map_err(|e| PackageError::Ignore {
+                    where_: where_.to_string(),
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        let ignore = b.build().map_err(|e| PackageError::Ignore {
+            where_: where_.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Collector {
+            where_: where_.to_string(),
+            ignore,
+            entries: Vec::new(),
+            excluded: Vec::new(),
+            warnings: Vec::new(),
+        })
+    }
+
+    fn verdict(&self, rel: &str, name: &str, is_dir: bool) -> Verdict {
+        if is_dir && (name == ".git" || name == ".terraform") {
+            return Verdict::Exclude;
+        }
+        if !is_dir && is_state_file(name) {
+            return Verdict::ExcludeWarn(format!(
+                "{rel} is Terraform state and was excluded (state can contain secrets)"
+            ));
+        }
+        if self.ignore.matched(rel, is_dir).is_ignore() {
+            return Verdict::Exclude;
+        }
+        Verdict::Keep
+    }
+
+    /// Returns true when the path is kept (for directories: descend).
+    fn consider(&mut self, rel: &str, name: &str, is_dir: bool) -> bool {
+        match self.verdict(rel, name, is_dir) {
+            Verdict::Keep => true,
+            Verdict::Exclude => {
+                self.excluded.push(if is_dir {
+                    format!("{rel}/")
+                } else {
+                    rel.to_string()
+                });
+                false
+            }
+            Verdict::ExcludeWarn(w) => {
+                self.excluded.push(rel.to_string());
+                self.warnings.push(w);
+                false
+            }
+        }
+    }
+
+    fn add_file(&mut self, rel: String, name: &str, size: u64, exec: bool, content: Content) {
+        if let Some(w) = secret_warning(&rel, name) {
+            self.warnings.push(w);
+        }
+        self.entries.push(Entry {
+            rel,
+            kind: Kind::File {
+                size,
+                exec,
+                content,
+            },
+        });
+    }
+
+    fn add_symlink(&mut self, rel: String, target: String) -> Result<(), PackageError> {
+        if !symlink_stays_inside(&rel, &target) {
+            return Err(PackageError::SymlinkOutside { path: rel, target });
+        }
+        self.entries.push(Entry {
+            rel,
+            kind: Kind::Symlink { target },
+        });
+        Ok(())
+    }
+
+    fn finish(mut self, root: PathBuf) -> Result<ModulePlan, PackageError> {
+        self.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+        self.excluded.sort();
+        let has_tf = self.entries.iter().any(|e| {
+            !e.rel.contains('/')
+                && (e.rel.ends_with(".tf") || e.rel.ends_with(".tf.json"))
+                && matches!(e.kind, Kind::File { .. })
+        });
+        if !has_tf {
+            return Err(PackageError::NoTfFiles {
+                where_: self.where_,
+            });
+        }
+        let total_size = self
+            .entries
+            .iter()
+            .map(|e| match e.kind {
+                Kind::File { size, .. } => size,
+                Kind::Symlink { .. } => 0,
+            })
+            .sum();
+        Ok(ModulePlan {
+            root,
+            files: self.entries.iter().map(|e| e.rel.clone()).collect(),
+            excluded: self.excluded,
+            warnings: self.warnings,
+            total_size,
+            entries: self.entries,
+        })
+    }
+}
+
+/// Does a link at `rel` (module-relative) pointing at `target` resolve inside the module?
+fn symlink_stays_inside(rel: &str, target: &str) -> bool {
+    let t = Path::new(target);
+    if t.is_absolute() || target.starts_with('/') || target.starts_with('\\') {
+        return false;
+    }
+    // Depth of the link's parent directory, then walk the target lexically.
+    let mut depth: i64 = rel.split('/').count() as i64 - 1;
+    for c in t.components() {
+        match c {
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> PackageError + '_ {
+    move |source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Work out what [`package_dir`] would pack, exclude and warn about, without writing.
+pub fn plan_dir(dir: &Path, _opts: &ModulePackageOptions) -> Result<ModulePlan, PackageError> {
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(PackageError::MissingDir {
+                path: dir.to_path_buf(),
+            })
+        }
+        Err(source) => {
+            return Err(PackageError::Unreadable {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    if !meta.is_dir() {
+        return Err(PackageError::NotADir {
+            path: dir.to_path_buf(),
+        });
+    }
+    let ignore_path = dir.join(".terraformignore");
+    let ignore_text = match std::fs::read_to_string(&ignore_path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(PackageError::Unreadable {
+                path: ignore_path,
+                source,
+            })
+        }
+    };
+    let mut c = Collector::new(&dir.display().to_string(), ignore_text.as_deref())?;
+    walk_dir(dir, dir, "", &mut c)?;
+    c.finish(dir.to_path_buf())
+}
+
+fn walk_dir(root: &Path, dir: &Path, prefix: &str, c: &mut Collector) -> Result<(), PackageError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| PackageError::Unreadable {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut children = Vec::new();
+    for ent in rd {
+        let ent = ent.map_err(|source| PackageError::Unreadable {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        children.push(ent);
+    }
+    children.sort_by_key(|e| e.file_name());
+    for ent in children {
+        let path = ent.path();
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let rel = format!("{prefix}{name}");
+        let ft = ent.file_type().map_err(io_err(&path))?;
+        if ft.is_dir() {
+            if c.consider(&rel, &name, true) {
+                walk_dir(root, &path, &format!("{rel}/"), c)?;
+            }
+        } else if !c.consider(&rel, &name, false) {
+            continue;
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(&path).map_err(io_err(&path))?;
+            c.add_symlink(rel, target.to_string_lossy().into_owned())?;
+        } else if ft.is_file() {
+            let meta = ent.metadata().map_err(io_err(&path))?;
+            let exec = is_exec(&meta);
+            c.add_file(rel, &name, meta.len(), exec, Content::Disk(path));
+        } else {
+            c.warnings
+                .push(format!("{rel} is not a regular file or symlink; skipped"));
+        }
+    }
+    let _ = root;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn is_exec(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_exec(_meta: &std::fs::Metadata) -> bool {
+    false
+}
+
+/// Pack a module directory into a deterministic `.tar.gz` at `out` (atomically).
+pub fn package_dir(
+    dir: &Path,
+    out: &Path,
+    opts: &ModulePackageOptions,
+) -> Result<ModuleArchive, PackageError> {
+    let plan = plan_dir(dir, opts)?;
+    write_archive(plan, None, &dir.display().to_string(), out, opts)
+}
+
+/// Pack a module from a git commit (optionally a subdirectory of it). The same content
+/// gives the same bytes as [`package_dir`] on a checkout.
+pub fn package_git_tree(
+    repo: &git2::Repository,
+    commit: git2::Oid,
+    subdir: Option<&Path>,
+    out: &Path,
+    opts: &ModulePackageOptions,
+) -> Result<ModuleArchive, PackageError> {
+    let where_ = match subdir {
+        Some(s) => format!("{commit}:{}", s.display()),
+        None => commit.to_string(),
+    };
+    let git = |what: &str| {
+        let what = format!("{what} ({where_})");
+        move |source| PackageError::Git { what, source }
+    };
+    let commit_obj = repo.find_commit(commit).map_err(git("commit"))?;
+    let mut tree = commit_obj.tree().map_err(git("commit tree"))?;
+    if let Some(sub) = subdir.filter(|s| !s.as_os_str().is_empty() && *s != Path::new(".")) {
+        let entry = tree.get_path(sub).map_err(git("module subdirectory"))?;
+        tree = repo
+            .find_tree(entry.id())
+            .map_err(git("module subdirectory (not a directory)"))?;
+    }
+    let ignore_text = match tree.get_name(".terraformignore") {
+        Some(e) => {
+            let blob = repo.find_blob(e.id()).map_err(git(".terraformignore"))?;
+            Some(String::from_utf8_lossy(blob.content()).into_owned())
+        }
+        None => None,
+    };
+    let mut c = Collector::new(&where_, ignore_text.as_deref())?;
+    walk_tree(repo, &tree, "", &mut c, &where_)?;
+    let plan = c.finish(PathBuf::from(&where_))?;
+    write_archive(plan, Some(repo), &where_, out, opts)
+}
+
+fn walk_tree(
+    repo: &git2::Repository,
+    tree: &git2::Tree,
+    prefix: &str,
+    c: &mut Collector,
+    where_: &str,
+) -> Result<(), PackageError> {
+    for e in tree.iter() {
+        let name = String::from_utf8_lossy(e.name_bytes()).into_owned();
+        let rel = format!("{prefix}{name}");
+        let git = |source| PackageError::Git {
+            what: format!("{rel} ({where_})"),
+            source,
+        };
+        match e.kind() {
+            Some(git2::ObjectType::Tree) => {
+                if c.consider(&rel, &name, true) {
+                    let sub = repo.find_tree(e.id()).map_err(git)?;
+                    walk_tree(repo, &sub, &format!("{rel}/"), c, where_)?;
+                }
+            }
+            Some(git2::ObjectType::Blob) => {
+                if !c.consider(&rel, &name, false) {
+                    continue;
+                }
+                let mode = e.filemode();
+                if mode == 0o120000 {
+                    let blob = repo.find_blob(e.id()).map_err(git)?;
+                    let target = String::from_utf8_lossy(blob.content()).into_owned();
+                    c.add_symlink(rel, target)?;
+                } else {
+                    let odb = repo.odb().map_err(git)?;
+                    let (size, _) = odb.read_header(e.id()).map_err(git)?;
+                    c.add_file(
+                        rel,
+                        &name,
+                        size as u64,
+                        mode == 0o100755,
+                        Content::Blob(e.id()),
+                    );
+                }
+            }
+            _ => c
+                .warnings
+                .push(format!("{rel} is a submodule; submodules are not packed")),
+        }
+    }
+    Ok(())
+}
+
+/// Writes into `inner`, hashing and counting, and refuses to go over `limit`.
+struct LimitHashWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    written: u64,
+    limit: u64,
+}
+
+impl<W: Write> Write for LimitHashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.written + buf.len() as u64 > self.limit {
+            return Err(io::Error::other(SizeLimit));
+        }
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[derive(Debug)]
+struct SizeLimit;
+impl std::fmt::Display for SizeLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("archive size limit exceeded")
+    }
+}
+impl std::error::Error for SizeLimit {}
+
+fn is_size_limit(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|r| r.is::<SizeLimit>())
+}
+
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h
+}
+
+fn write_archive(
+    plan: ModulePlan,
+    repo: Option<&git2::Repository>,
+    what: &str,
+    out: &Path,
+    opts: &ModulePackageOptions,
+) -> Result<ModuleArchive, PackageError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".tfpub-module-")
+        .suffix(".tmp")
+        .tempfile_in(&parent)
+        .map_err(io_err(&parent))?;
+    let too_large = || PackageError::TooLarge {
+        what: what.to_string(),
+        limit: opts.max_size,
+        limit_mib: opts.max_size / (1024 * 1024),
+    };
+    let out_err = |e: io::Error| {
+        if is_size_limit(&e) {
+            too_large()
+        } else {
+            PackageError::Io {
+                path: out.to_path_buf(),
+                source: e,
+            }
+        }
+    };
+    let sink = LimitHashWriter {
+        inner: BufWriter::with_capacity(256 * 1024, tmp.as_file()),
+        hasher: Sha256::new(),
+        written: 0,
+        limit: opts.max_size,
+    };
+    let gz = GzBuilder::new().write(sink, Compression::new(6));
+    let mut tar = tar::Builder::new(gz);
+    tar.follow_symlinks(false);
+
+    // Parent directories, derived from the entries so both sources agree.
+    let mut dirs = BTreeSet::new();
+    for e in &plan.entries {
+        let mut acc = String::new();
+        let parts: Vec<&str> = e.rel.split('/').collect();
+        for p in &parts[..parts.len() - 1] {
+            acc.push_str(p);
+            acc.push('/');
+            dirs.insert(acc.clone());
+        }
+    }
+    // One sorted stream of directories and entries.
+    let mut items: Vec<(String, Option<&Entry>)> = dirs.into_iter().map(|d| (d, None)).collect();
+    items.extend(plan.entries.iter().map(|e| (e.rel.clone(), Some(e))));
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+
+    for (rel, entry) in items {
+        match entry {
+            None => {
+                let mut h = header(tar::EntryType::Directory, 0o755, 0);
+                tar.append_data(&mut h, &rel, io::empty())
+                    .map_err(out_err)?;
+            }
+            Some(Entry {
+                kind: Kind::Symlink { target },
+                ..
+            }) => {
+                let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+                tar.append_link(&mut h, &rel, target).map_err(out_err)?;
+            }
+            Some(Entry {
+                kind:
+                    Kind::File {
+                        size,
+                        exec,
+                        content,
+                    },
+                ..
+            }) => {
+                let mode = if *exec { 0o755 } else { 0o644 };
+                let mut h = header(tar::EntryType::Regular, mode, *size);
+                match content {
+                    Content::Disk(path) => {
+                        let f = File::open(path).map_err(|source| PackageError::Unreadable {
+                            path: path.clone(),
+                            source,
+                        })?;
+                        let mut counted = CountingReader {
+                            inner: f.take(*size),
+                            n: 0,
+                            err: None,
+                        };
+                        let r = tar.append_data(&mut h, &rel, &mut counted);
+                        if let Some(source) = counted.err.take() {
+                            return Err(PackageError::Unreadable {
+                                path: path.clone(),
+                                source,
+                            });
+                        }
+                        r.map_err(out_err)?;
+                        if counted.n != *size {
+                            return Err(PackageError::Changed { path: path.clone() });
+                        }
+                    }
+                    Content::Blob(oid) => {
+                        let repo = repo.expect("blob entries come from a repository");
+                        let blob = repo.find_blob(*oid).map_err(|source| PackageError::Git {
+                            what: format!("{rel} ({what})"),
+                            source,
+                        })?;
+                        tar.append_data(&mut h, &rel, blob.content())
+                            .map_err(out_err)?;
+                    }
+                }
+            }
+        }
+    }
+    let gz = tar.into_inner().map_err(out_err)?;
+    let sink = gz.finish().map_err(out_err)?;
+    let LimitHashWriter {
+        inner,
+        hasher,
+        written,
+        ..
+    } = sink;
+    inner
+        .into_inner()
+        .map_err(|e| out_err(e.into_error()))?
+        .sync_all()
+        .map_err(out_err)?;
+    tmp.persist(out).map_err(|e| PackageError::Io {
+        path: out.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(ModuleArchive {
+        path: out.to_path_buf(),
+        sha256: hex::encode(hasher.finalize()),
+        size: written,
+        files: plan.files,
+        excluded: plan.excluded,
+        warnings: plan.warnings,
+    })
+}
+
+/// Counts bytes and keeps read errors apart from write errors, so an unreadable file is
+/// reported by its own path.
+struct CountingReader<R> {
+    inner: R,
+    n: u64,
+    err: Option<io::Error>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.n += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                let kind = e.kind();
+                self.err = Some(e);
+                Err(io::Error::new(kind, "read failed"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlink_scope() {
+        assert!(symlink_stays_inside("a", "b"));
+        assert!(symlink_stays_inside("d/a", "../b"));
+        assert!(!symlink_stays_inside("a", "../b"));
+        assert!(!symlink_stays_inside("d/a", "../../b"));
+        assert!(!symlink_stays_inside("a", "/etc/passwd"));
+        assert!(symlink_stays_inside("d/a", "./x/../y"));
+    }
+
+    #[test]
+    fn secret_names() {
+        assert!(secret_warning(".env", ".env").is_some());
+        assert!(secret_warning("prod-secrets.tfvars", "prod-secrets.tfvars").is_some());
+        assert!(secret_warning("id_rsa", "id_rsa").is_some());
+        assert!(secret_warning("cert.pem", "cert.pem").is_some());
+        assert!(secret_warning("main.tf", "main.tf").is_none());
+        assert!(secret_warning("prod.tfvars", "prod.tfvars").is_none());
+    }
+}

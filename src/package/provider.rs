@@ -1,0 +1,623 @@
+//! Provider release files: per-platform zips, manifest, `SHA256SUMS` and its signature.
+//!
+//! Terraform installs a provider by downloading the platform zip, checking it against
+//! `SHA256SUMS`, and checking that file's BINARY detached signature. The executable bit
+//! must be set inside the zip (a 0644 binary installs silently and then fails to run),
+//! and the manifest's protocol versions must be right or the provider cannot be
+//! installed. Zips are deterministic (fixed timestamp, sorted, deflate) so a rebuild of
+//! the same binaries gives the same hashes.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+
+use super::PackageError;
+use crate::sign::Signer;
+
+const KNOWN_OS: &[&str] = &[
+    "darwin", "linux", "windows", "freebsd", "openbsd", "solaris",
+];
+const KNOWN_ARCH: &[&str] = &["amd64", "arm64", "386", "arm"];
+
+/// One provider binary for one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinaryInput {
+    pub os: String,
+    pub arch: String,
+    pub path: PathBuf,
+}
+
+/// One platform zip of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformFile {
+    pub os: String,
+    pub arch: String,
+    pub filename: String,
+    pub path: PathBuf,
+    /// Lower-case hex SHA-256 of the zip.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// A complete, signed provider release on disk.
+#[derive(Debug, Clone)]
+pub struct ProviderRelease {
+    pub name: String,
+    pub version: semver::Version,
+    pub dir: PathBuf,
+    /// Sorted by os, then arch.
+    pub platforms: Vec<PlatformFile>,
+    pub shasums: PathBuf,
+    pub signature: PathBuf,
+    pub manifest: Option<PathBuf>,
+    pub protocols: Vec<String>,
+}
+
+fn check_platform(os: &str, arch: &str, from: &str) -> Result<(), PackageError> {
+    if KNOWN_OS.contains(&os) && KNOWN_ARCH.contains(&arch) {
+        Ok(())
+    } else {
+        Err(PackageError::UnknownPlatform {
+            os: os.to_string(),
+            arch: arch.to_string(),
+            from: from.to_string(),
+        })
+    }
+}
+
+/// Parse `OS_ARCH=PATH` (e.g. `linux_amd64=dist/terraform-provider-foo`).
+pub fn parse_binary_arg(s: &str) -> Result<BinaryInput, PackageError> {
+    let bad = |reason: &str| PackageError::BadBinaryArg {
+        arg: s.to_string(),
+        reason: reason.to_string(),
+    };
+    let (platform, path) = s.split_once('=').ok_or_else(|| bad("missing '='"))?;
+    let (os, arch) = platform
+        .split_once('_')
+        .ok_or_else(|| bad("platform must be OS_ARCH"))?;
+    if path.is_empty() {
+        return Err(bad("empty path"));
+    }
+    check_platform(os, arch, s)?;
+    Ok(BinaryInput {
+        os: os.to_string(),
+        arch: arch.to_string(),
+        path: PathBuf::from(path),
+    })
+}
+
+/// Find `dir/OS_ARCH/terraform-provider-NAME*` binaries, sorted by platform.
+pub fn discover_binaries(dir: &Path, name: &str) -> Result<Vec<BinaryInput>, PackageError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            PackageError::MissingDir {
+                path: dir.to_path_buf(),
+            }
+        } else {
+            PackageError::Unreadable {
+                path: dir.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let prefix = format!("terraform-provider-{name}");
+    let mut out = Vec::new();
+    for ent in rd {
+        let ent = ent.map_err(|source| PackageError::Unreadable {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        if !ent.path().is_dir() {
+            continue;
+        }
+        let platform = ent.file_name().to_string_lossy().into_owned();
+        let Some((os, arch)) = platform.split_once('_') else {
+            continue;
+        };
+        let sub = ent.path();
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&sub)
+            .map_err(|source| PackageError::Unreadable {
+                path: sub.clone(),
+                source,
+            })?
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with(&prefix) && e.path().is_file()
+            })
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        if let Some(path) = found.into_iter().next() {
+            check_platform(os, arch, &sub.display().to_string())?;
+            out.push(BinaryInput {
+                os: os.to_string(),
+                arch: arch.to_string(),
+                path,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(PackageError::NoBinaries {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+        });
+    }
+    out.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+    Ok(out)
+}
+
+/// SHA-256 of a file, streamed with a large buffer; lower-case hex.
+pub fn sha256_file(path: &Path) -> Result<String, PackageError> {
+    let mut f = File::open(path).map_err(|source| PackageError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|source| PackageError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Write `data` to `path` atomically (temp file beside it, then rename).
+fn write_atomic(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), PackageError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io_err = |source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".tfpub-")
+        .suffix(".tmp")
+        .tempfile_in(&parent)
+        .map_err(io_err)?;
+    {
+        let mut w = BufWriter::new(tmp.as_file());
+        f(&mut w).map_err(io_err)?;
+        w.flush().map_err(io_err)?;
+    }
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(path).map_err(|e| io_err(e.error))?;
+    Ok(())
+}
+
+fn zip_name(name: &str, version: &semver::Version, os: &str, arch: &str) -> String {
+    format!("terraform-provider-{name}_{version}_{os}_{arch}.zip")
+}
+
+fn write_zip(zip_path: &Path, entry_name: &str, binary: &Path) -> Result<(), PackageError> {
+    let mut src = File::open(binary).map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            PackageError::MissingBinary {
+                path: binary.to_path_buf(),
+            }
+        } else {
+            PackageError::Unreadable {
+                path: binary.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let parent = match zip_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io_err = |source| PackageError::Io {
+        path: zip_path.to_path_buf(),
+        source,
+    };
+    let zerr = |e: zip::result::ZipError| PackageError::Zip {
+        path: zip_path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".tfpub-")
+        .suffix(".tmp")
+        .tempfile_in(&parent)
+        .map_err(io_err)?;
+    let file = tmp.reopen().map_err(io_err)?;
+    let mut zw = zip::ZipWriter::new(BufWriter::new(file));
+    let opts = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(6))
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o755)
+        .large_file(false);
+    zw.start_file(entry_name, opts).map_err(zerr)?;
+    io::copy(&mut src, &mut zw).map_err(|source| PackageError::Unreadable {
+        path: binary.to_path_buf(),
+        source,
+    })?;
+    let mut w = zw.finish().map_err(zerr)?;
+    w.flush().map_err(io_err)?;
+    drop(w);
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(zip_path).map_err(|e| io_err(e.error))?;
+    Ok(())
+}
+
+fn manifest_json(protocols: &[String]) -> String {
+    let v = serde_json::json!({"version": 1, "metadata": {"protocol_versions": protocols}});
+    let mut s = serde_json::to_string(&v).expect("json");
+    s.push('\n');
+    s
+}
+
+fn shasums_text(entries: &mut [(String, String)]) -> String {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries
+        .iter()
+        .map(|(file, sha)| format!("{sha}  {file}\n"))
+        .collect()
+}
+
+fn sign_file(signer: &Signer, shasums: &Path, sig_path: &Path) -> Result<(), PackageError> {
+    let data = std::fs::read(shasums).map_err(|source| PackageError::Unreadable {
+        path: shasums.to_path_buf(),
+        source,
+    })?;
+    let sig = signer
+        .sign_detached(&data)
+        .map_err(|source| PackageError::Sign {
+            path: shasums.to_path_buf(),
+            source,
+        })?;
+    write_atomic(sig_path, |w| w.write_all(&sig))
+}
+
+/// Build a complete signed release in `out_dir` from per-platform binaries.
+pub fn package_binaries(
+    name: &str,
+    version: &semver::Version,
+    binaries: &[BinaryInput],
+    protocols: &[String],
+    signer: &Signer,
+    out_dir: &Path,
+) -> Result<ProviderRelease, PackageError> {
+    if binaries.is_empty() {
+        return Err(PackageError::NoBinaries {
+            dir: out_dir.to_path_buf(),
+            name: name.to_string(),
+        });
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for b in binaries {
+        check_platform(&b.os, &b.arch, &b.path.display().to_string())?;
+        if !seen.insert((b.os.clone(), b.arch.clone())) {
+            return Err(PackageError::DuplicatePlatform {
+                os: b.os.clone(),
+                arch: b.arch.clone(),
+            });
+        }
+        if !b.path.is_file() {
+            return Err(PackageError::MissingBinary {
+                path: b.path.clone(),
+            });
+        }
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| PackageError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let mut platforms = Vec::new();
+    let mut sums = Vec::new();
+    for b in binaries {
+        let filename = zip_name(name, version, &b.os, &b.arch);
+        let path = out_dir.join(&filename);
+        let exe = if b.os == "windows" { ".exe" } else { "" };
+        let entry = format!("terraform-provider-{name}_v{version}{exe}");
+        write_zip(&path, &entry, &b.path)?;
+        let sha256 = sha256_file(&path)?;
+        let size = file_size(&path)?;
+        sums.push((filename.clone(), sha256.clone()));
+        platforms.push(PlatformFile {
+            os: b.os.clone(),
+            arch: b.arch.clone(),
+            filename,
+            path,
+            sha256,
+            size,
+        });
+    }
+    platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+    let base = format!("terraform-provider-{name}_{version}");
+    let manifest = out_dir.join(format!("{base}_manifest.json"));
+    let mjson = manifest_json(protocols);
+    write_atomic(&manifest, |w| w.write_all(mjson.as_bytes()))?;
+    sums.push((format!("{base}_manifest.json"), sha256_file(&manifest)?));
+    let shasums = out_dir.join(format!("{base}_SHA256SUMS"));
+    let text = shasums_text(&mut sums);
+    write_atomic(&shasums, |w| w.write_all(text.as_bytes()))?;
+    let signature = out_dir.join(format!("{base}_SHA256SUMS.sig"));
+    sign_file(signer, &shasums, &signature)?;
+    Ok(ProviderRelease {
+        name: name.to_string(),
+        version: version.clone(),
+        dir: out_dir.to_path_buf(),
+        platforms,
+        shasums,
+        signature,
+        manifest: Some(manifest),
+        protocols: protocols.to_vec(),
+    })
+}
+
+fn file_size(path: &Path) -> Result<u64, PackageError> {
+    Ok(std::fs::metadata(path)
+        .map_err(|source| PackageError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len())
+}
+
+/// Parse `terraform-provider-NAME_VERSION_SHA256SUMS` into (name, version).
+fn parse_shasums_name(file: &str) -> Option<(String, semver::Version)> {
+    let rest = file
+        .strip_prefix("terraform-provider-")?
+        .strip_suffix("_SHA256SUMS")?;
+    let (name, version) = rest.rsplit_once('_')?;
+    let version = semver::Version::parse(version.trim_start_matches('v')).ok()?;
+    Some((name.to_string(), version))
+}
+
+/// Load a goreleaser-style `dist/` directory: check every zip against `SHA256SUMS`,
+/// read protocols from the manifest, and verify the signature (or sign, when absent).
+pub fn load_dist(
+    dir: &Path,
+    name: Option<&str>,
+    version: Option<&semver::Version>,
+    signer: Option<&Signer>,
+) -> Result<ProviderRelease, PackageError> {
+    let dist_err = |reason: String| PackageError::Dist {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let rd = std::fs::read_dir(dir).map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            PackageError::MissingDir {
+                path: dir.to_path_buf(),
+            }
+        } else {
+            PackageError::Unreadable {
+                path: dir.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let candidates: Vec<(String, semver::Version, String)> = names
+        .iter()
+        .filter_map(|f| parse_shasums_name(f).map(|(n, v)| (n, v, f.clone())))
+        .filter(|(n, v, _)| {
+            version.map_or(true, |want| want == v) && name.map_or(true, |want| want == n)
+        })
+        .collect();
+    let (pname, pversion, shasums_file) = match candidates.len() {
+        0 => {
+            // A SHA256SUMS for another provider is a naming error worth naming.
+            if let (Some(want), Some(other)) =
+                (name, names.iter().find(|f| parse_shasums_name(f).is_some()))
+            {
+                return Err(PackageError::WrongName {
+                    file: other.clone(),
+                    expected: want.to_string(),
+                });
+            }
+            return Err(dist_err(
+                "no terraform-provider-NAME_VERSION_SHA256SUMS file found".into(),
+            ));
+        }
+        1 => candidates.into_iter().next().expect("one"),
+        _ => {
+            return Err(dist_err(format!(
+                "several releases found ({}); pass the name and version",
+                candidates
+                    .iter()
+                    .map(|c| c.2.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+    };
+    let base = format!("terraform-provider-{pname}_{pversion}");
+    let shasums = dir.join(&shasums_file);
+    let text = std::fs::read_to_string(&shasums).map_err(|source| PackageError::Unreadable {
+        path: shasums.clone(),
+        source,
+    })?;
+    let mut platforms = Vec::new();
+    let mut manifest = None;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (sha, file) = line
+            .split_once(char::is_whitespace)
+            .map(|(s, f)| {
+                (
+                    s.to_ascii_lowercase(),
+                    f.trim_start().trim_start_matches('*').to_string(),
+                )
+            })
+            .ok_or_else(|| dist_err(format!("malformed line in {shasums_file}: {line:?}")))?;
+        let path = dir.join(&file);
+        if file == format!("{base}_manifest.json") {
+            let actual = sha256_file(&path)?;
+            if actual != sha {
+                return Err(PackageError::ShaMismatch {
+                    file,
+                    expected: sha,
+                    actual,
+                });
+            }
+            manifest = Some(path);
+            continue;
+        }
+        if !file.ends_with(".zip") {
+            continue;
+        }
+        let Some(plat) = file
+            .strip_prefix(&format!("{base}_"))
+            .and_then(|r| r.strip_suffix(".zip"))
+        else {
+            return Err(PackageError::WrongName {
+                file,
+                expected: format!("{pname} {pversion}"),
+            });
+        };
+        let (os, arch) = plat
+            .split_once('_')
+            .ok_or_else(|| dist_err(format!("{file}: cannot read OS_ARCH from the name")))?;
+        check_platform(os, arch, &file)?;
+        if !path.is_file() {
+            return Err(dist_err(format!(
+                "{file} is listed in {shasums_file} but missing"
+            )));
+        }
+        let actual = sha256_file(&path)?;
+        if actual != sha {
+            return Err(PackageError::ShaMismatch {
+                file,
+                expected: sha,
+                actual,
+            });
+        }
+        platforms.push(PlatformFile {
+            os: os.to_string(),
+            arch: arch.to_string(),
+            size: file_size(&path)?,
+            filename: file,
+            path,
+            sha256: actual,
+        });
+    }
+    // Zips in the directory that are not for this provider are a mistake worth naming.
+    for f in &names {
+        if f.ends_with(".zip")
+            && f.starts_with("terraform-provider-")
+            && !f.starts_with(&format!("{base}_"))
+        {
+            return Err(PackageError::WrongName {
+                file: f.clone(),
+                expected: format!("{pname} {pversion}"),
+            });
+        }
+    }
+    if platforms.is_empty() {
+        return Err(dist_err(format!("{shasums_file} lists no platform zips")));
+    }
+    platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+    let protocols = match &manifest {
+        Some(m) => read_manifest(m)?,
+        None => {
+            let m = dir.join(format!("{base}_manifest.json"));
+            if m.is_file() {
+                let p = read_manifest(&m)?;
+                manifest = Some(m);
+                p
+            } else {
+                vec!["5.0".to_string()]
+            }
+        }
+    };
+    let signature = dir.join(format!("{shasums_file}.sig"));
+    if signature.is_file() {
+        if let Some(signer) = signer {
+            let data = std::fs::read(&shasums).map_err(|source| PackageError::Unreadable {
+                path: shasums.clone(),
+                source,
+            })?;
+            let sig = std::fs::read(&signature).map_err(|source| PackageError::Unreadable {
+                path: signature.clone(),
+                source,
+            })?;
+            crate::sign::verify_detached(&signer.public_key_armored(), &data, &sig).map_err(
+                |source| PackageError::BadSignature {
+                    path: signature.clone(),
+                    source,
+                },
+            )?;
+        }
+    } else {
+        let signer = signer.ok_or_else(|| PackageError::NoSigner {
+            path: shasums.clone(),
+        })?;
+        sign_file(signer, &shasums, &signature)?;
+    }
+    Ok(ProviderRelease {
+        name: pname,
+        version: pversion,
+        dir: dir.to_path_buf(),
+        platforms,
+        shasums,
+        signature,
+        manifest,
+        protocols,
+    })
+}
+
+fn read_manifest(path: &Path) -> Result<Vec<String>, PackageError> {
+    let bad = |reason: String| PackageError::Manifest {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| PackageError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let list = v
+        .pointer("/metadata/protocol_versions")
+        .and_then(|p| p.as_array())
+        .ok_or_else(|| bad("missing metadata.protocol_versions".into()))?;
+    list.iter()
+        .map(|p| {
+            p.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad("protocol_versions must be strings".into()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_args() {
+        let b = parse_binary_arg("linux_amd64=dist/x").unwrap();
+        assert_eq!((b.os.as_str(), b.arch.as_str()), ("linux", "amd64"));
+        assert!(parse_binary_arg("linux=dist/x").is_err());
+        assert!(parse_binary_arg("plan9_amd64=x").is_err());
+        assert!(parse_binary_arg("linux_amd64").is_err());
+    }
+
+    #[test]
+    fn shasums_names() {
+        let (n, v) = parse_shasums_name("terraform-provider-foo_bar_1.2.3_SHA256SUMS").unwrap();
+        assert_eq!(n, "foo_bar");
+        assert_eq!(v.to_string(), "1.2.3");
+    }
+}
