@@ -3,11 +3,12 @@
 //!
 //! The binary (`src/main.rs`) is a thin shell over this library: it parses arguments,
 //! calls into [`cli`], and maps errors to exit codes. Nothing in the library prints or
-//! exits on its own; progress and results go through [`report::Reporter`].
+//! exits on its own; progress and results go through [`report::Progress`].
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod gha;
 pub mod git;
 pub mod package;

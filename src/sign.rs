@@ -74,6 +74,7 @@ impl fmt::Debug for Signer {
     }
 }
 
+#[allow(deprecated)] // see is_rsa_or_dsa
 fn algorithm_name<P: openpgp::packet::key::KeyParts, R: openpgp::packet::key::KeyRole>(
     key: &openpgp::packet::Key<P, R>,
 ) -> String {
@@ -94,6 +95,9 @@ fn algorithm_name<P: openpgp::packet::key::KeyParts, R: openpgp::packet::key::Ke
     }
 }
 
+// sequoia marks RSASign and DSA deprecated; the registry accepts only RSA and DSA keys,
+// so naming them is the point here.
+#[allow(deprecated)]
 fn is_rsa_or_dsa(algo: PublicKeyAlgorithm) -> bool {
     matches!(
         algo,

@@ -546,7 +546,7 @@ fn write_archive(
         }
     };
     let sink = LimitHashWriter {
-        inner: BufWriter::with_capacity(256 * 1024, tmp.as_file()),
+        inner: BufWriter::with_capacity(256 * 1024, tmp.as_file().try_clone().map_err(&out_err)?),
         hasher: Sha256::new(),
         written: 0,
         limit: opts.max_size,

@@ -414,7 +414,7 @@ pub fn load_dist(
         .iter()
         .filter_map(|f| parse_shasums_name(f).map(|(n, v)| (n, v, f.clone())))
         .filter(|(n, v, _)| {
-            version.map_or(true, |want| want == v) && name.map_or(true, |want| want == n)
+            version.is_none_or(|want| want == v) && name.is_none_or(|want| want == n)
         })
         .collect();
     let (pname, pversion, shasums_file) = match candidates.len() {

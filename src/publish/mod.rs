@@ -1,1 +1,77 @@
-//! placeholder
+//! The publishing pipelines, as ordered stages that converge: each stage reads what the
+//! registry already has before it writes, so re-running a publish that died half way
+//! finishes it, re-running a finished one changes nothing, and a conflict (same version,
+//! other bytes or key) is refused instead of overwritten.
+//!
+//! Pipelines talk to a registry only through [`crate::api::Client`] and report through
+//! [`crate::report::Progress`]; they never print.
+
+pub mod module;
+pub mod provider;
+pub mod sync;
+
+use std::sync::Arc;
+
+use crate::api::Client;
+use crate::config::Target;
+use crate::report::{Progress, TargetInfo};
+
+/// What every pipeline needs: a client for the target and a progress sink.
+pub struct Context {
+    pub client: Client,
+    pub target: Target,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Context {
+    pub fn target_info(&self) -> TargetInfo {
+        TargetInfo {
+            host: self.target.host.clone(),
+            organization: self.target.organization.clone(),
+            local: self.target.local,
+        }
+    }
+
+    pub fn org(&self) -> &str {
+        &self.target.organization
+    }
+
+    /// The registry UI address of a private module version (never an upload URL).
+    pub fn module_url(&self, name: &str, provider: &str, version: Option<&str>) -> String {
+        let org = self.org();
+        let mut u = format!(
+            "{}app/{org}/registry/modules/private/{org}/{name}/{provider}",
+            self.target.base_url
+        );
+        if let Some(v) = version {
+            u.push('/');
+            u.push_str(v);
+        }
+        u
+    }
+
+    /// The registry UI address of a private provider version.
+    pub fn provider_url(&self, name: &str, version: Option<&str>) -> String {
+        let org = self.org();
+        let mut u = format!(
+            "{}app/{org}/registry/providers/private/{org}/{name}",
+            self.target.base_url
+        );
+        if let Some(v) = version {
+            u.push('/');
+            u.push_str(v);
+        }
+        u
+    }
+}
+
+/// Parse a version given by the user: semver with an optional leading `v`.
+pub fn parse_version(s: &str) -> anyhow::Result<semver::Version> {
+    let t = s.strip_prefix('v').unwrap_or(s);
+    semver::Version::parse(t).map_err(|e| {
+        crate::error::hinted(
+            format!("version {s:?} is not a semantic version: {e}"),
+            "give a version like 1.2.3 (a leading v is allowed, e.g. v1.2.3)",
+        )
+    })
+}

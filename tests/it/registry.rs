@@ -1109,10 +1109,10 @@ async fn terraform_init_installs_published_module_and_provider() {
         "terraform {\n  required_providers {\n    greet = {\n      source  = \"registry.tfpub.test/acme/greet\"\n      version = \"0.1.0\"\n    }\n  }\n}\n\nmodule \"greeting\" {\n  source  = \"registry.tfpub.test/acme/greeting/null\"\n  version = \"1.0.0\"\n}\n\noutput \"g\" { value = module.greeting.greeting }\n",
     )
     .unwrap();
-    let mut env: HashMap<&str, &Path> = HashMap::new();
-    env.insert("TF_CLI_CONFIG_FILE", &cli_config);
-    env.insert("TF_DATA_DIR", &tfdata);
-    env.insert("HOME", &home);
+    let mut env: HashMap<&str, PathBuf> = HashMap::new();
+    env.insert("TF_CLI_CONFIG_FILE", cli_config.clone());
+    env.insert("TF_DATA_DIR", tfdata.clone());
+    env.insert("HOME", home.clone());
     let reg_for_tf = tokio::task::spawn_blocking(move || {
         let mut c = Command::new("terraform");
         c.current_dir(&work)
