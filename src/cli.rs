@@ -41,7 +41,7 @@ Exit codes: 0 success or nothing to do, 1 failure, 2 usage error.";
 /// Publish Terraform modules and providers to HCP Terraform / Terraform Enterprise
 /// private registries, or to tfpub's embedded local registry.
 #[derive(Debug, Parser)]
-#[command(name = "tfpub", version, after_help = EXAMPLES, propagate_version = true)]
+#[command(name = "tfpub", version, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -1014,4 +1014,30 @@ async fn serve(
     let mut o = Outcome::new("registry serve");
     o.outcome = OutcomeKind::NothingToDo;
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn module_publish_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "tfpub", "--local", "module", "publish", "dir", "--version", "1.2.3", "--json",
+        ])
+        .unwrap();
+        assert!(cli.global.local && cli.global.json);
+        match cli.command {
+            Command::Module(ModuleCmd::Publish(a)) => {
+                assert_eq!(a.version.as_deref(), Some("1.2.3"));
+                assert_eq!(a.dir.as_deref(), Some(Path::new("dir")));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
 }
