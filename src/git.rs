@@ -117,13 +117,18 @@ impl Repo {
             .recurse_untracked_dirs(true)
             .include_ignored(false)
             .exclude_submodules(false);
-        if let Some(sub) = subdir {
-            let s = sub.to_string_lossy().replace('\\', "/");
-            let s = s.trim_end_matches('/');
-            if !s.is_empty() && s != "." {
-                opts.pathspec(format!("{s}/"));
-            }
-        }
+        // Scope by filtering results ourselves rather than with a libgit2 pathspec: pathspec
+        // matching is glob-based, and `modules/vpc` must not match `modules/vpc2/...`.
+        let scope: Option<String> = subdir.and_then(|sub| {
+            let parts: Vec<String> = sub
+                .components()
+                .filter_map(|c| match c {
+                    std::path::Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+                    _ => None,
+                })
+                .collect();
+            (!parts.is_empty()).then(|| parts.join("/"))
+        });
         let statuses = self
             .repo
             .statuses(Some(&mut opts))
@@ -135,6 +140,10 @@ impl Repo {
             .iter()
             .filter(|e| !e.status().is_ignored() && !e.status().is_empty())
             .filter_map(|e| e.path().map(str::to_string))
+            .filter(|p| match &scope {
+                None => true,
+                Some(s) => p == s || (p.starts_with(s.as_str()) && p[s.len()..].starts_with('/')),
+            })
             .collect();
         out.sort();
         Ok(out)
@@ -266,23 +275,27 @@ pub fn plan_sync(
     for tv in &scan.versions {
         if published.contains(&tv.version) {
             plan.already.push(tv.clone());
-        } else if since.is_some_and(|s| tv.version < *s) {
-            plan.skipped.push(SkippedTag {
-                tag: tv.tag.clone(),
-                reason: format!(
-                    "version {} is older than --since {}",
-                    tv.version,
-                    since.unwrap()
-                ),
-            });
-        } else if max.is_some_and(|m| plan.publish.len() >= m) {
-            plan.skipped.push(SkippedTag {
-                tag: tv.tag.clone(),
-                reason: format!("over --max {} for this run", max.unwrap()),
-            });
-        } else {
-            plan.publish.push(tv.clone());
+            continue;
         }
+        if let Some(since) = since {
+            if tv.version < *since {
+                plan.skipped.push(SkippedTag {
+                    tag: tv.tag.clone(),
+                    reason: format!("version {} is older than --since {since}", tv.version),
+                });
+                continue;
+            }
+        }
+        if let Some(max) = max {
+            if plan.publish.len() >= max {
+                plan.skipped.push(SkippedTag {
+                    tag: tv.tag.clone(),
+                    reason: format!("over --max {max} for this run; a later run publishes it"),
+                });
+                continue;
+            }
+        }
+        plan.publish.push(tv.clone());
     }
     plan
 }

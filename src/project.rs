@@ -205,7 +205,7 @@ pub fn parse_module_dir_name(dir_name: &str) -> Option<(String, String)> {
 const NAME_RULE: &str = "module names may contain letters, digits, dashes and underscores (dashes and underscores not first or last), at most 64 characters";
 const PROVIDER_RULE: &str =
     "providers may contain only lowercase letters and digits, 1 to 64 characters";
-const PROVIDER_TYPE_RULE: &str = "provider type names may contain lowercase letters, digits and dashes (dashes not first or last), 1 to 64 characters";
+const PROVIDER_TYPE_RULE: &str = "provider type names may contain lowercase letters, digits and single dashes (not first or last, no `--`), 1 to 64 characters";
 
 /// Check a module name against the registry rules.
 pub fn validate_module_name(name: &str) -> Result<(), ProjectError> {
@@ -244,6 +244,12 @@ pub fn validate_provider_name(p: &str) -> Result<(), ProjectError> {
 }
 
 /// Check a registry provider's type name (the `NAME` in `terraform-provider-NAME`).
+///
+/// The providers API page only says "The name of the provider", so the rule is Terraform's
+/// own provider-address rule (a provider source `NAMESPACE/TYPE` must be addressable by
+/// `terraform init`): letters, digits and dashes, no leading or trailing dash, no two dashes
+/// in a row. Terraform folds case, so we require lowercase to avoid a name that the registry
+/// stores differently from how configurations spell it.
 pub fn validate_provider_type_name(p: &str) -> Result<(), ProjectError> {
     let edge_ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     if p.is_empty()
@@ -251,6 +257,7 @@ pub fn validate_provider_type_name(p: &str) -> Result<(), ProjectError> {
         || !p.chars().all(|c| edge_ok(c) || c == '-')
         || !p.starts_with(edge_ok)
         || !p.ends_with(edge_ok)
+        || p.contains("--")
     {
         return Err(ProjectError::ProviderType {
             name: p.to_string(),
