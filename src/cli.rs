@@ -1028,7 +1028,14 @@ mod tests {
     #[test]
     fn module_publish_flags_parse() {
         let cli = Cli::try_parse_from([
-            "tfpub", "--local", "module", "publish", "dir", "--version", "1.2.3", "--json",
+            "tfpub",
+            "--local",
+            "module",
+            "publish",
+            "dir",
+            "--version",
+            "1.2.3",
+            "--json",
         ])
         .unwrap();
         assert!(cli.global.local && cli.global.json);

@@ -9,4 +9,5 @@ mod package;
 mod provider_publish;
 mod registry;
 mod sign;
+mod support;
 mod sync;

@@ -1,0 +1,148 @@
+//! Shared helpers for the CLI tests: an in-process registry on an ephemeral loopback
+//! port, a `tfpub` command wired to it with a recognisable test token, and a check that
+//! no secret leaked into anything the CLI printed.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use tempfile::TempDir;
+use tfpub::registry::{self, RegistryOptions, RunningRegistry};
+
+/// The token every CLI test uses; `assert_no_secret` greps outputs for it.
+pub const TEST_TOKEN: &str = "tfpub-test-token-SHOULD-NEVER-BE-PRINTED";
+/// The passphrase of testdata/keys/rsa.sec.asc.
+pub const RSA_PASSPHRASE: &str = "correct horse";
+pub const ORG: &str = "acme";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn testdata(p: &str) -> PathBuf {
+    repo_root().join("testdata").join(p)
+}
+
+/// A registry with its own temporary data folder (kept alive by the returned TempDir).
+pub struct TestRegistry {
+    pub reg: RunningRegistry,
+    pub data: TempDir,
+    /// A scratch HOME for the CLI, so no real credentials file is read.
+    pub home: TempDir,
+}
+
+impl TestRegistry {
+    pub async fn start() -> TestRegistry {
+        let data = tempfile::tempdir().unwrap();
+        let reg = registry::start(
+            RegistryOptions::new(data.path()),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .expect("registry starts");
+        TestRegistry {
+            reg,
+            data,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// host:port as given to `--host`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.reg.addr().port())
+    }
+
+    /// A `tfpub` command aimed at this registry through the environment a pipeline would
+    /// set (TFE_HOSTNAME, TFE_ORGANIZATION, TFE_TOKEN), with a clean HOME and no CI vars.
+    pub fn tfpub(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tfpub"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("TF_TOKEN_")
+                || k.starts_with("TFE_")
+                || k.starts_with("TFPUB_")
+                || k.starts_with("GITHUB_")
+                || k == "CI"
+                || k == "SSL_CERT_FILE"
+            {
+                c.env_remove(k);
+            }
+        }
+        c.env("HOME", self.home.path())
+            .env("TFE_HOSTNAME", self.host())
+            .env("TFE_ORGANIZATION", ORG)
+            .env("TFE_TOKEN", TEST_TOKEN)
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    pub async fn stop(self) {
+        self.reg.shutdown().await;
+    }
+}
+
+/// What a CLI run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as the JSON result document.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Run a command to completion on a blocking thread (the registry keeps serving on the
+/// test's runtime), check no secret leaked, and return its output.
+pub async fn run(mut cmd: Command) -> Run {
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("tfpub runs"))
+        .await
+        .unwrap();
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_no_secret(&r.stdout);
+    assert_no_secret(&r.stderr);
+    r
+}
+
+/// No token, passphrase, private key or upload URL in `text`.
+pub fn assert_no_secret(text: &str) {
+    for s in [
+        TEST_TOKEN,
+        RSA_PASSPHRASE,
+        "PRIVATE KEY BLOCK",
+        "/_archivist/upload/",
+    ] {
+        assert!(
+            !text.contains(s),
+            "secret {s:?} leaked into output:\n{text}"
+        );
+    }
+}
+
+/// Copy a folder tree (for tests that need a writable module).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(from).unwrap();
+        let dst = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dst).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dst).unwrap();
+        }
+    }
+}
