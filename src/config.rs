@@ -162,7 +162,11 @@ fn parse_host(value: &str, source: &str) -> Result<(url::Url, String), ConfigErr
     } else {
         format!("https://{v}")
     };
-    let u = url::Url::parse(&full).map_err(|e| err(&e.to_string()))?;
+    let mut u = url::Url::parse(&full).map_err(|e| err(&e.to_string()))?;
+    // A bare loopback host (the embedded registry, a test server) speaks plain http.
+    if !v.contains("://") && u.host_str().map(is_loopback).unwrap_or(false) {
+        let _ = u.set_scheme("http");
+    }
     match u.scheme() {
         "https" => {}
         "http" => {
@@ -390,6 +394,11 @@ mod tests {
         let e = env(&[("TFE_TOKEN", TOK)], None);
         let t = resolve(&flags(Some("http://127.0.0.1:9000"), Some("o")), &e).unwrap();
         assert_eq!(t.base_url.as_str(), "http://127.0.0.1:9000/");
+        // A bare loopback host defaults to http; other bare hosts to https.
+        let t = resolve(&flags(Some("127.0.0.1:9000"), Some("o")), &e).unwrap();
+        assert_eq!(t.base_url.as_str(), "http://127.0.0.1:9000/");
+        let t = resolve(&flags(Some("tfe.example.com"), Some("o")), &e).unwrap();
+        assert_eq!(t.base_url.as_str(), "https://tfe.example.com/");
         let err = resolve(&flags(Some("http://tfe.example.com"), Some("o")), &e).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("--host") && msg.contains("loopback"), "{msg}");

@@ -51,7 +51,16 @@ pub fn find_hint(err: &anyhow::Error) -> Option<String> {
             return Some(u.hint.clone());
         }
     }
-    None
+    err.chain()
+        .find_map(|c| split_hint(&c.to_string()).1.map(str::to_owned))
+}
+
+/// Splits a layer error's message into its text and the `\n  hint: ...` part, if any.
+fn split_hint(msg: &str) -> (&str, Option<&str>) {
+    match msg.split_once("\n  hint: ") {
+        Some((m, h)) => (m, Some(h.trim())),
+        None => (msg, None),
+    }
 }
 
 /// The messages of an error chain, outermost first, without hint layers and without
@@ -60,7 +69,7 @@ pub fn chain_messages(err: &anyhow::Error) -> Vec<String> {
     let hint = err.downcast_ref::<Hint>().map(|h| h.0.clone());
     let mut out: Vec<String> = Vec::new();
     for cause in err.chain() {
-        let msg = cause.to_string();
+        let msg = split_hint(&cause.to_string()).0.to_owned();
         if Some(&msg) == hint.as_ref() {
             continue;
         }
@@ -97,5 +106,18 @@ mod tests {
             .unwrap_err();
         assert_eq!(find_hint(&e).as_deref(), Some("check TFE_TOKEN"));
         assert_eq!(chain_messages(&e), vec!["preflight", "401 Unauthorized"]);
+    }
+
+    #[test]
+    fn hint_embedded_in_a_layer_message_is_split_off() {
+        let e: anyhow::Result<()> = Err(anyhow::anyhow!(
+            "no organization given\n  hint: pass --organization"
+        ));
+        let e = e.context("resolving the target").unwrap_err();
+        assert_eq!(find_hint(&e).as_deref(), Some("pass --organization"));
+        assert_eq!(
+            chain_messages(&e),
+            vec!["resolving the target", "no organization given"]
+        );
     }
 }

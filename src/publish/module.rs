@@ -390,11 +390,7 @@ pub async fn publish_archive(
     if ver.status == "pending" {
         if let Some(link) = &ver.upload {
             ctx.progress.mask(link.expose().as_str());
-            ctx.progress.stage(&format!(
-                "uploading {} ({} bytes)",
-                archive_label(&v),
-                archive.size
-            ));
+            // The upload reports itself (transfer_start): no separate stage line.
             ctx.client
                 .upload_file(
                     link,

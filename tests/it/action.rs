@@ -485,9 +485,8 @@ exit 1
     );
 }
 
-/// End to end against the embedded registry. Needs the lead's registry and CLI.
+/// End to end against the embedded registry with the real CLI.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "enabled after merge"]
 async fn action_publishes_module_to_embedded_registry() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("registry");
