@@ -102,7 +102,7 @@ mod tests {
         let e: anyhow::Result<()> = Err(anyhow::anyhow!("401 Unauthorized"));
         let e = e
             .context(Hint("check TFE_TOKEN".into()))
-            .context("preflight")
+            .context("checking the token and the organization")
             .unwrap_err();
         assert_eq!(find_hint(&e).as_deref(), Some("check TFE_TOKEN"));
         assert_eq!(chain_messages(&e), vec!["preflight", "401 Unauthorized"]);

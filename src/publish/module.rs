@@ -176,7 +176,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
 
     ctx.progress
         .stage("checking the token and the organization");
-    ctx.client.preflight().await.context("preflight")?;
+    ctx.client.preflight().await.context("checking the token and the organization")?;
 
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;
