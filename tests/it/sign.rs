@@ -197,7 +197,11 @@ fn generated_key_is_rsa4096_and_gpg_verifies() {
     let f = gpg.0.path().join("sec.asc");
     std::fs::write(&f, g.secret_armored.expose()).unwrap();
     let out = gpg.run(&["--import", f.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = gpg.run(&["--with-colons", "--list-secret-keys"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!(":4096:1:{}:", g.key_id)), "{text}");
