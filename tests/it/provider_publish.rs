@@ -377,6 +377,38 @@ async fn resume_rerun_and_mismatch() {
     let msg = refused(&t, &r, "darwin_arm64");
     assert!(msg.contains("1.0.0"), "{msg}");
 
+    // The same binaries given as a folder (OS_ARCH/terraform-provider-NAME) zip to the
+    // same bytes: still already published.
+    let mut c = rsa(tfpub(&t));
+    c.args([
+        "provider",
+        "publish",
+        "--json",
+        "--name",
+        NAME,
+        "--version",
+        "1.0.0",
+    ])
+    .args(["--protocols", "6.0"])
+    .arg(tmp.path().join("bin"));
+    let j = ok(&run(c).await);
+    assert_eq!(j["outcome"], "already-published", "{j}");
+    assert_eq!(t.reg.stats().writes(), 0);
+
+    // Another key for the same version: refused, names both key IDs.
+    let mut c = with_key(tfpub(&t), "dsa.sec.asc", None);
+    c.args(["provider", "publish", "--json"]);
+    binary_args(&mut c, &bins, "1.0.0");
+    let m = refused(&t, &run(c).await, "4BF7A3047F87DB58");
+    assert!(m.contains(KEY_ID), "{m}");
+
+    // A dry run of a new version plans everything and writes nothing.
+    let mut c = publish_binaries(&t, &bins, "1.1.0");
+    c.arg("--dry-run");
+    let j = ok(&run(c).await);
+    assert_eq!(j["outcome"], "planned", "{j}");
+    assert_eq!(t.reg.stats().writes(), 0);
+
     // And the completed release still installs.
     let pkg = tmp.path().join("pkg");
     package_binaries(&t, &bins, "1.0.0", &pkg);
@@ -415,6 +447,7 @@ async fn refusals_before_any_write() {
     );
     assert!(m.contains("wrong passphrase"), "{m}");
     assert!(!m.to_lowercase().contains("unexpected eof"), "{m}");
+    assert!(!m.contains("wrong horse"), "{m}");
     // The same wrong passphrase through the environment key.
     let mut c = with_key(tfpub(&t), "rsa.sec.asc", Some("wrong horse"));
     c.args(["provider", "publish", "--json"]);
@@ -483,6 +516,21 @@ async fn refusals_before_any_write() {
         &t,
         &run(c).await,
         "terraform-provider-gret_1.0.0_darwin_arm64.zip",
+    );
+
+    // A dist folder signed by another key than the one given.
+    let dist5 = tmp.path().join("dist5");
+    let mut c = with_key(tfpub(&t), "dsa.sec.asc", None);
+    c.args(["provider", "package"]);
+    binary_args(&mut c, &bins, "1.0.0");
+    c.arg("-o").arg(&dist5);
+    assert_eq!(run(c).await.code, 0);
+    let mut c = rsa(tfpub(&t));
+    c.args(["provider", "publish", "--json"]).arg(&dist5);
+    refused(
+        &t,
+        &run(c).await,
+        "terraform-provider-greet_1.0.0_SHA256SUMS.sig",
     );
 
     // A dist folder without a manifest and no --protocols: no guess, refused.

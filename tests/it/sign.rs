@@ -206,3 +206,24 @@ fn generated_key_is_rsa4096_and_gpg_verifies() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!(":4096:1:{}:", g.key_id)), "{text}");
 }
+
+#[test]
+fn revoked_key_is_refused() {
+    use openpgp::cert::prelude::*;
+    use openpgp::serialize::SerializeInto;
+    use sequoia_openpgp as openpgp;
+    let (cert, rev) = CertBuilder::new()
+        .add_userid("Revoked <revoked@tfpub.test>")
+        .set_cipher_suite(CipherSuite::RSA2k)
+        .set_primary_key_flags(openpgp::types::KeyFlags::empty().set_signing())
+        .generate()
+        .unwrap();
+    let (cert, _) = cert.insert_packets(rev).unwrap();
+    let armored = String::from_utf8(cert.as_tsk().armored().to_vec().unwrap()).unwrap();
+    let e = Signer::from_armored(&Secret::new(armored), None).unwrap_err();
+    assert!(
+        matches!(&e, SignError::Revoked { key_id } if *key_id == cert.keyid().to_hex()),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("revoked"), "{e}");
+}
