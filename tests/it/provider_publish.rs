@@ -316,11 +316,16 @@ async fn resume_rerun_and_mismatch() {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
     });
+    // Latency on every request so the watcher always acts between two uploads.
+    t.reg
+        .faults()
+        .set_latency(std::time::Duration::from_millis(100));
     let mut c = publish_binaries(&t, &bins, "1.0.0");
     c.args(["--concurrency", "1"]);
     let r = run(c).await;
     watcher.abort();
     t.reg.faults().drop_next_uploads(0);
+    t.reg.faults().set_latency(std::time::Duration::ZERO);
     assert_ne!(
         r.code, 0,
         "publish should fail:\n{}\n{}",
