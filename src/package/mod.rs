@@ -66,8 +66,8 @@ pub enum PackageError {
         arch: String,
         from: String,
     },
-    #[error("provider binary {} does not exist", .path.display())]
-    MissingBinary { path: PathBuf },
+    #[error("the {platform} provider binary {} does not exist; hint: build it first, or fix the path given for {platform}", .path.display())]
+    MissingBinary { platform: String, path: PathBuf },
     #[error("no provider binaries found under {} (expected OS_ARCH/terraform-provider-{name}*)", .dir.display())]
     NoBinaries { dir: PathBuf, name: String },
     #[error("duplicate platform {os}_{arch}")]

@@ -205,10 +205,16 @@ fn zip_name(name: &str, version: &semver::Version, os: &str, arch: &str) -> Stri
     format!("terraform-provider-{name}_{version}_{os}_{arch}.zip")
 }
 
-fn write_zip(zip_path: &Path, entry_name: &str, binary: &Path) -> Result<(), PackageError> {
+fn write_zip(
+    zip_path: &Path,
+    entry_name: &str,
+    binary: &Path,
+    platform: &str,
+) -> Result<(), PackageError> {
     let mut src = File::open(binary).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             PackageError::MissingBinary {
+                platform: platform.to_string(),
                 path: binary.to_path_buf(),
             }
         } else {
@@ -311,6 +317,7 @@ pub fn package_binaries(
         }
         if !b.path.is_file() {
             return Err(PackageError::MissingBinary {
+                platform: format!("{}_{}", b.os, b.arch),
                 path: b.path.clone(),
             });
         }
@@ -326,7 +333,7 @@ pub fn package_binaries(
         let path = out_dir.join(&filename);
         let exe = if b.os == "windows" { ".exe" } else { "" };
         let entry = format!("terraform-provider-{name}_v{version}{exe}");
-        write_zip(&path, &entry, &b.path)?;
+        write_zip(&path, &entry, &b.path, &format!("{}_{}", b.os, b.arch))?;
         let sha256 = sha256_file(&path)?;
         let size = file_size(&path)?;
         sums.push((filename.clone(), sha256.clone()));
@@ -538,7 +545,8 @@ pub fn load_dist(
                 manifest = Some(m);
                 p
             } else {
-                vec!["5.0".to_string()]
+                // No manifest: the caller supplies the protocols (never a guess).
+                Vec::new()
             }
         }
     };

@@ -47,6 +47,10 @@ pub fn load_signer(
     passphrase_file: Option<&std::path::Path>,
     env_passphrase: Option<Secret<String>>,
 ) -> anyhow::Result<Signer> {
+    let source = match key_file {
+        Some(f) => f.display().to_string(),
+        None => "from TFPUB_GPG_PRIVATE_KEY".to_string(),
+    };
     let key =
         match (key_file, env_key) {
             (Some(f), _) => Secret::new(
@@ -68,7 +72,8 @@ pub fn load_signer(
         }
         (None, p) => p,
     };
-    Signer::from_armored(&key, pass.as_ref()).context("loading the signing key")
+    Signer::from_armored(&key, pass.as_ref())
+        .with_context(|| format!("loading the signing key {source}"))
 }
 
 fn provider_name_from_inputs(req: &ProviderRequest) -> Option<String> {
@@ -98,13 +103,16 @@ pub fn release_files(
     let version = req.version.as_deref().map(parse_version).transpose()?;
     match &req.input {
         ProviderInput::Dist(dir) => {
-            let rel = pkg::load_dist(
+            let mut rel = pkg::load_dist(
                 dir,
                 req.name.as_deref(),
                 version.as_ref(),
                 Some(&req.signer),
             )
             .with_context(|| format!("reading the release folder {}", dir.display()))?;
+            if rel.protocols.is_empty() {
+                rel.protocols = req.protocols.clone();
+            }
             Ok(rel)
         }
         ProviderInput::Binaries(_) | ProviderInput::BinariesDir(_) => {

@@ -1,1 +1,560 @@
-//! Integration tests: provider_publish (to be written).
+//! Integration tests: `tfpub provider publish` through the real CLI against the embedded
+//! registry, proven with the real Terraform CLI (`terraform init`, `terraform providers
+//! lock`) for both input kinds, plus resume, re-runs and every refusal before any write.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tempfile::TempDir;
+
+use crate::support::{run, testdata, Run, TestRegistry, RSA_PASSPHRASE};
+
+const NAME: &str = "greet";
+const KEY_ID: &str = "7272A3BE438F9A26";
+const PLATFORMS: [&str; 4] = [
+    "darwin_arm64",
+    "linux_amd64",
+    "linux_arm64",
+    "windows_amd64",
+];
+/// Token given to Terraform (the embedded registry in easy mode accepts any token).
+const TF_TOKEN: &str = "terraform-cli-test-token";
+
+fn sha256_hex(path: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Four tiny shell-script "binaries" (Terraform init never runs them); `tag` makes the
+/// bytes differ between builds.
+fn make_binaries(dir: &Path, tag: &str) -> Vec<(String, PathBuf)> {
+    PLATFORMS
+        .iter()
+        .map(|p| {
+            let d = dir.join(p);
+            std::fs::create_dir_all(&d).unwrap();
+            let f = d.join(format!("terraform-provider-{NAME}"));
+            std::fs::write(&f, format!("#!/bin/sh\necho '{tag} {p}'\nexit 1\n")).unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+            (p.to_string(), f)
+        })
+        .collect()
+}
+
+/// `tfpub` aimed at the registry over plain http (a bare `host:port` means https).
+fn tfpub(t: &TestRegistry) -> Command {
+    let mut c = t.tfpub();
+    c.env("TFE_HOSTNAME", format!("http://{}", t.host()));
+    c
+}
+
+/// The signing key from the environment, as a pipeline passes it.
+fn with_key(mut c: Command, key: &str, passphrase: Option<&str>) -> Command {
+    c.env(
+        "TFPUB_GPG_PRIVATE_KEY",
+        std::fs::read_to_string(testdata(&format!("keys/{key}"))).unwrap(),
+    );
+    if let Some(p) = passphrase {
+        c.env("TFPUB_GPG_PASSPHRASE", p);
+    }
+    c
+}
+
+fn rsa(c: Command) -> Command {
+    with_key(c, "rsa.sec.asc", Some(RSA_PASSPHRASE))
+}
+
+fn binary_args(c: &mut Command, bins: &[(String, PathBuf)], version: &str) {
+    c.args(["--name", NAME, "--version", version, "--protocols", "6.0"]);
+    for (p, f) in bins {
+        c.arg("--binary").arg(format!("{p}={}", f.display()));
+    }
+}
+
+fn publish_binaries(t: &TestRegistry, bins: &[(String, PathBuf)], version: &str) -> Command {
+    let mut c = rsa(tfpub(t));
+    c.args(["provider", "publish", "--json"]);
+    binary_args(&mut c, bins, version);
+    c
+}
+
+fn package_binaries(t: &TestRegistry, bins: &[(String, PathBuf)], version: &str, out: &Path) {
+    let mut c = rsa(tfpub(t));
+    c.args(["provider", "package"]);
+    binary_args(&mut c, bins, version);
+    c.arg("-o").arg(out);
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "package failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn ok(r: &Run) -> Value {
+    assert_eq!(r.code, 0, "tfpub failed:\n{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert_eq!(j["ok"], true, "{j}");
+    j
+}
+
+/// A refusal: exit 1, no registry write, and a message naming `needle`.
+fn refused(t: &TestRegistry, r: &Run, needle: &str) -> String {
+    assert_ne!(r.code, 0, "expected a refusal:\n{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        t.reg.stats().writes(),
+        0,
+        "a refused publish wrote to the registry"
+    );
+    let all = format!("{}\n{}", r.stdout, r.stderr);
+    assert!(
+        all.contains(needle),
+        "message does not name {needle:?}:\n{all}"
+    );
+    all
+}
+
+fn zip_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// `terraform init` then `terraform providers lock` for all four platforms, against the
+/// registry; returns (init output, lock file, work dir holder).
+async fn terraform_install(t: &TestRegistry, version: &str) -> (String, String, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    let cfg = dir.path().join("terraformrc");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TF_TOKEN}\"\n}}\n",
+            tfpub::registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("main.tf"),
+        format!(
+            "terraform {{\n  required_providers {{\n    {NAME} = {{\n      source  = \"registry.tfpub.test/acme/{NAME}\"\n      version = \"{version}\"\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let tf = move |args: &[&str]| {
+        let mut c = Command::new("terraform");
+        c.current_dir(&work)
+            .args(args)
+            .env("TF_CLI_CONFIG_FILE", &cfg)
+            .env("HOME", &home)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env_remove("TF_PLUGIN_CACHE_DIR")
+            .env_remove("TF_DATA_DIR");
+        let out = c.output().expect("terraform runs (is it on the PATH?)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "terraform {args:?} failed:\n{text}");
+        text
+    };
+    let output = tokio::task::spawn_blocking(move || {
+        let init = tf(&["init", "-input=false", "-no-color"]);
+        let mut args = vec!["providers", "lock", "-no-color"];
+        let plats: Vec<String> = PLATFORMS.iter().map(|p| format!("-platform={p}")).collect();
+        args.extend(plats.iter().map(String::as_str));
+        let lock = tf(&args);
+        format!("{init}\n{lock}")
+    })
+    .await
+    .unwrap();
+    let lock = std::fs::read_to_string(dir.path().join("work/.terraform.lock.hcl")).unwrap();
+    (output, lock, dir)
+}
+
+fn assert_installed(init: &str, lock: &str, work: &TempDir, zips: &[PathBuf], version: &str) {
+    assert!(
+        init.contains(&format!("self-signed, key ID {KEY_ID}")),
+        "init output lacks the signature line:\n{init}"
+    );
+    for p in PLATFORMS {
+        assert!(
+            init.contains(&format!(
+                "Retrieved registry.tfpub.test/acme/{NAME} {version} for {p} (self-signed, key ID {KEY_ID})"
+            )),
+            "`terraform providers lock` did not verify {p}:\n{init}"
+        );
+    }
+    assert_eq!(zips.len(), 4, "{zips:?}");
+    for z in zips {
+        let h = sha256_hex(z);
+        assert!(
+            lock.contains(&format!("\"zh:{h}\"")),
+            "lock file lacks zh:{h} ({}):\n{lock}",
+            z.display()
+        );
+    }
+    // Terraform records every SHA256SUMS line: the four zips and the manifest.
+    assert_eq!(lock.matches("\"zh:").count(), 5, "{lock}");
+    let bin = work.path().join(format!(
+        "work/.terraform/providers/registry.tfpub.test/acme/{NAME}/{version}/linux_amd64/terraform-provider-{NAME}_v{version}"
+    ));
+    let meta = std::fs::metadata(&bin)
+        .unwrap_or_else(|e| panic!("installed binary {} missing: {e}", bin.display()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert!(
+            meta.permissions().mode() & 0o111 != 0,
+            "installed binary not executable"
+        );
+    }
+    // It runs: the shell-script "provider" prints its tag.
+    let out = Command::new(&bin).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("linux_amd64"),
+        "installed binary output: {text}"
+    );
+    // h1: hashes were added for every platform by `providers lock`.
+    assert!(lock.matches("\"h1:").count() >= 4, "{lock}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_binaries_publish_and_install_with_terraform() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "v1");
+    let r = run(publish_binaries(&t, &bins, "1.0.0")).await;
+    let j = ok(&r);
+    assert_eq!(j["outcome"], "published", "{j}");
+    assert_eq!(j["published"], true);
+    let items = j["items"].as_array().unwrap();
+    for p in PLATFORMS {
+        assert!(
+            items
+                .iter()
+                .any(|i| i["kind"] == "platform" && i["id"] == p && i["action"] == "uploaded"),
+            "{p} not uploaded: {j}"
+        );
+    }
+    assert!(items
+        .iter()
+        .any(|i| i["kind"] == "gpg-key" && i["id"] == KEY_ID && i["action"] == "created"));
+
+    // The same inputs packaged offline give byte-identical zips (deterministic).
+    let pkg = tmp.path().join("pkg");
+    package_binaries(&t, &bins, "1.0.0", &pkg);
+    let zips = zip_files(&pkg);
+
+    let (init, lock, work) = terraform_install(&t, "1.0.0").await;
+    assert_installed(&init, &lock, &work, &zips, "1.0.0");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn goreleaser_dist_publishes_and_installs() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "dist");
+    let dist = tmp.path().join("dist");
+    package_binaries(&t, &bins, "2.1.0", &dist);
+    // goreleaser leaves other things in dist/ too.
+    std::fs::write(dist.join("config.yaml"), "project_name: greet\n").unwrap();
+    std::fs::write(dist.join("metadata.json"), "{}\n").unwrap();
+    let zips = zip_files(&dist);
+
+    let mut c = rsa(tfpub(&t));
+    c.args(["provider", "publish", "--json"]).arg(&dist);
+    let j = ok(&run(c).await);
+    assert_eq!(j["outcome"], "published", "{j}");
+    let pv = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "provider-version")
+        .cloned()
+        .unwrap();
+    assert_eq!(pv["version"], "2.1.0", "{j}");
+    assert_eq!(pv["id"], format!("acme/{NAME}"));
+
+    let (init, lock, work) = terraform_install(&t, "2.1.0").await;
+    assert_installed(&init, &lock, &work, &zips, "2.1.0");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_rerun_and_mismatch() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "v1");
+
+    // The first three uploads (SHA256SUMS, its signature, darwin_arm64) land; then every
+    // upload is dropped mid-body, more often than the client retries.
+    let faults = t.reg.faults();
+    let stats = t.reg.stats();
+    let watcher = tokio::spawn(async move {
+        loop {
+            if stats.count("PUT", "") >= 4 {
+                faults.drop_next_uploads(1000);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+    // Latency on every request so the watcher always acts between two uploads.
+    t.reg
+        .faults()
+        .set_latency(std::time::Duration::from_millis(100));
+    let mut c = publish_binaries(&t, &bins, "1.0.0");
+    c.args(["--concurrency", "1"]);
+    let r = run(c).await;
+    watcher.abort();
+    t.reg.faults().drop_next_uploads(0);
+    t.reg.faults().set_latency(std::time::Duration::ZERO);
+    assert_ne!(
+        r.code, 0,
+        "publish should fail:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stderr.contains("_linux_a") && r.stderr.contains(".zip"),
+        "failure names the zip: {}",
+        r.stderr
+    );
+
+    // Half-published: the version exists, uploads are missing. A re-run completes it.
+    t.reg.stats().reset();
+    let j = ok(&run(publish_binaries(&t, &bins, "1.0.0")).await);
+    assert_eq!(j["outcome"], "published", "{j}");
+    let items = j["items"].as_array().unwrap();
+    assert!(items
+        .iter()
+        .any(|i| i["kind"] == "provider-version" && i["action"] == "exists"));
+    let plat = |id: &str| {
+        items
+            .iter()
+            .find(|i| i["kind"] == "platform" && i["id"] == id)
+            .unwrap_or_else(|| panic!("no item for {id}: {j}"))["action"]
+            .clone()
+    };
+    assert_eq!(plat("darwin_arm64"), "exists", "{j}");
+    assert_eq!(plat("linux_arm64"), "uploaded", "{j}");
+    assert_eq!(plat("windows_amd64"), "uploaded", "{j}");
+    assert_eq!(
+        t.reg.stats().count("PUT", ""),
+        2 + usize::from(plat("linux_amd64") == "uploaded"),
+        "{j}"
+    );
+    assert_eq!(
+        t.reg.stats().count("POST", "/versions") - t.reg.stats().count("POST", "/platforms"),
+        0,
+        "version re-created"
+    );
+
+    // Identical re-run: nothing written.
+    t.reg.stats().reset();
+    let j = ok(&run(publish_binaries(&t, &bins, "1.0.0")).await);
+    assert_eq!(j["outcome"], "already-published", "{j}");
+    assert_eq!(j["published"], false);
+    assert_eq!(t.reg.stats().count("POST", ""), 0);
+    assert_eq!(t.reg.stats().count("PUT", ""), 0);
+    assert_eq!(t.reg.stats().writes(), 0);
+
+    // Mismatching re-run (other bytes, same version): refused, names the platform.
+    t.reg.stats().reset();
+    let other = make_binaries(&tmp.path().join("bin2"), "v2");
+    let r = run(publish_binaries(&t, &other, "1.0.0")).await;
+    let msg = refused(&t, &r, "darwin_arm64");
+    assert!(msg.contains("1.0.0"), "{msg}");
+
+    // The same binaries given as a folder (OS_ARCH/terraform-provider-NAME) zip to the
+    // same bytes: still already published.
+    let mut c = rsa(tfpub(&t));
+    c.args([
+        "provider",
+        "publish",
+        "--json",
+        "--name",
+        NAME,
+        "--version",
+        "1.0.0",
+    ])
+    .args(["--protocols", "6.0"])
+    .arg(tmp.path().join("bin"));
+    let j = ok(&run(c).await);
+    assert_eq!(j["outcome"], "already-published", "{j}");
+    assert_eq!(t.reg.stats().writes(), 0);
+
+    // Another key for the same version: refused, names both key IDs.
+    let mut c = with_key(tfpub(&t), "dsa.sec.asc", None);
+    c.args(["provider", "publish", "--json"]);
+    binary_args(&mut c, &bins, "1.0.0");
+    let m = refused(&t, &run(c).await, "4BF7A3047F87DB58");
+    assert!(m.contains(KEY_ID), "{m}");
+
+    // A dry run of a new version plans everything and writes nothing.
+    let mut c = publish_binaries(&t, &bins, "1.1.0");
+    c.arg("--dry-run");
+    let j = ok(&run(c).await);
+    assert_eq!(j["outcome"], "planned", "{j}");
+    assert_eq!(t.reg.stats().writes(), 0);
+
+    // And the completed release still installs.
+    let pkg = tmp.path().join("pkg");
+    package_binaries(&t, &bins, "1.0.0", &pkg);
+    let (init, lock, work) = terraform_install(&t, "1.0.0").await;
+    assert_installed(&init, &lock, &work, &zip_files(&pkg), "1.0.0");
+    t.stop().await;
+}
+
+/// Every refusal happens before the first registry write and names the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_before_any_write() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "v1");
+
+    // Keys: written to files and passed with --gpg-key so the message can name the file.
+    let keyed = |key: &str, pass: Option<&str>| {
+        let mut c = tfpub(&t);
+        if let Some(p) = pass {
+            c.env("TFPUB_GPG_PASSPHRASE", p);
+        }
+        c.args(["provider", "publish", "--json", "--gpg-key"])
+            .arg(testdata(&format!("keys/{key}")));
+        binary_args(&mut c, &bins, "1.0.0");
+        c
+    };
+    let m = refused(&t, &run(keyed("ed.sec.asc", None)).await, "ed.sec.asc");
+    assert!(m.contains("RSA or DSA"), "{m}");
+    assert!(m.contains("1735FBF7F6A1C73F"), "{m}");
+    let m = refused(&t, &run(keyed("exp.sec.asc", None)).await, "exp.sec.asc");
+    assert!(m.contains("expired"), "{m}");
+    let m = refused(
+        &t,
+        &run(keyed("rsa.sec.asc", Some("wrong horse"))).await,
+        "rsa.sec.asc",
+    );
+    assert!(m.contains("wrong passphrase"), "{m}");
+    assert!(!m.to_lowercase().contains("unexpected eof"), "{m}");
+    assert!(!m.contains("wrong horse"), "{m}");
+    // The same wrong passphrase through the environment key.
+    let mut c = with_key(tfpub(&t), "rsa.sec.asc", Some("wrong horse"));
+    c.args(["provider", "publish", "--json"]);
+    binary_args(&mut c, &bins, "1.0.0");
+    let m = refused(&t, &run(c).await, "TFPUB_GPG_PRIVATE_KEY");
+    assert!(m.contains("wrong passphrase"), "{m}");
+
+    // A missing platform binary.
+    let mut missing = bins.clone();
+    missing[2].1 = tmp.path().join("nowhere/terraform-provider-greet");
+    let m = refused(
+        &t,
+        &run(publish_binaries(&t, &missing, "1.0.0")).await,
+        "nowhere/terraform-provider-greet",
+    );
+    assert!(m.contains("linux_arm64"), "{m}");
+
+    // A dist folder whose SHA256SUMS does not match a zip.
+    let dist = tmp.path().join("dist");
+    package_binaries(&t, &bins, "1.0.0", &dist);
+    let bad = dist.join("terraform-provider-greet_1.0.0_linux_arm64.zip");
+    let mut bytes = std::fs::read(&bad).unwrap();
+    bytes.push(0);
+    std::fs::write(&bad, bytes).unwrap();
+    let mut c = rsa(tfpub(&t));
+    c.args(["provider", "publish", "--json"]).arg(&dist);
+    refused(
+        &t,
+        &run(c).await,
+        "terraform-provider-greet_1.0.0_linux_arm64.zip",
+    );
+
+    // A dist folder with a zip whose name does not match the provider.
+    let dist2 = tmp.path().join("dist2");
+    package_binaries(&t, &bins, "1.0.0", &dist2);
+    std::fs::copy(
+        dist2.join("terraform-provider-greet_1.0.0_linux_amd64.zip"),
+        dist2.join("terraform-provider-other_1.0.0_linux_amd64.zip"),
+    )
+    .unwrap();
+    let mut c = rsa(tfpub(&t));
+    c.args(["provider", "publish", "--json"]).arg(&dist2);
+    refused(
+        &t,
+        &run(c).await,
+        "terraform-provider-other_1.0.0_linux_amd64.zip",
+    );
+    // ... and one listed in SHA256SUMS under a wrong name.
+    let dist3 = tmp.path().join("dist3");
+    package_binaries(&t, &bins, "1.0.0", &dist3);
+    let sums = dist3.join("terraform-provider-greet_1.0.0_SHA256SUMS");
+    let text = std::fs::read_to_string(&sums).unwrap().replace(
+        "terraform-provider-greet_1.0.0_darwin_arm64.zip",
+        "terraform-provider-gret_1.0.0_darwin_arm64.zip",
+    );
+    std::fs::write(&sums, text).unwrap();
+    std::fs::rename(
+        dist3.join("terraform-provider-greet_1.0.0_darwin_arm64.zip"),
+        dist3.join("terraform-provider-gret_1.0.0_darwin_arm64.zip"),
+    )
+    .unwrap();
+    std::fs::remove_file(dist3.join("terraform-provider-greet_1.0.0_SHA256SUMS.sig")).unwrap();
+    let mut c = rsa(tfpub(&t));
+    c.args(["provider", "publish", "--json"]).arg(&dist3);
+    refused(
+        &t,
+        &run(c).await,
+        "terraform-provider-gret_1.0.0_darwin_arm64.zip",
+    );
+
+    // A dist folder signed by another key than the one given.
+    let dist5 = tmp.path().join("dist5");
+    let mut c = with_key(tfpub(&t), "dsa.sec.asc", None);
+    c.args(["provider", "package"]);
+    binary_args(&mut c, &bins, "1.0.0");
+    c.arg("-o").arg(&dist5);
+    assert_eq!(run(c).await.code, 0);
+    let mut c = rsa(tfpub(&t));
+    c.args(["provider", "publish", "--json"]).arg(&dist5);
+    refused(
+        &t,
+        &run(c).await,
+        "terraform-provider-greet_1.0.0_SHA256SUMS.sig",
+    );
+
+    // A dist folder without a manifest and no --protocols: no guess, refused.
+    let dist4 = tmp.path().join("dist4");
+    package_binaries(&t, &bins, "1.0.0", &dist4);
+    let sums = dist4.join("terraform-provider-greet_1.0.0_SHA256SUMS");
+    let text: String = std::fs::read_to_string(&sums)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("manifest"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&sums, text).unwrap();
+    std::fs::remove_file(dist4.join("terraform-provider-greet_1.0.0_manifest.json")).unwrap();
+    std::fs::remove_file(dist4.join("terraform-provider-greet_1.0.0_SHA256SUMS.sig")).unwrap();
+    let mut c = rsa(tfpub(&t));
+    c.args(["provider", "publish", "--json"]).arg(&dist4);
+    refused(&t, &run(c).await, "--protocols");
+
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}
