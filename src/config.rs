@@ -157,8 +157,17 @@ fn parse_host(value: &str, source: &str) -> Result<(url::Url, String), ConfigErr
     if v.is_empty() {
         return Err(err("empty host"));
     }
+    // A bare loopback host means a registry on this machine (`tfpub registry serve`, tests),
+    // which speaks plain http; every other bare host is https.
+    let bare_loopback = !v.contains("://")
+        && url::Url::parse(&format!("http://{v}"))
+            .ok()
+            .and_then(|u| u.host_str().map(is_loopback))
+            .unwrap_or(false);
     let full = if v.contains("://") {
         v.to_string()
+    } else if bare_loopback {
+        format!("http://{v}")
     } else {
         format!("https://{v}")
     };
@@ -390,6 +399,10 @@ mod tests {
         let e = env(&[("TFE_TOKEN", TOK)], None);
         let t = resolve(&flags(Some("http://127.0.0.1:9000"), Some("o")), &e).unwrap();
         assert_eq!(t.base_url.as_str(), "http://127.0.0.1:9000/");
+        let t = resolve(&flags(Some("127.0.0.1:9000"), Some("o")), &e).unwrap();
+        assert_eq!(t.base_url.as_str(), "http://127.0.0.1:9000/");
+        let t = resolve(&flags(Some("tfe.example.com:9000"), Some("o")), &e).unwrap();
+        assert_eq!(t.base_url.as_str(), "https://tfe.example.com:9000/");
         let err = resolve(&flags(Some("http://tfe.example.com"), Some("o")), &e).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("--host") && msg.contains("loopback"), "{msg}");
