@@ -614,3 +614,41 @@ async fn terraform_installs_and_applies_the_published_module() {
     assert!(installed.exists(), "module files at the archive root");
     t.stop().await;
 }
+
+/// Two publishers of the same new version at once (two pipeline runs of one tag): both
+/// must end with the version `ok` and exit 0; neither may fail on the other's create.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishers_of_one_version_both_succeed() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    for round in 0..3 {
+        let v = format!("1.0.{round}");
+        let a = tokio::spawn(run(publish(&t, &dir, &v)));
+        let b = tokio::spawn(run(publish(&t, &dir, &v)));
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let da = assert_ok(&a);
+        let db = assert_ok(&b);
+        let outcomes = [da["outcome"].clone(), db["outcome"].clone()];
+        for d in [&da, &db] {
+            // Whoever found the version finished by the other says so, and does not claim
+            // to have published it.
+            let concurrent = d["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["detail"] == "published concurrently with identical content");
+            if concurrent {
+                assert_eq!(d["outcome"], "already-published", "{d}");
+                assert_eq!(d["published"], false, "{d}");
+            }
+        }
+        assert!(
+            outcomes.iter().any(|o| o == "published"),
+            "one of them published {v}: {outcomes:?}"
+        );
+        let ver = http.version("greeting", &v).await.unwrap();
+        assert_eq!(ver["attributes"]["status"], "ok");
+    }
+    t.stop().await;
+}
