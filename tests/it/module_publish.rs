@@ -652,3 +652,106 @@ async fn concurrent_publishers_of_one_version_both_succeed() {
     }
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_dropped_midway_then_rerun_finishes() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    t.reg.faults().drop_next_uploads(10);
+    let r = run(publish(&t, &dir, "1.0.0")).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let e = error_text(&r);
+    assert!(e.contains("uploading the archive"), "{e}");
+    let ver = http.version("greeting", "1.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "pending");
+
+    t.reg.faults().drop_next_uploads(0);
+    let d = assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    let ver = http.version("greeting", "1.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "ok");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_lists_the_plan_and_writes_nothing() {
+    let t = TestRegistry::start().await;
+    let (_tmp, dir) = module_copy();
+    std::fs::write(dir.join("terraform.tfstate"), "{}").unwrap();
+    let mut c = publish(&t, &dir, "1.0.0");
+    c.arg("--dry-run");
+    let d = assert_ok(&run(c).await);
+    assert_eq!(d["outcome"], "planned", "{d}");
+    assert_eq!(d["published"], false);
+    let planned: Vec<&str> = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "file" && i["action"] == "planned")
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(planned.contains(&"main.tf"), "{planned:?}");
+    assert!(!planned.contains(&"terraform.tfstate"), "{planned:?}");
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_and_commit_come_from_git_and_a_dirty_tree_is_refused() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-qm", "first"]);
+    git(&dir, &["tag", "v1.4.0"]);
+    let head = String::from_utf8(
+        Command::new("git")
+            .current_dir(&dir)
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+
+    // dirty: refused before any write
+    std::fs::write(dir.join("main.tf"), "locals {}\n").unwrap();
+    let mut c = t.tfpub();
+    c.args(["module", "publish"]).arg(&dir);
+    assert_refused(&t, c, &["uncommitted changes", "main.tf", "--allow-dirty"]).await;
+    git(&dir, &["checkout", "--", "main.tf"]);
+
+    let mut c = t.tfpub();
+    c.args(["module", "publish", "--json"]).arg(&dir);
+    let d = assert_ok(&run(c).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    let ver = http
+        .version("greeting", "1.4.0")
+        .await
+        .expect("1.4.0 from the tag");
+    assert_eq!(ver["attributes"]["status"], "ok");
+    assert_eq!(ver["attributes"]["commit-sha"], head.as_str());
+    t.stop().await;
+}
