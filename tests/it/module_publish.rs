@@ -111,9 +111,16 @@ fn module_copy() -> (tempfile::TempDir, PathBuf) {
     (t, dir)
 }
 
+/// `tfpub module publish --json --version V DIR`, with a timeout that bounds a test that
+/// would otherwise wait the default 300 s for a version that never becomes `ok`.
 fn publish(t: &TestRegistry, dir: &Path, version: &str) -> Command {
+    publish_waiting(t, dir, version, 30)
+}
+
+fn publish_waiting(t: &TestRegistry, dir: &Path, version: &str, timeout: u32) -> Command {
     let mut c = t.tfpub();
     c.args(["module", "publish", "--json", "--version", version])
+        .args(["--timeout", &timeout.to_string()])
         .arg(dir);
     c
 }
@@ -312,11 +319,11 @@ async fn pending_forever_is_reported_within_the_timeout() {
     let t = TestRegistry::start().await;
     let (_tmp, dir) = module_copy();
     t.reg.faults().hold_pending(true);
-    let mut c = publish(&t, &dir, "1.0.0");
-    c.args(["--timeout", "3"]);
+    let c = publish_waiting(&t, &dir, "1.0.0", 3);
     let start = Instant::now();
     let r = run(c).await;
     let took = start.elapsed();
+    eprintln!("pending-forever reported after {took:?}");
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         took < Duration::from_secs(8),
@@ -447,6 +454,18 @@ async fn version_management_round_trips() {
     let vs = versions(&d);
     assert_eq!(vs.len(), 1, "{d}");
     assert_eq!(vs[0].0, "1.1.0");
+
+    // the whole module
+    let d = assert_ok(&run(cmd(&["delete", "greeting/null", "--yes"])).await);
+    assert!(item(&d, "module", "deleted").is_some(), "{d}");
+    assert!(http.version("greeting", "1.1.0").await.is_none());
+    let r = run(cmd(&["versions", "greeting/null"])).await;
+    assert_eq!(r.code, 1);
+    let e = error_text(&r);
+    assert!(
+        e.contains("acme/greeting/null is not in the registry"),
+        "{e}"
+    );
     t.stop().await;
 }
 
