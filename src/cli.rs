@@ -152,6 +152,8 @@ pub enum ModuleCmd {
         version: String,
         #[arg(long)]
         reason: Option<String>,
+        #[arg(long)]
+        link: Option<String>,
     },
     /// Revert a revocation (the version goes back to deprecated).
     Unrevoke { module: String, version: String },
@@ -810,9 +812,11 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
             module,
             version,
             reason,
+            link,
         }) => {
             let ch = VersionChange::Revoke {
                 reason: reason.clone(),
+                link: link.clone(),
             };
             crate::publish::module::change(ctx, module, version, ch, "revoke").await
         }

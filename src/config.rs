@@ -157,16 +157,21 @@ fn parse_host(value: &str, source: &str) -> Result<(url::Url, String), ConfigErr
     if v.is_empty() {
         return Err(err("empty host"));
     }
+    // A bare loopback host means a registry on this machine (`tfpub registry serve`, tests),
+    // which speaks plain http; every other bare host is https.
+    let bare_loopback = !v.contains("://")
+        && url::Url::parse(&format!("http://{v}"))
+            .ok()
+            .and_then(|u| u.host_str().map(is_loopback))
+            .unwrap_or(false);
     let full = if v.contains("://") {
         v.to_string()
+    } else if bare_loopback {
+        format!("http://{v}")
     } else {
         format!("https://{v}")
     };
-    let mut u = url::Url::parse(&full).map_err(|e| err(&e.to_string()))?;
-    // A bare loopback host (the embedded registry, a test server) speaks plain http.
-    if !v.contains("://") && u.host_str().map(is_loopback).unwrap_or(false) {
-        let _ = u.set_scheme("http");
-    }
+    let u = url::Url::parse(&full).map_err(|e| err(&e.to_string()))?;
     match u.scheme() {
         "https" => {}
         "http" => {

@@ -610,8 +610,8 @@ impl Client {
             VersionChange::Undeprecate => {
                 json!({"deprecation": {"deprecated-status": "Undeprecated"}})
             }
-            VersionChange::Revoke { reason } => {
-                json!({"revocation": {"status": "Revoked", "message": reason}})
+            VersionChange::Revoke { reason, link } => {
+                json!({"revocation": {"status": "Revoked", "message": reason, "link": link}})
             }
             VersionChange::Unrevoke => json!({"revocation": {"status": "Unrevoked"}}),
         };

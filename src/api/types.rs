@@ -145,6 +145,7 @@ pub enum VersionChange {
     Undeprecate,
     Revoke {
         reason: Option<String>,
+        link: Option<String>,
     },
     Unrevoke,
 }

@@ -176,7 +176,10 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
 
     ctx.progress
         .stage("checking the token and the organization");
-    ctx.client.preflight().await.context("checking the token and the organization")?;
+    ctx.client
+        .preflight()
+        .await
+        .context("checking the token and the organization")?;
 
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;
@@ -316,32 +319,14 @@ pub async fn publish_archive(
     let ver: ModuleVersion = match existing {
         Some(ev) if ev.status == "ok" => {
             // Already published: prove the bytes are ours before saying so.
-            match registry_archive_sha256(ctx, name, provider, &v).await {
-                Ok(remote) if remote == archive.sha256 => {
-                    items.push(
-                        Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
-                            .version(&v)
-                            .url(vurl)
-                            .detail("already published with identical content"),
-                    );
-                    return Ok(false);
-                }
-                Ok(remote) => {
-                    return Err(hinted(
-                        format!(
-                            "version {v} of {id} is already published with different content \
-                             (registry archive sha256 {remote}, local {})",
-                            archive.sha256
-                        ),
-                        "published versions are immutable: publish the change as a new version",
-                    ))
-                }
-                Err(e) => {
-                    return Err(e.context(format!(
-                        "version {v} of {id} is already published; downloading it to compare failed"
-                    )))
-                }
-            }
+            same_archive(ctx, name, provider, &v, archive).await?;
+            items.push(
+                Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
+                    .version(&v)
+                    .url(vurl)
+                    .detail("already published with identical content"),
+            );
+            return Ok(false);
         }
         Some(ev) => {
             items.push(
@@ -369,6 +354,17 @@ pub async fn publish_archive(
                 }
                 Err(e) => match ctx.client.get_module_version(name, provider, &v).await? {
                     // A concurrent publisher (or a retried request) created it.
+                    Some(found) if found.status == "ok" => {
+                        // Finished by the other publisher: ours only if the bytes are.
+                        same_archive(ctx, name, provider, &v, archive).await?;
+                        items.push(
+                            Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
+                                .version(&v)
+                                .url(vurl)
+                                .detail("published concurrently with identical content"),
+                        );
+                        return Ok(false);
+                    }
                     Some(found) => {
                         items.push(
                             Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
@@ -408,6 +404,9 @@ pub async fn publish_archive(
     }
 
     wait_ok(ctx, name, provider, &v, opts.timeout).await?;
+    // A concurrent publisher may have uploaded into the same version: say `published`
+    // only if the registry serves our bytes.
+    same_archive(ctx, name, provider, &v, archive).await?;
     items.push(
         Item::new(ItemKind::ModuleVersion, &id, Action::Updated)
             .version(&v)
@@ -429,6 +428,32 @@ async fn ingress_error(ctx: &Context, name: &str, provider: &str, v: &str) -> Op
         .find(|s| s.version == v)
         .and_then(|s| s.error)
         .filter(|e| !e.is_empty())
+}
+
+/// Fails unless the registry's archive of version `v` has the bytes of `archive`.
+async fn same_archive(
+    ctx: &Context,
+    name: &str,
+    provider: &str,
+    v: &str,
+    archive: &ModuleArchive,
+) -> anyhow::Result<()> {
+    let id = format!("{}/{name}/{provider}", ctx.org());
+    match registry_archive_sha256(ctx, name, provider, v).await {
+        Ok(remote) if remote == archive.sha256 => Ok(()),
+        Ok(remote) => Err(hinted(
+            format!(
+                "version {v} of {id} is already published with different content \
+                 (registry archive sha256 {remote}, local {})",
+                archive.sha256
+            ),
+            "published versions are immutable: publish the change as a new version \
+             (if two publishers raced on this version, the other one's archive won)",
+        )),
+        Err(e) => Err(e.context(format!(
+            "version {v} of {id} is published; downloading it to compare with the local archive failed"
+        ))),
+    }
 }
 
 async fn registry_archive_sha256(

@@ -202,7 +202,10 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
 
     ctx.progress
         .stage("checking the token and the organization");
-    ctx.client.preflight().await.context("checking the token and the organization")?;
+    ctx.client
+        .preflight()
+        .await
+        .context("checking the token and the organization")?;
 
     // ---- read everything the registry holds, compare, plan ----
     let keys = ctx

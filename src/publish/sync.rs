@@ -109,7 +109,10 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
         .with_context(|| format!("opening the git repository at {}", req.repo.display()))?;
     ctx.progress
         .stage("checking the token and the organization");
-    ctx.client.preflight().await.context("checking the token and the organization")?;
+    ctx.client
+        .preflight()
+        .await
+        .context("checking the token and the organization")?;
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
     let mut any_failed = false;
     let mut any_published = false;

@@ -1,1 +1,776 @@
-//! Integration tests: module_publish (to be written).
+//! Integration tests: `tfpub module publish` and the version-management commands, run as
+//! the real binary against the embedded registry, plus an end-to-end check with the real
+//! `terraform` CLI that the published archive is installable (module files at the root).
+//!
+//! The registry is inspected over plain HTTP (not through tfpub's own client) so a bug in
+//! the client cannot hide a bug in what it did.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{copy_tree, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
+
+const MODS: &str = "/api/v2/organizations/acme/registry-modules";
+
+/// Plain-HTTP view of the registry.
+struct Http {
+    c: reqwest::Client,
+    base: url::Url,
+}
+
+impl Http {
+    fn new(t: &TestRegistry) -> Http {
+        Http {
+            c: reqwest::Client::new(),
+            base: t.reg.base_url(),
+        }
+    }
+
+    async fn send(&self, m: reqwest::Method, p: &str, body: Option<Value>) -> (u16, Value) {
+        let url = self.base.join(p.trim_start_matches('/')).unwrap();
+        let mut r = self.c.request(m, url).bearer_auth(TEST_TOKEN);
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/vnd.api+json")
+                .body(b.to_string());
+        }
+        let resp = r.send().await.unwrap();
+        let s = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (s, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, p: &str, attrs: Value) -> (u16, Value) {
+        self.send(
+            reqwest::Method::POST,
+            p,
+            Some(json!({"data": {"type": "x", "attributes": attrs}})),
+        )
+        .await
+    }
+
+    /// The version document, or None on 404.
+    async fn version(&self, name: &str, version: &str) -> Option<Value> {
+        let (s, v) = self
+            .send(
+                reqwest::Method::GET,
+                &format!("{MODS}/private/acme/{name}/null/version?module_version={version}"),
+                None,
+            )
+            .await;
+        match s {
+            200 => Some(v["data"].clone()),
+            404 => None,
+            _ => panic!("GET version {version}: {s} {v}"),
+        }
+    }
+
+    /// Create module `name`/null and version `version` the way a publisher that died
+    /// right after creating the version would have left them; returns the upload link.
+    async fn create_pending(&self, name: &str, version: &str) -> String {
+        let (s, v) = self
+            .post(
+                MODS,
+                json!({"name": name, "provider": "null", "registry-name": "private"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        let (s, v) = self
+            .post(
+                &format!("{MODS}/private/acme/{name}/null/versions"),
+                json!({"version": version}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["data"]["attributes"]["status"], "pending");
+        v["data"]["links"]["upload"].as_str().unwrap().to_string()
+    }
+
+    async fn put(&self, link: &str, body: Vec<u8>) -> u16 {
+        self.c
+            .put(link)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+/// A writable copy of the sample module, in a folder named terraform-null-greeting (so
+/// name and provider come from the folder name), outside any git repository.
+fn module_copy() -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("terraform-null-greeting");
+    copy_tree(&testdata("modules/terraform-null-greeting"), &dir);
+    (t, dir)
+}
+
+/// `tfpub module publish --json --version V DIR`, with a timeout that bounds a test that
+/// would otherwise wait the default 300 s for a version that never becomes `ok`.
+fn publish(t: &TestRegistry, dir: &Path, version: &str) -> Command {
+    publish_waiting(t, dir, version, 30)
+}
+
+fn publish_waiting(t: &TestRegistry, dir: &Path, version: &str, timeout: u32) -> Command {
+    let mut c = t.tfpub();
+    c.args(["module", "publish", "--json", "--version", version])
+        .args(["--timeout", &timeout.to_string()])
+        .arg(dir);
+    c
+}
+
+fn item<'a>(doc: &'a Value, kind: &str, action: &str) -> Option<&'a Value> {
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == kind && i["action"] == action)
+}
+
+fn assert_ok(r: &Run) -> Value {
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    let d = r.json();
+    assert_eq!(d["schema"], "tfpub.result/v1");
+    assert_eq!(d["ok"], true, "{d}");
+    d
+}
+
+/// The error as a user sees it: message, causes and hint (JSON) plus stderr.
+fn error_text(r: &Run) -> String {
+    let d = r.json();
+    assert_eq!(d["ok"], false, "{d}");
+    assert_eq!(d["outcome"], "failed", "{d}");
+    format!("{}\n{}", d["error"], r.stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_publish_then_rerun_changes_nothing() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+
+    let d = assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
+    assert_eq!(d["command"], "module publish");
+    assert_eq!(d["outcome"], "published");
+    assert_eq!(d["published"], true);
+    assert_eq!(d["target"]["organization"], ORG);
+    let m = item(&d, "module", "created").expect("module created item");
+    assert_eq!(m["id"], "acme/greeting/null");
+    let v = item(&d, "module-version", "created").expect("version created item");
+    assert_eq!(v["version"], "1.0.0");
+    assert!(item(&d, "file", "uploaded").is_some(), "{d}");
+    let ver = http
+        .version("greeting", "1.0.0")
+        .await
+        .expect("version exists");
+    assert_eq!(ver["attributes"]["status"], "ok");
+    // A finished version offers no upload link any more.
+    assert!(ver["links"].get("upload").is_none(), "{ver}");
+
+    // The re-run: reads only, says so plainly, exit 0.
+    t.reg.stats().reset();
+    let r = run(publish(&t, &dir, "1.0.0")).await;
+    let d = assert_ok(&r);
+    assert_eq!(d["outcome"], "already-published", "{d}");
+    assert_eq!(d["published"], false);
+    let e = item(&d, "module-version", "exists").expect("exists item");
+    assert_eq!(e["version"], "1.0.0");
+    assert!(item(&d, "file", "uploaded").is_none(), "{d}");
+    let stats = t.reg.stats();
+    assert_eq!(stats.count("POST", ""), 0, "no POST on the re-run");
+    assert_eq!(stats.count("PUT", ""), 0, "no PUT on the re-run");
+    assert_eq!(stats.writes(), 0);
+    assert!(stats.total() > 0, "the re-run did look at the registry");
+
+    // Human output says it plainly too.
+    let mut c = t.tfpub();
+    c.args(["module", "publish", "--version", "1.0.0"])
+        .arg(&dir);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr).to_lowercase();
+    assert!(all.contains("already published"), "{all}");
+
+    // Same version, different content: refused, nothing written.
+    std::fs::write(dir.join("extra.tf"), "locals {\n  x = 1\n}\n").unwrap();
+    t.reg.stats().reset();
+    let r = run(publish(&t, &dir, "1.0.0")).await;
+    assert_eq!(r.code, 1);
+    let e = error_text(&r);
+    assert!(e.contains("different content"), "{e}");
+    assert!(e.contains("new version"), "{e}");
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_after_kill_between_create_and_upload_finishes_it() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    http.create_pending("greeting", "1.2.0").await;
+    let ver = http.version("greeting", "1.2.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "pending");
+
+    t.reg.stats().reset();
+    let d = assert_ok(&run(publish(&t, &dir, "1.2.0")).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    assert_eq!(d["published"], true);
+    // It found the version rather than creating one, and uploaded into it.
+    let e = item(&d, "module-version", "exists").expect("exists item");
+    assert!(e["detail"].as_str().unwrap().contains("pending"), "{e}");
+    assert!(item(&d, "module-version", "created").is_none(), "{d}");
+    assert!(item(&d, "file", "uploaded").is_some(), "{d}");
+    let stats = t.reg.stats();
+    assert_eq!(stats.count("POST", ""), 0, "no create on resume");
+    assert_eq!(stats.count("PUT", "/_archivist/upload/"), 1);
+    let ver = http.version("greeting", "1.2.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "ok");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_tarball_reports_ingress_error_and_replace_failed_fixes_it() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    let link = http.create_pending("greeting", "2.0.0").await;
+    assert_eq!(
+        http.put(&link, b"this is not a tarball".to_vec()).await,
+        200
+    );
+    let ver = http.version("greeting", "2.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "reg_ingress_failed", "{ver}");
+
+    // Without --replace-failed: the registry's error and the next step, nothing written.
+    t.reg.stats().reset();
+    let r = run(publish(&t, &dir, "2.0.0")).await;
+    assert_eq!(r.code, 1);
+    let e = error_text(&r);
+    assert!(e.contains("reg_ingress_failed"), "{e}");
+    assert!(
+        e.contains("not a gzip-compressed tar archive"),
+        "registry error shown: {e}"
+    );
+    assert!(
+        e.contains("tfpub module delete greeting/null 2.0.0 --yes"),
+        "delete hint: {e}"
+    );
+    assert!(e.contains("--replace-failed"), "{e}");
+    assert_eq!(t.reg.stats().writes(), 0);
+
+    // With --replace-failed: deleted, created again, uploaded, ok.
+    let mut c = publish(&t, &dir, "2.0.0");
+    c.arg("--replace-failed");
+    let d = assert_ok(&run(c).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    let del = item(&d, "module-version", "deleted").expect("deleted item");
+    assert!(
+        del["detail"]
+            .as_str()
+            .unwrap()
+            .contains("reg_ingress_failed"),
+        "{del}"
+    );
+    assert!(item(&d, "module-version", "created").is_some(), "{d}");
+    let ver = http.version("greeting", "2.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "ok");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_level_folder_tarball_failure_names_the_cause() {
+    // What another publisher gets wrong most: the module inside a folder of the archive.
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    // A tarball whose only .tf file sits in a folder: the classic top-level-folder bug.
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    let data = b"output \"x\" {\n  value = 1\n}\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "terraform-null-greeting/main.tf", &data[..])
+        .unwrap();
+    let tgz = b.into_inner().unwrap().finish().unwrap();
+    let link = http.create_pending("greeting", "3.0.0").await;
+    assert_eq!(http.put(&link, tgz).await, 200);
+
+    let r = run(publish(&t, &dir, "3.0.0")).await;
+    assert_eq!(r.code, 1);
+    let e = error_text(&r);
+    assert!(e.contains("must not be inside a folder"), "{e}");
+    assert!(e.contains("--replace-failed"), "{e}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_forever_is_reported_within_the_timeout() {
+    let t = TestRegistry::start().await;
+    let (_tmp, dir) = module_copy();
+    t.reg.faults().hold_pending(true);
+    let c = publish_waiting(&t, &dir, "1.0.0", 3);
+    let start = Instant::now();
+    let r = run(c).await;
+    let took = start.elapsed();
+    eprintln!("pending-forever reported after {took:?}");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        took < Duration::from_secs(8),
+        "reported after {took:?}, timeout was 3s"
+    );
+    let e = error_text(&r);
+    assert!(e.contains("still `pending` after 3s"), "{e}");
+    assert!(e.contains("1.0.0"), "{e}");
+    assert!(e.contains("raise --timeout"), "{e}");
+
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_management_round_trips() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
+    assert_ok(&run(publish(&t, &dir, "1.1.0")).await);
+
+    let cmd = |args: &[&str]| {
+        let mut c = t.tfpub();
+        c.args(["module"]).args(args).arg("--json");
+        c
+    };
+    let versions = |d: &Value| -> Vec<(String, String)> {
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["version"].as_str().unwrap().to_string(),
+                    i["detail"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+
+    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let vs = versions(&d);
+    assert_eq!(vs.len(), 2, "{d}");
+    assert_eq!(vs[0].0, "1.0.0");
+    assert_eq!(vs[1].0, "1.1.0");
+    assert!(vs.iter().all(|(_, s)| s == "status ok"), "{vs:?}");
+
+    // deprecate with reason and link
+    let d = assert_ok(
+        &run(cmd(&[
+            "deprecate",
+            "greeting/null",
+            "1.0.0",
+            "--reason",
+            "use 1.1",
+            "--link",
+            "https://example.com/upgrade",
+        ]))
+        .await,
+    );
+    assert_eq!(d["outcome"], "updated");
+    let v = http.version("greeting", "1.0.0").await.unwrap();
+    let dep = &v["attributes"]["deprecation"];
+    assert_eq!(dep["deprecated-status"], "Deprecated", "{v}");
+    assert_eq!(dep["reason"], "use 1.1");
+    assert_eq!(dep["link"], "https://example.com/upgrade");
+    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    assert_eq!(versions(&d)[0].1, "status ok, deprecated", "{d}");
+    assert_eq!(versions(&d)[1].1, "status ok", "{d}");
+
+    // revoke (needs the deprecation) and unrevoke
+    let d = assert_ok(
+        &run(cmd(&[
+            "revoke",
+            "greeting/null",
+            "1.0.0",
+            "--reason",
+            "security issue",
+            "--link",
+            "https://example.com/cve",
+        ]))
+        .await,
+    );
+    assert_eq!(d["outcome"], "updated");
+    let v = http.version("greeting", "1.0.0").await.unwrap();
+    let rev = &v["attributes"]["revocation"];
+    assert_eq!(rev["status"], "Revoked", "{v}");
+    assert_eq!(rev["message"], "security issue", "{v}");
+    assert_eq!(rev["link"], "https://example.com/cve", "{v}");
+    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    assert_eq!(versions(&d)[0].1, "status ok, revoked", "{d}");
+
+    assert_ok(&run(cmd(&["unrevoke", "greeting/null", "1.0.0"])).await);
+    let v = http.version("greeting", "1.0.0").await.unwrap();
+    assert!(v["attributes"]["revocation"].is_null(), "{v}");
+    assert_eq!(
+        v["attributes"]["deprecation"]["deprecated-status"],
+        "Deprecated"
+    );
+
+    assert_ok(&run(cmd(&["undeprecate", "greeting/null", "1.0.0"])).await);
+    let v = http.version("greeting", "1.0.0").await.unwrap();
+    assert!(v["attributes"]["deprecation"].is_null(), "{v}");
+    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    assert_eq!(versions(&d)[0].1, "status ok", "{d}");
+
+    // revoking a version that is not deprecated: the registry's refusal is shown
+    let r = run(cmd(&["revoke", "greeting/null", "1.1.0"])).await;
+    assert_eq!(r.code, 1);
+    let e = error_text(&r);
+    assert!(e.contains("deprecated before"), "{e}");
+
+    // delete: refused without --yes when not interactive, and nothing changes
+    t.reg.stats().reset();
+    let mut c = cmd(&["delete", "greeting/null", "1.0.0"]);
+    c.stdin(std::process::Stdio::null());
+    let r = run(c).await;
+    assert_eq!(r.code, 1);
+    assert!(error_text(&r).contains("--yes"), "{}", r.stderr);
+    assert_eq!(t.reg.stats().writes(), 0);
+    assert!(http.version("greeting", "1.0.0").await.is_some());
+
+    let d = assert_ok(&run(cmd(&["delete", "greeting/null", "1.0.0", "--yes"])).await);
+    assert_eq!(d["outcome"], "deleted");
+    assert!(item(&d, "module-version", "deleted").is_some(), "{d}");
+    assert!(http.version("greeting", "1.0.0").await.is_none());
+    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let vs = versions(&d);
+    assert_eq!(vs.len(), 1, "{d}");
+    assert_eq!(vs[0].0, "1.1.0");
+
+    // the whole module
+    let d = assert_ok(&run(cmd(&["delete", "greeting/null", "--yes"])).await);
+    assert!(item(&d, "module", "deleted").is_some(), "{d}");
+    assert!(http.version("greeting", "1.1.0").await.is_none());
+    let r = run(cmd(&["versions", "greeting/null"])).await;
+    assert_eq!(r.code, 1);
+    let e = error_text(&r);
+    assert!(
+        e.contains("acme/greeting/null is not in the registry"),
+        "{e}"
+    );
+    t.stop().await;
+}
+
+/// One bad input: a clear error naming the problem, exit code 1, no registry write.
+async fn assert_refused(t: &TestRegistry, mut c: Command, expect: &[&str]) {
+    t.reg.stats().reset();
+    c.arg("--json");
+    let r = run(c).await;
+    assert_ne!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    let e = error_text(&r);
+    for s in expect {
+        assert!(e.contains(s), "expected {s:?} in:\n{e}");
+    }
+    assert_eq!(t.reg.stats().writes(), 0, "a refused publish wrote: {e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_before_any_write() {
+    let t = TestRegistry::start().await;
+    let (tmp, dir) = module_copy();
+    let publish = |args: &[&str], dir: &Path| {
+        let mut c = t.tfpub();
+        c.args(["module", "publish"]).args(args).arg(dir);
+        c
+    };
+
+    // bad name
+    assert_refused(
+        &t,
+        publish(&["--version", "1.0.0", "--name", "bad name!"], &dir),
+        &["bad name!", "name"],
+    )
+    .await;
+    // bad provider
+    assert_refused(
+        &t,
+        publish(&["--version", "1.0.0", "--provider", "Null-X"], &dir),
+        &["Null-X", "provider"],
+    )
+    .await;
+    // non-semver version
+    assert_refused(
+        &t,
+        publish(&["--version", "1.0"], &dir),
+        &["1.0", "not a semantic version"],
+    )
+    .await;
+    // missing directory
+    let missing = tmp.path().join("terraform-null-missing");
+    assert_refused(
+        &t,
+        publish(&["--version", "1.0.0"], &missing),
+        &["terraform-null-missing", "does not exist"],
+    )
+    .await;
+    // empty module: the only .tf file is in a subfolder
+    let empty = tmp.path().join("terraform-null-empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    std::fs::write(empty.join("sub/main.tf"), "locals {}\n").unwrap();
+    std::fs::write(empty.join("README.md"), "# nothing at the root\n").unwrap();
+    assert_refused(
+        &t,
+        publish(&["--version", "1.0.0"], &empty),
+        &["no .tf file at the root", "terraform-null-empty"],
+    )
+    .await;
+
+    // unreadable file: chmod 000. Root reads through that, so when the test runs as root
+    // the CLI is started as `nobody` instead (a real unreadable file, not a stand-in).
+    let secret = dir.join("locked.tf");
+    std::fs::write(&secret, "locals {}\n").unwrap();
+    set_mode(&secret, 0o000);
+    let mut c = publish(&["--version", "1.0.0"], &dir);
+    if std::fs::read(&secret).is_ok() {
+        use std::os::unix::process::CommandExt;
+        for p in [tmp.path(), t.home.path()] {
+            set_mode(p, 0o755);
+        }
+        c.uid(65534).gid(65534);
+    }
+    assert_refused(&t, c, &["cannot read", "locked.tf"]).await;
+    // The refusal came from the unreadable file, not from running as another user.
+    set_mode(&secret, 0o644);
+    std::fs::remove_file(&secret).unwrap();
+
+    assert_eq!(t.reg.stats().count("POST", ""), 0);
+    t.stop().await;
+}
+
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Publish the sample module with tfpub, then let the real Terraform CLI install it,
+/// validate a configuration that reads its output, and apply it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terraform_installs_and_applies_the_published_module() {
+    let t = TestRegistry::start().await;
+    let module = testdata("modules/terraform-null-greeting");
+    let d = assert_ok(&run(publish(&t, &module, "1.0.0")).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let home = dir.path().join("home");
+    let tfdata = dir.path().join("tfdata");
+    for p in [&work, &home, &tfdata] {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    let cli_config = dir.path().join("terraformrc");
+    std::fs::write(
+        &cli_config,
+        format!(
+            "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TEST_TOKEN}\"\n}}\n",
+            tfpub::registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("main.tf"),
+        "module \"greeting\" {\n  source  = \"registry.tfpub.test/acme/greeting/null\"\n  version = \"1.0.0\"\n  name    = \"tfpub\"\n}\n\noutput \"g\" {\n  value = module.greeting.greeting\n}\n",
+    )
+    .unwrap();
+
+    let installed = tfdata.join("modules/greeting/main.tf");
+    let tf = move |args: &[&str]| {
+        let mut c = Command::new("terraform");
+        c.current_dir(&work)
+            .args(args)
+            .env("TF_CLI_CONFIG_FILE", &cli_config)
+            .env("TF_DATA_DIR", &tfdata)
+            .env("HOME", &home)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env_remove("TF_PLUGIN_CACHE_DIR");
+        c
+    };
+    let out = tokio::task::spawn_blocking(move || {
+        let mut outs = Vec::new();
+        for args in [
+            &["init", "-input=false", "-no-color"][..],
+            &["validate", "-no-color"][..],
+            &["apply", "-auto-approve", "-input=false", "-no-color"][..],
+            &["output", "-raw", "g"][..],
+        ] {
+            let o = tf(args)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run terraform (is it on the PATH?): {e}"));
+            assert!(
+                o.status.success(),
+                "terraform {args:?} failed:\n{}\n{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            outs.push(String::from_utf8_lossy(&o.stdout).into_owned());
+        }
+        outs
+    })
+    .await
+    .unwrap();
+    assert!(out[1].contains("The configuration is valid"), "{}", out[1]);
+    assert!(out[2].contains("Hello, tfpub!"), "{}", out[2]);
+    assert_eq!(out[3], "Hello, tfpub!");
+    assert!(installed.exists(), "module files at the archive root");
+    t.stop().await;
+}
+
+/// Two publishers of the same new version at once (two pipeline runs of one tag): both
+/// must end with the version `ok` and exit 0; neither may fail on the other's create.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishers_of_one_version_both_succeed() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    for round in 0..3 {
+        let v = format!("1.0.{round}");
+        let a = tokio::spawn(run(publish(&t, &dir, &v)));
+        let b = tokio::spawn(run(publish(&t, &dir, &v)));
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let da = assert_ok(&a);
+        let db = assert_ok(&b);
+        let outcomes = [da["outcome"].clone(), db["outcome"].clone()];
+        for d in [&da, &db] {
+            // Whoever found the version finished by the other says so, and does not claim
+            // to have published it.
+            let concurrent = d["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["detail"] == "published concurrently with identical content");
+            if concurrent {
+                assert_eq!(d["outcome"], "already-published", "{d}");
+                assert_eq!(d["published"], false, "{d}");
+            }
+        }
+        assert!(
+            outcomes.iter().any(|o| o == "published"),
+            "one of them published {v}: {outcomes:?}"
+        );
+        let ver = http.version("greeting", &v).await.unwrap();
+        assert_eq!(ver["attributes"]["status"], "ok");
+    }
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_dropped_midway_then_rerun_finishes() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    t.reg.faults().drop_next_uploads(10);
+    let r = run(publish(&t, &dir, "1.0.0")).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let e = error_text(&r);
+    assert!(e.contains("uploading the archive"), "{e}");
+    let ver = http.version("greeting", "1.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "pending");
+
+    t.reg.faults().drop_next_uploads(0);
+    let d = assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    let ver = http.version("greeting", "1.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "ok");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_lists_the_plan_and_writes_nothing() {
+    let t = TestRegistry::start().await;
+    let (_tmp, dir) = module_copy();
+    std::fs::write(dir.join("terraform.tfstate"), "{}").unwrap();
+    let mut c = publish(&t, &dir, "1.0.0");
+    c.arg("--dry-run");
+    let d = assert_ok(&run(c).await);
+    assert_eq!(d["outcome"], "planned", "{d}");
+    assert_eq!(d["published"], false);
+    let planned: Vec<&str> = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "file" && i["action"] == "planned")
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(planned.contains(&"main.tf"), "{planned:?}");
+    assert!(!planned.contains(&"terraform.tfstate"), "{planned:?}");
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let o = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_and_commit_come_from_git_and_a_dirty_tree_is_refused() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-qm", "first"]);
+    git(&dir, &["tag", "v1.4.0"]);
+    let head = String::from_utf8(
+        Command::new("git")
+            .current_dir(&dir)
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
+
+    // dirty: refused before any write
+    std::fs::write(dir.join("main.tf"), "locals {}\n").unwrap();
+    let mut c = t.tfpub();
+    c.args(["module", "publish"]).arg(&dir);
+    assert_refused(&t, c, &["uncommitted changes", "main.tf", "--allow-dirty"]).await;
+    git(&dir, &["checkout", "--", "main.tf"]);
+
+    let mut c = t.tfpub();
+    c.args(["module", "publish", "--json"]).arg(&dir);
+    let d = assert_ok(&run(c).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    let ver = http
+        .version("greeting", "1.4.0")
+        .await
+        .expect("1.4.0 from the tag");
+    assert_eq!(ver["attributes"]["status"], "ok");
+    assert_eq!(ver["attributes"]["commit-sha"], head.as_str());
+    t.stop().await;
+}
