@@ -105,7 +105,13 @@ mod tests {
             .context("checking the token and the organization")
             .unwrap_err();
         assert_eq!(find_hint(&e).as_deref(), Some("check TFE_TOKEN"));
-        assert_eq!(chain_messages(&e), vec!["preflight", "401 Unauthorized"]);
+        assert_eq!(
+            chain_messages(&e),
+            vec![
+                "checking the token and the organization",
+                "401 Unauthorized"
+            ]
+        );
     }
 
     #[test]
