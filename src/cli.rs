@@ -202,6 +202,10 @@ pub struct ModulePublishArgs {
     /// Tag prefix for the version at HEAD (monorepos: e.g. vpc/).
     #[arg(long, default_value = "")]
     pub tag_prefix: String,
+    /// With a tfpub.toml in DIR: publish only this module (NAME or NAME/PROVIDER);
+    /// without it, every configured module is published.
+    #[arg(long, value_name = "NAME[/PROVIDER]")]
+    pub module: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -749,6 +753,23 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
                 tag_prefix: a.tag_prefix.clone(),
                 max_size: None,
             };
+            if a.name.is_none() && a.provider.is_none() {
+                if let Some(cfg) = crate::project::ProjectConfig::load(&req.dir)? {
+                    return crate::publish::module::publish_configured(
+                        ctx,
+                        &req,
+                        cfg,
+                        a.module.as_deref(),
+                    )
+                    .await;
+                }
+            }
+            if let Some(m) = &a.module {
+                return Err(crate::error::hinted(
+                    format!("--module {m} needs a tfpub.toml in {}", req.dir.display()),
+                    "run from the repository root that holds tfpub.toml, or drop --module",
+                ));
+            }
             crate::publish::module::publish(ctx, &req).await
         }
         Command::Module(ModuleCmd::Sync(a)) => {
@@ -779,6 +800,7 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
                     timeout: Duration::from_secs(a.timeout),
                     replace_failed: a.replace_failed,
                     no_code: false,
+                    module_known: false,
                 },
             };
             crate::publish::sync::sync(ctx, &req).await

@@ -156,6 +156,9 @@ impl Outcome {
         let summary = match self.outcome {
             OutcomeKind::Published => "published",
             OutcomeKind::AlreadyPublished => "already published: nothing changed",
+            OutcomeKind::NothingToDo if self.command.ends_with("sync") => {
+                "nothing to publish: the registry has every version"
+            }
             OutcomeKind::NothingToDo => "nothing to do",
             OutcomeKind::Planned => "dry run: nothing was changed",
             OutcomeKind::Updated => "updated",

@@ -54,6 +54,85 @@ pub struct CoreOptions {
     pub timeout: Duration,
     pub replace_failed: bool,
     pub no_code: bool,
+    /// The caller already knows the module exists (a sync read it once for all its
+    /// versions): skip the per-version module check.
+    pub module_known: bool,
+}
+
+/// `module publish` in a repository whose `tfpub.toml` lists modules: publish each (or
+/// the one named), each with its own tag prefix for the version at HEAD. One module's
+/// failure is reported and the others go on; the outcome says whether any failed.
+pub async fn publish_configured(
+    ctx: &Context,
+    base: &ModulePublishRequest,
+    cfg: crate::project::ProjectConfig,
+    only: Option<&str>,
+) -> anyhow::Result<Outcome> {
+    let mut mods = cfg.modules;
+    if let Some(o) = only {
+        mods.retain(|m| m.name == o || format!("{}/{}", m.name, m.provider) == o);
+        if mods.is_empty() {
+            return Err(hinted(
+                format!(
+                    "no module {o:?} in {}",
+                    base.dir.join("tfpub.toml").display()
+                ),
+                "name one of the [[module]] entries as NAME or NAME/PROVIDER",
+            ));
+        }
+    }
+    if base.version.is_some() && mods.len() > 1 {
+        return Err(hinted(
+            format!(
+                "--version applies to one module, but tfpub.toml lists {}",
+                mods.len()
+            ),
+            "add --module NAME to publish that module at --version, or drop --version to \
+             take each module's version from its prefixed tag at HEAD",
+        ));
+    }
+    let mut all = Outcome::new("module publish");
+    all.target = Some(ctx.target_info());
+    let (mut any_failed, mut any_published) = (false, false);
+    for m in mods {
+        let req = ModulePublishRequest {
+            dir: base.dir.join(&m.path),
+            name: Some(m.name.clone()),
+            provider: Some(m.provider.clone()),
+            tag_prefix: m.tag_prefix.clone(),
+            ..base.clone()
+        };
+        match publish(ctx, &req).await {
+            Ok(o) => {
+                any_published |= o.published;
+                any_failed |= !o.ok;
+                all.items.extend(o.items);
+            }
+            Err(e) => {
+                any_failed = true;
+                all.push(
+                    Item::new(
+                        ItemKind::Module,
+                        format!("{}/{}/{}", ctx.org(), m.name, m.provider),
+                        Action::Failed,
+                    )
+                    .detail(crate::error::chain_messages(&e).join(": ")),
+                );
+            }
+        }
+    }
+    all.ok = !any_failed;
+    all.published = any_published;
+    all.outcome = if base.dry_run {
+        OutcomeKind::Planned
+    } else if any_failed {
+        OutcomeKind::Failed
+    } else if any_published {
+        OutcomeKind::Published
+    } else {
+        OutcomeKind::AlreadyPublished
+    };
+    Ok(all)
 }
 
 /// Resolve name, provider, version and commit from flags, the directory name and git.
@@ -218,6 +297,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
         timeout: req.timeout,
         replace_failed: req.replace_failed,
         no_code: req.no_code,
+        module_known: false,
     };
     let published = publish_archive(
         ctx,
@@ -337,7 +417,9 @@ pub async fn publish_archive(
             ev
         }
         None => {
-            items.push(ensure_module(ctx, name, provider, opts.no_code).await?);
+            if !opts.module_known {
+                items.push(ensure_module(ctx, name, provider, opts.no_code).await?);
+            }
             ctx.progress.stage(&format!("creating version {v}"));
             match ctx
                 .client

@@ -196,7 +196,11 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
                     &t.version,
                     Some(&t.commit),
                     &archive,
-                    req.core,
+                    // The module was read (or created) above, once for every version.
+                    CoreOptions {
+                        module_known: true,
+                        ..req.core
+                    },
                     &mut items,
                 )
                 .await
