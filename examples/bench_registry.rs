@@ -1,0 +1,94 @@
+//! Benchmark helper: the embedded registry with injected per-request latency.
+//!
+//! Why: `bench/run.sh` must measure publishing against a registry that answers like a
+//! remote one (50 ms per request), but the latency switch is a test-only library API, not
+//! a CLI flag. This example starts the registry, prints its base URL on stdout, then
+//! reads commands on stdin, one per line:
+//! `stats` prints `total=N gets=N writes=N puts=N`, `reset` clears the counters,
+//! `latency MS` changes the latency. End of input stops the registry.
+//!
+//! Usage: `cargo run --example bench_registry -- --data DIR [--latency-ms 50] [--listen 127.0.0.1:0]`
+//!
+//! `bench_registry --sha256 FILE...` instead hashes the files with the function tfpub
+//! uses for release zips and prints `sha256sum`-style lines (tfpub has no hashing command).
+
+use std::io::Write;
+use std::time::Duration;
+
+use tfpub::registry::{self, RegistryOptions};
+use tokio::io::AsyncBufReadExt;
+
+fn usage() -> ! {
+    eprintln!("usage: bench_registry --data DIR [--latency-ms MS] [--listen ADDR]");
+    std::process::exit(2)
+}
+
+#[tokio::main]
+async fn main() {
+    let mut data = None;
+    let mut latency_ms = 0u64;
+    let mut listen = "127.0.0.1:0".to_string();
+    let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("--sha256") {
+        for f in args.skip(1) {
+            match tfpub::package::provider::sha256_file(std::path::Path::new(&f)) {
+                Ok(h) => println!("{h}  {f}"),
+                Err(e) => {
+                    eprintln!("bench_registry: {e}");
+                    std::process::exit(1)
+                }
+            }
+        }
+        return;
+    }
+    while let Some(a) = args.next() {
+        let mut val = || args.next().unwrap_or_else(|| usage());
+        match a.as_str() {
+            "--data" => data = Some(val()),
+            "--latency-ms" => latency_ms = val().parse().unwrap_or_else(|_| usage()),
+            "--listen" => listen = val(),
+            _ => usage(),
+        }
+    }
+    let data = data.unwrap_or_else(|| usage());
+    let addr = listen.parse().unwrap_or_else(|_| usage());
+    let reg = match registry::start(RegistryOptions::new(data), addr).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench_registry: {e}");
+            std::process::exit(1)
+        }
+    };
+    let faults = reg.faults();
+    faults.set_latency(Duration::from_millis(latency_ms));
+    let stats = reg.stats();
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{}", reg.base_url());
+    let _ = out.flush();
+
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("stats"), _) => {
+                let _ = writeln!(
+                    out,
+                    "total={} gets={} writes={} puts={}",
+                    stats.total(),
+                    stats.count("GET", ""),
+                    stats.writes(),
+                    stats.count("PUT", "")
+                );
+            }
+            (Some("reset"), _) => stats.reset(),
+            (Some("latency"), Some(ms)) => match ms.parse() {
+                Ok(ms) => faults.set_latency(Duration::from_millis(ms)),
+                Err(_) => eprintln!("bench_registry: bad latency {ms:?}"),
+            },
+            (None, _) => {}
+            _ => eprintln!("bench_registry: unknown command {line:?}"),
+        }
+        let _ = out.flush();
+    }
+    reg.shutdown().await;
+}
