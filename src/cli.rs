@@ -275,8 +275,8 @@ pub enum ProviderCmd {
         files: ProviderFilesArgs,
         #[arg(long)]
         dry_run: bool,
-        /// Parallel uploads.
-        #[arg(long, default_value_t = 4)]
+        /// Platforms created and uploaded in parallel.
+        #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
     /// Build the release files offline: zips, manifest, SHA256SUMS and its signature.

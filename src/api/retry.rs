@@ -57,36 +57,51 @@ impl RetryPolicy {
     }
 }
 
-/// Spaces requests at least `1/rps` apart. Shared (behind an `Arc`) by client clones.
+/// At most `floor(max_rps)` request starts in any rolling one-second window, shared
+/// (behind an `Arc`) by client clones.
+///
+/// Why a window and not a fixed spacing: a publish alternates bursts (a dozen platform
+/// creates, a dozen read-backs) with waits on the network. Spacing every request 1/rps
+/// apart would add 40 ms to each request of a burst for no benefit; the window lets a
+/// burst through at once and still never exceeds the rate in any second. Slots are handed
+/// out in order, so waiting callers keep their turn.
 #[derive(Debug)]
 pub struct Limiter {
-    interval: Duration,
-    next: Mutex<Option<Instant>>,
+    per_window: usize,
+    window: Duration,
+    slots: Mutex<std::collections::VecDeque<Instant>>,
 }
 
 impl Limiter {
     pub fn new(max_rps: f64) -> Self {
-        let rps = if max_rps.is_finite() && max_rps > 0.0 {
+        let rps = if max_rps.is_finite() && max_rps >= 1.0 {
             max_rps
         } else {
             25.0
         };
         Limiter {
-            interval: Duration::from_secs_f64(1.0 / rps),
-            next: Mutex::new(None),
+            per_window: rps.floor() as usize,
+            window: Duration::from_secs(1),
+            slots: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
     /// Wait for this request's slot.
     pub async fn acquire(&self) {
         let slot = {
-            let mut next = self.next.lock().expect("limiter lock");
-            let now = Instant::now();
-            let slot = match *next {
-                Some(n) if n > now => n,
-                _ => now,
-            };
-            *next = Some(slot + self.interval);
+            let mut slots = self.slots.lock().expect("limiter lock");
+            let mut slot = Instant::now();
+            if let Some(&last) = slots.back() {
+                slot = slot.max(last);
+            }
+            if slots.len() >= self.per_window {
+                let oldest = slots[slots.len() - self.per_window];
+                slot = slot.max(oldest + self.window);
+            }
+            slots.push_back(slot);
+            while slots.len() > self.per_window {
+                slots.pop_front();
+            }
             slot
         };
         tokio::time::sleep_until(slot.into()).await;
@@ -100,25 +115,38 @@ mod tests {
     #[tokio::test]
     async fn limiter_holds_below_rate() {
         let l = std::sync::Arc::new(Limiter::new(30.0));
-        let start = Instant::now();
+        let times = std::sync::Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for _ in 0..3 {
-            let l = l.clone();
+            let (l, times) = (l.clone(), times.clone());
             tasks.push(tokio::spawn(async move {
-                for _ in 0..20 {
+                for _ in 0..15 {
                     l.acquire().await;
+                    times.lock().unwrap().push(Instant::now());
                 }
             }));
         }
         for t in tasks {
             t.await.unwrap();
         }
-        // 60 slots at 30/s: the last starts 59/30 s after the first.
+        let mut t = times.lock().unwrap().clone();
+        t.sort();
+        assert_eq!(t.len(), 45);
+        // A burst of 30 goes through at once ...
         assert!(
-            start.elapsed() >= Duration::from_millis(1950),
+            t[29] - t[0] < Duration::from_millis(500),
             "{:?}",
-            start.elapsed()
+            t[29] - t[0]
         );
+        // ... and no one-second window ever holds more than 30 starts.
+        for i in 30..t.len() {
+            assert!(
+                t[i] - t[i - 30] >= Duration::from_millis(995),
+                "starts {} and {i} only {:?} apart",
+                i - 30,
+                t[i] - t[i - 30]
+            );
+        }
     }
 
     #[test]

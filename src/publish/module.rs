@@ -521,13 +521,19 @@ async fn same_archive(
     archive: &ModuleArchive,
 ) -> anyhow::Result<()> {
     let id = format!("{}/{name}/{provider}", ctx.org());
+    // Compare what the archives hold (the tar stream), not their gzip bytes: a tfpub
+    // built with another deflate implementation must still recognise its own content.
+    let local = tar_sha256(
+        std::fs::File::open(&archive.path)
+            .with_context(|| format!("reading {}", archive.path.display()))?,
+    )
+    .with_context(|| format!("reading {}", archive.path.display()))?;
     match registry_archive_sha256(ctx, name, provider, v).await {
-        Ok(remote) if remote == archive.sha256 => Ok(()),
+        Ok(remote) if remote == local => Ok(()),
         Ok(remote) => Err(hinted(
             format!(
                 "version {v} of {id} is already published with different content \
-                 (registry archive sha256 {remote}, local {})",
-                archive.sha256
+                 (sha256 of the registry's tar {remote}, of the local tar {local})"
             ),
             "published versions are immutable: publish the change as a new version \
              (if two publishers raced on this version, the other one's archive won)",
@@ -549,7 +555,14 @@ async fn registry_archive_sha256(
         .module_download_url(ctx.org(), name, provider, v)
         .await?;
     let bytes = ctx.client.fetch(&url).await?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    tar_sha256(&bytes[..]).context("the registry's archive is not a readable .tar.gz")
+}
+
+/// SHA-256 of the tar stream inside a gzip archive.
+fn tar_sha256(gz: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut flate2::read::GzDecoder::new(gz), &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Poll the version until `ok`, a failed state, or the timeout (bounded backoff).

@@ -208,15 +208,31 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
         .context("checking the token and the organization")?;
 
     // ---- read everything the registry holds, compare, plan ----
-    let keys = ctx
-        .client
-        .list_gpg_keys(&org)
-        .await
-        .context("listing GPG keys")?;
+    // Three independent reads: one round trip instead of three.
+    let (keys, provider, existing_version) = tokio::try_join!(
+        async {
+            ctx.client
+                .list_gpg_keys(&org)
+                .await
+                .context("listing GPG keys")
+        },
+        async {
+            ctx.client
+                .get_provider(&name)
+                .await
+                .with_context(|| format!("reading provider {id}"))
+        },
+        async {
+            ctx.client
+                .get_provider_version(&name, &v)
+                .await
+                .with_context(|| format!("reading version {v} of {id}"))
+        },
+    )?;
     let key_present = keys.iter().any(|k| k.key_id.eq_ignore_ascii_case(&key_id));
-    let provider_present = ctx.client.get_provider(&name).await?.is_some();
+    let provider_present = provider.is_some();
     let existing_version = if provider_present {
-        ctx.client.get_provider_version(&name, &v).await?
+        existing_version
     } else {
         None
     };
@@ -318,49 +334,48 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
 
     // ---- act ----
     let mut changed = false;
-    if key_present {
-        outcome.push(Item::new(ItemKind::GpgKey, &key_id, Action::Exists));
-    } else {
+    // The key and the provider do not depend on each other: create them side by side.
+    let key_step = async {
+        if key_present {
+            return anyhow::Ok((Item::new(ItemKind::GpgKey, &key_id, Action::Exists), false));
+        }
         ctx.progress.stage(&format!("registering GPG key {key_id}"));
         match ctx
             .client
             .add_gpg_key(&org, &req.signer.public_key_armored())
             .await
         {
-            Ok(_) => {
-                changed = true;
-                outcome.push(Item::new(ItemKind::GpgKey, &key_id, Action::Created));
-            }
+            Ok(_) => Ok((Item::new(ItemKind::GpgKey, &key_id, Action::Created), true)),
             Err(e) => {
                 let again = ctx.client.list_gpg_keys(&org).await?;
                 if again.iter().any(|k| k.key_id.eq_ignore_ascii_case(&key_id)) {
-                    outcome.push(Item::new(ItemKind::GpgKey, &key_id, Action::Exists));
+                    Ok((Item::new(ItemKind::GpgKey, &key_id, Action::Exists), false))
                 } else {
-                    return Err(
-                        anyhow::Error::new(e).context(format!("registering GPG key {key_id}"))
-                    );
+                    Err(anyhow::Error::new(e).context(format!("registering GPG key {key_id}")))
                 }
             }
         }
-    }
-
-    if provider_present {
-        outcome.push(Item::new(ItemKind::Provider, &id, Action::Exists));
-    } else {
+    };
+    let provider_step = async {
+        if provider_present {
+            return anyhow::Ok((Item::new(ItemKind::Provider, &id, Action::Exists), false));
+        }
         ctx.progress.stage(&format!("creating provider {id}"));
         match ctx.client.create_provider(&name).await {
-            Ok(_) => {
-                changed = true;
-                outcome.push(Item::new(ItemKind::Provider, &id, Action::Created));
-            }
+            Ok(_) => Ok((Item::new(ItemKind::Provider, &id, Action::Created), true)),
             Err(e) => {
                 if ctx.client.get_provider(&name).await?.is_none() {
                     return Err(anyhow::Error::new(e).context(format!("creating provider {id}")));
                 }
-                outcome.push(Item::new(ItemKind::Provider, &id, Action::Exists));
+                Ok((Item::new(ItemKind::Provider, &id, Action::Exists), false))
             }
         }
-    }
+    };
+    let ((key_item, key_changed), (prov_item, prov_changed)) =
+        tokio::try_join!(key_step, provider_step)?;
+    changed |= key_changed || prov_changed;
+    outcome.push(key_item);
+    outcome.push(prov_item);
 
     let ver = match existing_version {
         Some(ev) => {
@@ -400,42 +415,48 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     };
-    if !ver.shasums_uploaded {
-        let link = ver.shasums_upload.as_ref().ok_or_else(|| {
-            hinted(
-                format!("the registry gave no SHA256SUMS upload link for {id} {v}"),
-                "re-run the publish; if it persists, delete the version and publish again",
-            )
-        })?;
-        ctx.progress.mask(link.expose().as_str());
-        let n = file_name(&rel.shasums);
-        ctx.client
-            .upload_file(link, &rel.shasums, &n, ctx.progress.as_ref())
-            .await
-            .with_context(|| format!("uploading {n}"))?;
-        changed = true;
-        outcome.push(Item::new(ItemKind::File, n, Action::Uploaded));
-    }
-    if !ver.shasums_sig_uploaded {
-        let link = ver.shasums_sig_upload.as_ref().ok_or_else(|| {
-            hinted(
-                format!("the registry gave no signature upload link for {id} {v}"),
-                "re-run the publish; if it persists, delete the version and publish again",
-            )
-        })?;
-        ctx.progress.mask(link.expose().as_str());
-        let n = file_name(&rel.signature);
-        ctx.client
-            .upload_file(link, &rel.signature, &n, ctx.progress.as_ref())
-            .await
-            .with_context(|| format!("uploading {n}"))?;
-        changed = true;
-        outcome.push(Item::new(ItemKind::File, n, Action::Uploaded));
-    }
+    // The checksums, their signature and the platforms all hang off the version: upload
+    // and create them together (the platforms in bounded parallel).
+    let upload_once = |done: bool,
+                       link: Option<crate::secret::SecretUrl>,
+                       path: std::path::PathBuf,
+                       what: &'static str| {
+        let n = file_name(&path);
+        let (id, v) = (&id, &v);
+        async move {
+            if done {
+                return anyhow::Ok(None);
+            }
+            let link = link.ok_or_else(|| {
+                hinted(
+                    format!("the registry gave no {what} upload link for {id} {v}"),
+                    "re-run the publish; if it persists, delete the version and publish again",
+                )
+            })?;
+            ctx.progress.mask(link.expose().as_str());
+            ctx.client
+                .upload_file(&link, &path, &n, ctx.progress.as_ref())
+                .await
+                .with_context(|| format!("uploading {n}"))?;
+            Ok(Some(Item::new(ItemKind::File, n, Action::Uploaded)))
+        }
+    };
+    let sums_step = upload_once(
+        ver.shasums_uploaded,
+        ver.shasums_upload.clone(),
+        rel.shasums.clone(),
+        "SHA256SUMS",
+    );
+    let sig_step = upload_once(
+        ver.shasums_sig_uploaded,
+        ver.shasums_sig_upload.clone(),
+        rel.signature.clone(),
+        "signature",
+    );
 
     // Platforms: create what is missing, then upload every binary not yet uploaded.
     let concurrency = req.concurrency.max(1);
-    let results: Vec<(Item, bool)> = stream::iter(rel.platforms.iter().map(|p| {
+    let platforms_step = stream::iter(rel.platforms.iter().map(|p| {
         let existing = existing_platforms
             .iter()
             .find(|e| e.os == p.os && e.arch == p.arch)
@@ -494,9 +515,13 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
         }
     }))
     .buffer_unordered(concurrency)
-    .try_collect()
-    .await?;
-    let mut plat_items: Vec<(Item, bool)> = results;
+    .try_collect::<Vec<(Item, bool)>>();
+    let (sums_item, sig_item, mut plat_items) =
+        tokio::try_join!(sums_step, sig_step, platforms_step)?;
+    for it in [sums_item, sig_item].into_iter().flatten() {
+        changed = true;
+        outcome.push(it);
+    }
     plat_items.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     for (it, c) in plat_items {
         changed |= c;
@@ -528,12 +553,21 @@ async fn verify_consumer_view(
 ) -> anyhow::Result<()> {
     let v = rel.version.to_string();
     let mut checked_sums = false;
-    for p in &rel.platforms {
-        let d = ctx
-            .client
-            .provider_download(ctx.org(), &rel.name, &v, &p.os, &p.arch)
-            .await
-            .with_context(|| format!("reading back {}_{} as terraform would", p.os, p.arch))?;
+    // The per-platform reads are independent: issue them together (bounded).
+    let downloads: Vec<_> = stream::iter(rel.platforms.iter().map(|p| {
+        let v = &v;
+        async move {
+            ctx.client
+                .provider_download(ctx.org(), &rel.name, v, &p.os, &p.arch)
+                .await
+                .with_context(|| format!("reading back {}_{} as terraform would", p.os, p.arch))
+                .map(|d| (p, d))
+        }
+    }))
+    .buffered(8)
+    .try_collect()
+    .await?;
+    for (p, d) in downloads {
         if !d.shasum.eq_ignore_ascii_case(&p.sha256) || d.filename != p.filename {
             return Err(hinted(
                 format!(
@@ -558,8 +592,10 @@ async fn verify_consumer_view(
             ));
         }
         if !checked_sums {
-            let sums = ctx.client.fetch(&d.shasums_url).await?;
-            let sig = ctx.client.fetch(&d.shasums_signature_url).await?;
+            let (sums, sig) = tokio::try_join!(
+                ctx.client.fetch(&d.shasums_url),
+                ctx.client.fetch(&d.shasums_signature_url)
+            )?;
             let public = req_public(&d, key_id);
             crate::sign::verify_detached(&public, &sums, &sig)
                 .context("verifying the registry's SHA256SUMS signature")?;

@@ -24,6 +24,8 @@ struct Req {
     query: String,
     headers: HeaderMap,
     body: Vec<u8>,
+    /// When the stub received it.
+    at: Instant,
 }
 
 struct Resp {
@@ -111,6 +113,7 @@ async fn handle(
         query: uri.query().unwrap_or("").to_string(),
         headers,
         body: body.to_vec(),
+        at: Instant::now(),
     };
     let n = {
         let mut all = s.reqs.lock().unwrap();
@@ -628,7 +631,7 @@ async fn upload_failure_names_id_not_url() {
 }
 
 #[tokio::test]
-async fn limiter_spaces_requests() {
+async fn limiter_keeps_any_second_under_the_rate() {
     let stub = Stub::start(|_, _| resp(204, serde_json::Value::Null)).await;
     let c = client_with(&stub, 30.0);
     let started = Instant::now();
@@ -645,11 +648,23 @@ async fn limiter_spaces_requests() {
         t.await.unwrap();
     }
     assert_eq!(c.request_count(), 60);
+    // At most 30 starts in any second: 60 requests need at least one full window after
+    // the first burst of 30.
     assert!(
-        started.elapsed() >= Duration::from_millis(1900),
+        started.elapsed() >= Duration::from_millis(990),
         "{:?}",
         started.elapsed()
     );
+    let mut at: Vec<Instant> = stub.requests().iter().map(|r| r.at).collect();
+    at.sort();
+    assert_eq!(at.len(), 60);
+    for i in 30..at.len() {
+        assert!(
+            at[i] - at[i - 30] >= Duration::from_millis(950),
+            "31 requests within {:?}",
+            at[i] - at[i - 30]
+        );
+    }
 }
 
 #[tokio::test]

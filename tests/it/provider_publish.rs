@@ -35,7 +35,18 @@ fn make_binaries(dir: &Path, tag: &str) -> Vec<(String, PathBuf)> {
             let d = dir.join(p);
             std::fs::create_dir_all(&d).unwrap();
             let f = d.join(format!("terraform-provider-{NAME}"));
-            std::fs::write(&f, format!("#!/bin/sh\necho '{tag} {p}'\nexit 1\n")).unwrap();
+            let mut bytes = format!("#!/bin/sh\necho '{tag} {p}'\nexit 1\n").into_bytes();
+            if *p == "linux_amd64" {
+                // 512 KiB that deflate cannot shrink after the script (never executed):
+                // tfpub stores such entries, and this is the platform Terraform installs
+                // and runs below, so a stored zip is proven installable.
+                let mut block = Sha256::digest(tag.as_bytes());
+                for _ in 0..(512 * 1024 / 32) {
+                    block = Sha256::digest(block);
+                    bytes.extend_from_slice(&block);
+                }
+            }
+            std::fs::write(&f, bytes).unwrap();
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
@@ -201,6 +212,15 @@ fn assert_installed(init: &str, lock: &str, work: &TempDir, zips: &[PathBuf], ve
     }
     assert_eq!(zips.len(), 4, "{zips:?}");
     for z in zips {
+        // The incompressible linux_amd64 binary is stored, the small scripts deflated.
+        let mut a = zip::ZipArchive::new(std::fs::File::open(z).unwrap()).unwrap();
+        let method = a.by_index(0).unwrap().compression();
+        let want = if z.to_string_lossy().ends_with("linux_amd64.zip") {
+            zip::CompressionMethod::Stored
+        } else {
+            zip::CompressionMethod::Deflated
+        };
+        assert_eq!(method, want, "{}", z.display());
         let h = sha256_hex(z);
         assert!(
             lock.contains(&format!("\"zh:{h}\"")),
