@@ -95,10 +95,12 @@ fn provider_name_from_inputs(req: &ProviderRequest) -> Option<String> {
     }
 }
 
-/// Build or load the release files (verifying them) into `work`.
+/// Build or load the release files (verifying them) into `work`; `durable` as in
+/// [`pkg::package_binaries`].
 pub fn release_files(
     req: &ProviderRequest,
     work: &std::path::Path,
+    durable: bool,
 ) -> anyhow::Result<ProviderRelease> {
     let version = req.version.as_deref().map(parse_version).transpose()?;
     match &req.input {
@@ -143,9 +145,16 @@ pub fn release_files(
                     .with_context(|| format!("looking for binaries under {}", d.display()))?,
                 ProviderInput::Dist(_) => unreachable!(),
             };
-            let rel =
-                pkg::package_binaries(&name, &version, &bins, &req.protocols, &req.signer, work)
-                    .context("building the release files")?;
+            let rel = pkg::package_binaries(
+                &name,
+                &version,
+                &bins,
+                &req.protocols,
+                &req.signer,
+                work,
+                durable,
+            )
+            .context("building the release files")?;
             Ok(rel)
         }
     }
@@ -154,7 +163,7 @@ pub fn release_files(
 /// `tfpub provider package ... -o DIR` (offline).
 pub fn package(req: &ProviderRequest, out: &std::path::Path) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let rel = release_files(req, out)?;
+    let rel = release_files(req, out, true)?;
     let mut outcome = Outcome::new("provider package");
     outcome.outcome = OutcomeKind::Updated;
     for p in &rel.platforms {
@@ -185,8 +194,15 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     let mut outcome = Outcome::new("provider publish");
     outcome.target = Some(ctx.target_info());
     let work = tempfile::tempdir().context("creating a temporary folder")?;
+    // A bad token or organization fails here, before seconds of zipping and signing.
+    ctx.progress
+        .stage("checking the token and the organization");
+    ctx.client
+        .preflight()
+        .await
+        .context("checking the token and the organization")?;
     ctx.progress.stage("preparing the release files");
-    let rel = release_files(req, work.path())?;
+    let rel = release_files(req, work.path(), false)?;
     if rel.protocols.is_empty() {
         return Err(hinted(
             "the release has no protocols",
@@ -199,13 +215,6 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     let id = format!("{org}/{name}");
     let key_id = req.signer.key_id();
     let vurl = ctx.provider_url(&name, Some(&v));
-
-    ctx.progress
-        .stage("checking the token and the organization");
-    ctx.client
-        .preflight()
-        .await
-        .context("checking the token and the organization")?;
 
     // ---- read everything the registry holds, compare, plan ----
     // Three independent reads: one round trip instead of three.
