@@ -709,7 +709,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Outc
             dry_run,
         }) => {
             let out = output.clone().unwrap_or_default();
-            return crate::publish::module::package(dir, &out, *dry_run, None);
+            return crate::publish::module::package(dir, &out, *dry_run, None, progress.as_ref());
         }
         Command::Provider(ProviderCmd::Package { files, output }) => {
             let req = provider_request(files, false, 1)?;

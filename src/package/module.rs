@@ -158,7 +158,8 @@ impl Collector {
     }
 
     fn verdict(&self, rel: &str, name: &str, is_dir: bool) -> Verdict {
-        if is_dir && (name == ".git" || name == ".terraform") {
+        // `.git` is also a file in linked worktrees and submodule checkouts.
+        if name == ".git" || (is_dir && name == ".terraform") {
             return Verdict::Exclude;
         }
         if !is_dir && is_state_file(name) {

@@ -19,7 +19,7 @@ use super::{parse_version, Context};
 use crate::api::{ModuleVersion, VersionChange};
 use crate::error::hinted;
 use crate::package::module::{self as pkg, ModuleArchive, ModulePackageOptions};
-use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
+use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind, Progress};
 
 /// Everything `tfpub module publish` was asked.
 #[derive(Debug, Clone)]
@@ -629,6 +629,7 @@ pub fn package(
     out: &Path,
     dry_run: bool,
     max_size: Option<u64>,
+    progress: &dyn Progress,
 ) -> anyhow::Result<Outcome> {
     let mut opts = ModulePackageOptions::default();
     if let Some(m) = max_size {
@@ -646,6 +647,7 @@ pub fn package(
             outcome.push(Item::new(ItemKind::File, f, Action::Skipped).detail("excluded"));
         }
         for w in &plan.warnings {
+            progress.warn(w);
             outcome.push(Item::new(ItemKind::File, w, Action::Skipped).detail("warning"));
         }
         return Ok(outcome);
@@ -662,6 +664,7 @@ pub fn package(
         )),
     );
     for w in &a.warnings {
+        progress.warn(w);
         outcome.push(Item::new(ItemKind::File, w, Action::Skipped).detail("warning"));
     }
     Ok(outcome)
