@@ -22,7 +22,7 @@ pub use provider::{
 /// Everything that can go wrong while packaging. Each variant names the file or directory.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("module directory {} does not exist; hint: check the path given to --dir", .path.display())]
+    #[error("module directory {} does not exist; hint: pass the folder that holds the module's .tf files (relative paths start at the current folder)", .path.display())]
     MissingDir { path: PathBuf },
     #[error("{} is not a directory", .path.display())]
     NotADir { path: PathBuf },
@@ -38,11 +38,11 @@ pub enum PackageError {
     },
     #[error("{} changed while it was being packed; hint: retry when nothing is writing to the module", .path.display())]
     Changed { path: PathBuf },
-    #[error("the archive for {what} exceeds the size limit of {limit} bytes ({limit_mib} MiB); hint: exclude large files with a .terraformignore")]
+    #[error("the archive for {what} exceeds the size limit of {limit} bytes ({limit_human}); hint: exclude large files with a .terraformignore")]
     TooLarge {
         what: String,
         limit: u64,
-        limit_mib: u64,
+        limit_human: String,
     },
     #[error("I/O error on {}: {source}", .path.display())]
     Io {

@@ -26,12 +26,16 @@ use super::PackageError;
 pub struct ModulePackageOptions {
     /// Maximum size of the compressed archive in bytes.
     pub max_size: u64,
+    /// Module-relative files to leave out (`/`-separated): the output archive itself when
+    /// it is written inside the module, so a re-run does not pack the previous archive.
+    pub skip: Vec<String>,
 }
 
 impl Default for ModulePackageOptions {
     fn default() -> Self {
         ModulePackageOptions {
             max_size: 200 * 1024 * 1024,
+            skip: Vec::new(),
         }
     }
 }
@@ -94,6 +98,7 @@ struct Collector {
     entries: Vec<Entry>,
     excluded: Vec<String>,
     warnings: Vec<String>,
+    skip: Vec<String>,
 }
 
 enum Verdict {
@@ -103,6 +108,8 @@ enum Verdict {
 }
 
 fn is_state_file(name: &str) -> bool {
+    // Case-insensitive: on macOS and Windows `TERRAFORM.TFSTATE` is the same file.
+    let name = name.to_ascii_lowercase();
     name.ends_with(".tfstate")
         || name.contains(".tfstate.")
         || name == ".terraform.tfstate.lock.info"
@@ -154,12 +161,16 @@ impl Collector {
             entries: Vec::new(),
             excluded: Vec::new(),
             warnings: Vec::new(),
+            skip: Vec::new(),
         })
     }
 
     fn verdict(&self, rel: &str, name: &str, is_dir: bool) -> Verdict {
         // `.git` is also a file in linked worktrees and submodule checkouts.
         if name == ".git" || (is_dir && name == ".terraform") {
+            return Verdict::Exclude;
+        }
+        if !is_dir && self.skip.iter().any(|s| s == rel) {
             return Verdict::Exclude;
         }
         if !is_dir && is_state_file(name) {
@@ -220,6 +231,24 @@ impl Collector {
 
     fn finish(mut self, root: PathBuf) -> Result<ModulePlan, PackageError> {
         self.entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+        // Each link was checked on its own text; a chain (`a/l -> ..`, `x -> a/l/..`) can
+        // still climb out, so resolve every link through the links being packed.
+        let links: std::collections::HashMap<&str, &str> = self
+            .entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                Kind::Symlink { target } => Some((e.rel.as_str(), target.as_str())),
+                Kind::File { .. } => None,
+            })
+            .collect();
+        for (rel, target) in &links {
+            if !link_resolves_inside(&links, rel) {
+                return Err(PackageError::SymlinkOutside {
+                    path: rel.to_string(),
+                    target: format!("{target}, through other links"),
+                });
+            }
+        }
         self.excluded.sort();
         let has_tf = self.entries.iter().any(|e| {
             !e.rel.contains('/')
@@ -274,6 +303,45 @@ fn symlink_stays_inside(rel: &str, target: &str) -> bool {
     true
 }
 
+/// Resolve the link at `rel` inside the tree of packed entries, following links met on
+/// the way (at most 40 hops, as the kernel does); false if the walk ever leaves the root.
+fn link_resolves_inside(links: &std::collections::HashMap<&str, &str>, rel: &str) -> bool {
+    let mut stack: Vec<&str> = rel.split('/').collect();
+    stack.pop(); // the link's own name: its target is relative to its folder
+    let mut pending: std::collections::VecDeque<&str> = match links.get(rel) {
+        Some(t) => t.split('/').collect(),
+        None => return true,
+    };
+    if links[rel].starts_with('/') || links[rel].starts_with('\\') {
+        return false;
+    }
+    let mut hops = 0;
+    while let Some(c) = pending.pop_front() {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if stack.pop().is_none() {
+                    return false;
+                }
+            }
+            name => {
+                stack.push(name);
+                if let Some(t) = links.get(stack.join("/").as_str()) {
+                    hops += 1;
+                    if hops > 40 || t.starts_with('/') || t.starts_with('\\') {
+                        return false;
+                    }
+                    stack.pop();
+                    for part in t.split('/').rev() {
+                        pending.push_front(part);
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> PackageError + '_ {
     move |source| PackageError::Io {
         path: path.to_path_buf(),
@@ -282,7 +350,7 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> PackageError + '_ {
 }
 
 /// Work out what [`package_dir`] would pack, exclude and warn about, without writing.
-pub fn plan_dir(dir: &Path, _opts: &ModulePackageOptions) -> Result<ModulePlan, PackageError> {
+pub fn plan_dir(dir: &Path, opts: &ModulePackageOptions) -> Result<ModulePlan, PackageError> {
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -314,6 +382,7 @@ pub fn plan_dir(dir: &Path, _opts: &ModulePackageOptions) -> Result<ModulePlan, 
         }
     };
     let mut c = Collector::new(&dir.display().to_string(), ignore_text.as_deref())?;
+    c.skip = opts.skip.clone();
     walk_dir(dir, dir, "", &mut c)?;
     c.finish(dir.to_path_buf())
 }
@@ -534,7 +603,7 @@ fn write_archive(
     let too_large = || PackageError::TooLarge {
         what: what.to_string(),
         limit: opts.max_size,
-        limit_mib: opts.max_size / (1024 * 1024),
+        limit_human: format!("{:.1} MiB", opts.max_size as f64 / (1024.0 * 1024.0)),
     };
     let out_err = |e: io::Error| {
         if is_size_limit(&e) {
@@ -687,6 +756,26 @@ impl<R: Read> Read for CountingReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symlink_chains_are_followed() {
+        let links: std::collections::HashMap<&str, &str> = [
+            ("a/l", ".."),
+            ("x", "a/l/.."),
+            ("y", "a/l/b"),
+            ("loop1", "loop2"),
+            ("loop2", "loop1"),
+        ]
+        .into_iter()
+        .collect();
+        assert!(link_resolves_inside(&links, "a/l"));
+        assert!(
+            !link_resolves_inside(&links, "x"),
+            "x climbs out through a/l"
+        );
+        assert!(link_resolves_inside(&links, "y"));
+        assert!(!link_resolves_inside(&links, "loop1"), "a loop is refused");
+    }
 
     #[test]
     fn symlink_scope() {

@@ -59,6 +59,23 @@ pub struct CoreOptions {
     pub module_known: bool,
 }
 
+/// `out` as a `/`-separated path relative to `dir` when it lies inside it.
+fn path_inside(dir: &Path, out: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.canonicalize().ok()?,
+        _ => std::env::current_dir().ok()?.canonicalize().ok()?,
+    };
+    let full = parent.join(out.file_name()?);
+    let rel = full.strip_prefix(&dir).ok()?;
+    Some(
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
+}
+
 /// `module publish` in a repository whose `tfpub.toml` lists modules: publish each (or
 /// the one named), each with its own tag prefix for the version at HEAD. One module's
 /// failure is reported and the others go on; the outcome says whether any failed.
@@ -634,6 +651,10 @@ pub fn package(
     let mut opts = ModulePackageOptions::default();
     if let Some(m) = max_size {
         opts.max_size = m;
+    }
+    if let Some(rel) = path_inside(dir, out) {
+        // `-o module.tar.gz` inside the module: never pack the previous archive.
+        opts.skip.push(rel);
     }
     let mut outcome = Outcome::new("module package");
     if dry_run {

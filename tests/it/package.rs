@@ -471,6 +471,17 @@ fn symlinks_leaving_the_module_are_refused_by_path() {
         );
     }
 
+    // A chain of links, each harmless on its own, that climbs out: a/l -> .., x -> a/l/..
+    let (_t, dir) = module_copy();
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    symlink("..", &dir.join("a/l"));
+    symlink("a/l/..", &dir.join("x"));
+    let err = package_refused(&dir);
+    assert!(
+        err.contains("symlink x points outside the module") && err.contains("through other links"),
+        "chain: {err}"
+    );
+
     // Links that stay inside are fine (packed as links).
     let (_t, dir) = module_copy();
     write(&dir, "modules/inner/main.tf", "# inner\n");
@@ -566,7 +577,10 @@ fn the_size_limit_refuses_with_a_clear_error_and_writes_nothing() {
     let at = package_dir(
         &dir,
         &out.path().join("at.tar.gz"),
-        &ModulePackageOptions { max_size: ok.size },
+        &ModulePackageOptions {
+            max_size: ok.size,
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(at.sha256, ok.sha256);
@@ -577,6 +591,7 @@ fn the_size_limit_refuses_with_a_clear_error_and_writes_nothing() {
         &target,
         &ModulePackageOptions {
             max_size: ok.size - 1,
+            ..Default::default()
         },
     )
     .unwrap_err();
@@ -602,7 +617,15 @@ fn the_size_limit_refuses_with_a_clear_error_and_writes_nothing() {
 
     // A previous archive at the output path is left untouched by a refused run.
     std::fs::copy(out.path().join("full.tar.gz"), &target).unwrap();
-    package_dir(&dir, &target, &ModulePackageOptions { max_size: 1024 }).unwrap_err();
+    package_dir(
+        &dir,
+        &target,
+        &ModulePackageOptions {
+            max_size: 1024,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert_eq!(
         std::fs::read(&target).unwrap(),
         std::fs::read(out.path().join("full.tar.gz")).unwrap()
@@ -732,5 +755,44 @@ fn dry_run_lists_exactly_the_archive_entries_and_writes_nothing() {
         r.stdout.contains("dry run: nothing was changed"),
         "{}",
         r.stdout
+    );
+}
+
+#[test]
+fn an_archive_written_inside_the_module_is_not_packed_by_the_next_run() {
+    let (_t, dir) = module_copy();
+    let out = dir.join("dist/module.tar.gz");
+    std::fs::create_dir_all(dir.join("dist")).unwrap();
+    package_ok(&dir, &out);
+    let first = std::fs::read(&out).unwrap();
+    package_ok(&dir, &out);
+    let second = std::fs::read(&out).unwrap();
+    assert!(
+        !file_names(&read_archive(&out)).contains(&"dist/module.tar.gz".to_string()),
+        "the previous archive was packed"
+    );
+    assert_eq!(
+        first, second,
+        "re-running with -o inside the module changed the bytes"
+    );
+}
+
+#[test]
+fn state_files_are_excluded_whatever_their_case() {
+    let (_t, dir) = module_copy();
+    write(&dir, "TERRAFORM.TFSTATE", "{}");
+    write(&dir, "prod.TfState.backup", "{}");
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("m.tar.gz");
+    let r = package_ok(&dir, &archive);
+    let packed = file_names(&read_archive(&archive));
+    assert!(
+        !packed.iter().any(|f| f.to_lowercase().contains("tfstate")),
+        "{packed:?}"
+    );
+    assert!(
+        r.stderr.contains("TERRAFORM.TFSTATE"),
+        "no warning: {}",
+        r.stderr
     );
 }
