@@ -107,6 +107,9 @@ pub struct Outcome {
     pub published: bool,
     pub target: Option<TargetInfo>,
     pub items: Vec<Item>,
+    /// Things the user should read that did not stop the command (a likely secret in a
+    /// module, a state file left out). Also printed on stderr as they happen.
+    pub warnings: Vec<String>,
     pub error: Option<ErrorInfo>,
 }
 
@@ -120,6 +123,7 @@ impl Outcome {
             published: false,
             target: None,
             items: Vec::new(),
+            warnings: Vec::new(),
             error: None,
         }
     }
@@ -152,6 +156,9 @@ impl Outcome {
                 out.push_str(&format!(" ({d})"));
             }
             out.push('\n');
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("  warning  {w}\n"));
         }
         let summary = match self.outcome {
             OutcomeKind::Published => "published",

@@ -269,6 +269,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     for w in &archive.warnings {
         ctx.progress.warn(w);
     }
+    outcome.warnings.extend(archive.warnings.iter().cloned());
 
     ctx.progress
         .stage("checking the token and the organization");
@@ -486,19 +487,41 @@ pub async fn publish_archive(
         if let Some(link) = &ver.upload {
             ctx.progress.mask(link.expose().as_str());
             // The upload reports itself (transfer_start): no separate stage line.
-            ctx.client
+            let up = ctx
+                .client
                 .upload_file(
                     link,
                     &archive.path,
                     &archive_label(&v),
                     ctx.progress.as_ref(),
                 )
-                .await
-                .with_context(|| format!("uploading the archive of {id} {v}"))?;
-            items.push(
-                Item::new(ItemKind::File, archive_label(&v), Action::Uploaded)
-                    .detail(format!("{} bytes, sha256 {}", archive.size, archive.sha256)),
-            );
+                .await;
+            match up {
+                Ok(()) => items.push(
+                    Item::new(ItemKind::File, archive_label(&v), Action::Uploaded)
+                        .detail(format!("{} bytes, sha256 {}", archive.size, archive.sha256)),
+                ),
+                Err(e) => {
+                    // A concurrent publisher may have uploaded first, which spends the
+                    // link. If the version has moved on from `pending`, wait for it and
+                    // let the content check below decide; otherwise the failure stands.
+                    let now = ctx.client.get_module_version(name, provider, &v).await?;
+                    match now {
+                        Some(n) if n.status != "pending" => items.push(
+                            Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
+                                .version(&v)
+                                .detail(format!(
+                                    "uploaded concurrently by another publisher, status {}",
+                                    n.status
+                                )),
+                        ),
+                        _ => {
+                            return Err(anyhow::Error::new(e)
+                                .context(format!("uploading the archive of {id} {v}")))
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -669,7 +692,7 @@ pub fn package(
         }
         for w in &plan.warnings {
             progress.warn(w);
-            outcome.push(Item::new(ItemKind::File, w, Action::Skipped).detail("warning"));
+            outcome.warnings.push(w.clone());
         }
         return Ok(outcome);
     }
@@ -686,7 +709,7 @@ pub fn package(
     );
     for w in &a.warnings {
         progress.warn(w);
-        outcome.push(Item::new(ItemKind::File, w, Action::Skipped).detail("warning"));
+        outcome.warnings.push(w.clone());
     }
     Ok(outcome)
 }

@@ -409,13 +409,20 @@ fn vcs_terraform_and_state_files_are_left_out_and_terraformignore_is_honoured() 
     );
     assert_eq!(r.code, 0, "{r:?}");
     let doc = r.json();
-    let excluded: Vec<&str> = doc["items"]
+    let mut excluded: Vec<&str> = doc["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|i| i["detail"] == "excluded" || i["detail"] == "warning")
+        .filter(|i| i["detail"] == "excluded")
         .map(|i| i["id"].as_str().unwrap())
         .collect();
+    excluded.extend(
+        doc["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap()),
+    );
     for x in [
         ".git/",
         ".terraform/",
@@ -688,13 +695,20 @@ fn likely_secrets_are_packed_but_warned_about_on_stderr() {
     );
     assert_eq!(r.code, 0, "{r:?}");
     let doc = r.json();
-    let warnings: Vec<&str> = doc["items"]
+    let warnings: Vec<&str> = doc["warnings"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|i| i["detail"] == "warning")
-        .map(|i| i["id"].as_str().unwrap())
+        .map(|w| w.as_str().unwrap())
         .collect();
+    assert!(
+        !doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["action"] == "skipped" && i["detail"] == "warning"),
+        "a packed file must not be reported as skipped: {doc}"
+    );
     assert_eq!(warnings.len(), warned.len(), "{warnings:?}");
 }
 
