@@ -121,8 +121,8 @@ echo "bench: 1c. packaging $PLATFORMS compressible binaries of $SIZE_MIB MiB" >&
 # compress); these take the deflate path on both sides.
 for i in $(seq 0 $((PLATFORMS - 1))); do
   mkdir -p "$WORK/cbins/${OSES[$i]}_${ARCHS[$i]}"
-  tail -c +$((i * 65536 + 1)) "$ROOT/target/debug/tfpub" | head -c $((SIZE_MIB * 1048576)) \
-    >"$WORK/cbins/${OSES[$i]}_${ARCHS[$i]}/terraform-provider-$NAME"
+  dd if="$ROOT/target/debug/tfpub" of="$WORK/cbins/${OSES[$i]}_${ARCHS[$i]}/terraform-provider-$NAME" \
+    bs=65536 skip="$i" count=$((SIZE_MIB * 16)) status=none
 done
 mapfile -t CARGS < <(binargs "$WORK/cbins")
 t=$(now)

@@ -509,9 +509,15 @@ impl Client {
 
     /// Ping, then prove the token can see the organization's registry.
     pub async fn preflight(&self) -> Result<PingInfo, ApiError> {
-        let info = self.ping().await?;
         let url = self.org_url(&["registry-modules"], &[("page[size]", "1")]);
-        match self.request(Method::GET, url.clone(), None, true).await {
+        // Both checks at once (one round trip); the ping's verdict on the token comes
+        // first, as it is the more precise one.
+        let (ping, org) = tokio::join!(
+            self.ping(),
+            self.request(Method::GET, url.clone(), None, true)
+        );
+        let info = ping?;
+        match org {
             Ok(_) => Ok(info),
             Err(ApiError::NotFound { .. }) => Err(ApiError::OrganizationNotFound {
                 organization: self.organization.clone(),

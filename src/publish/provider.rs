@@ -561,63 +561,98 @@ async fn verify_consumer_view(
     key_id: &str,
 ) -> anyhow::Result<()> {
     let v = rel.version.to_string();
-    let mut checked_sums = false;
-    // The per-platform reads are independent: issue them together (bounded).
-    let downloads: Vec<_> = stream::iter(rel.platforms.iter().map(|p| {
-        let v = &v;
-        async move {
+    let first = rel
+        .platforms
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the release has no platforms"))?;
+    // One listing covers every platform's record (file name, checksum, uploaded); one
+    // consumer read — what `terraform init` asks — covers what is per version (protocols,
+    // signing key, the SHA256SUMS links). Fewer requests keep a big release well under the
+    // API's rate limit, and the signature check below covers every platform's checksum.
+    let (listed, d) = tokio::try_join!(
+        async {
             ctx.client
-                .provider_download(ctx.org(), &rel.name, v, &p.os, &p.arch)
+                .list_platforms(&rel.name, &v)
                 .await
-                .with_context(|| format!("reading back {}_{} as terraform would", p.os, p.arch))
-                .map(|d| (p, d))
-        }
-    }))
-    .buffered(8)
-    .try_collect()
-    .await?;
-    for (p, d) in downloads {
-        if !d.shasum.eq_ignore_ascii_case(&p.sha256) || d.filename != p.filename {
+                .with_context(|| format!("reading back the platforms of {v}"))
+        },
+        async {
+            ctx.client
+                .provider_download(ctx.org(), &rel.name, &v, &first.os, &first.arch)
+                .await
+                .with_context(|| {
+                    format!(
+                        "reading back {}_{} as terraform would",
+                        first.os, first.arch
+                    )
+                })
+        },
+    )?;
+    for p in &rel.platforms {
+        let found = listed.iter().find(|e| e.os == p.os && e.arch == p.arch);
+        let ok = found.is_some_and(|e| {
+            e.provider_binary_uploaded
+                && e.shasum.eq_ignore_ascii_case(&p.sha256)
+                && e.filename == p.filename
+        });
+        if !ok {
+            let registry = found
+                .map(|e| {
+                    format!(
+                        "{} sha256 {}{}",
+                        e.filename,
+                        e.shasum,
+                        if e.provider_binary_uploaded {
+                            ""
+                        } else {
+                            " (binary not uploaded)"
+                        }
+                    )
+                })
+                .unwrap_or_else(|| "nothing".to_string());
             return Err(hinted(
                 format!(
-                    "read-back mismatch for {}_{}: registry serves {} sha256 {}, local {} sha256 {}",
-                    p.os, p.arch, d.filename, d.shasum, p.filename, p.sha256
+                    "read-back mismatch for {}_{}: registry holds {registry}, local {} sha256 {}",
+                    p.os, p.arch, p.filename, p.sha256
                 ),
+                "re-run the publish; if it persists, delete the version and publish again",
+            ));
+        }
+    }
+    if !d.shasum.eq_ignore_ascii_case(&first.sha256) || d.filename != first.filename {
+        return Err(hinted(
+            format!(
+                "read-back mismatch for {}_{}: registry serves {} sha256 {}, local {} sha256 {}",
+                first.os, first.arch, d.filename, d.shasum, first.filename, first.sha256
+            ),
+            "delete the version and publish it again",
+        ));
+    }
+    if !d
+        .signing_keys
+        .gpg_public_keys
+        .iter()
+        .any(|k| k.key_id.eq_ignore_ascii_case(key_id))
+    {
+        return Err(hinted(
+            format!("the registry does not list key {key_id} for {v}"),
+            "check `tfpub gpg-key list`",
+        ));
+    }
+    let (sums, sig) = tokio::try_join!(
+        ctx.client.fetch(&d.shasums_url),
+        ctx.client.fetch(&d.shasums_signature_url)
+    )?;
+    let public = req_public(&d, key_id);
+    crate::sign::verify_detached(&public, &sums, &sig)
+        .context("verifying the registry's SHA256SUMS signature")?;
+    let text = String::from_utf8_lossy(&sums);
+    for q in &rel.platforms {
+        if !text.contains(&format!("{}  {}", q.sha256, q.filename)) {
+            return Err(hinted(
+                format!("the registry's SHA256SUMS has no line for {}", q.filename),
                 "delete the version and publish it again",
             ));
-        }
-        if !d
-            .signing_keys
-            .gpg_public_keys
-            .iter()
-            .any(|k| k.key_id.eq_ignore_ascii_case(key_id))
-        {
-            return Err(hinted(
-                format!(
-                    "the registry does not list key {key_id} for {}_{}",
-                    p.os, p.arch
-                ),
-                "check `tfpub gpg-key list`",
-            ));
-        }
-        if !checked_sums {
-            let (sums, sig) = tokio::try_join!(
-                ctx.client.fetch(&d.shasums_url),
-                ctx.client.fetch(&d.shasums_signature_url)
-            )?;
-            let public = req_public(&d, key_id);
-            crate::sign::verify_detached(&public, &sums, &sig)
-                .context("verifying the registry's SHA256SUMS signature")?;
-            let text = String::from_utf8_lossy(&sums);
-            for q in &rel.platforms {
-                if !text.contains(&format!("{}  {}", q.sha256, q.filename)) {
-                    return Err(hinted(
-                        format!("the registry's SHA256SUMS has no line for {}", q.filename),
-                        "delete the version and publish it again",
-                    ));
-                }
-            }
-            checked_sums = true;
         }
     }
     Ok(())

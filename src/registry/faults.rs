@@ -21,6 +21,7 @@ struct FaultState {
     fail: u32,
     fail_status: u16,
     drop_uploads: u32,
+    lose_uploads: u32,
     latency: Duration,
     hold_pending: bool,
 }
@@ -57,6 +58,12 @@ impl Faults {
         self.with(|s| s.drop_uploads = n)
     }
 
+    /// The next `n` archivist uploads answer 200 but store nothing (a registry that
+    /// lost a file): only a read-back can notice.
+    pub fn lose_next_uploads(&self, n: u32) {
+        self.with(|s| s.lose_uploads = n)
+    }
+
     /// Delay added to every request.
     pub fn set_latency(&self, d: Duration) {
         self.with(|s| s.latency = d)
@@ -86,6 +93,17 @@ impl Faults {
                 s.fail -= 1;
                 s.fail_status
             })
+        })
+    }
+
+    pub(crate) fn take_lose_upload(&self) -> bool {
+        self.with(|s| {
+            if s.lose_uploads > 0 {
+                s.lose_uploads -= 1;
+                true
+            } else {
+                false
+            }
         })
     }
 

@@ -442,6 +442,15 @@ async fn upload(
         conn_ctl.kill();
         return Err(ApiError::internal("upload dropped by fault"));
     }
+    if state.faults.take_lose_upload() {
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+        return Ok(StatusCode::OK.into_response());
+    }
     let sha = state
         .blobs
         .store(body)

@@ -229,7 +229,10 @@ async fn unauthorized_says_token_rejected() {
     assert!(e.to_string().contains("token was rejected"));
     assert!(e.hint().unwrap().contains("TFE_TOKEN"));
     assert_no_token(&e);
-    assert_eq!(stub.requests().len(), 1, "401 is not retried");
+    // The preflight sends the ping and the organization check together; neither 401 is
+    // retried.
+    assert_eq!(stub.count("GET", "/api/v2/ping"), 1, "401 is not retried");
+    assert_eq!(stub.requests().len(), 2, "401 is not retried");
 }
 
 #[tokio::test]
@@ -250,8 +253,11 @@ async fn preflight_404_means_foreign_org() {
     assert!(e.to_string().contains("\"acme\""));
     assert!(e.hint().unwrap().contains("--organization"));
     let reqs = stub.requests();
-    assert_eq!(reqs[1].path, "/api/v2/organizations/acme/registry-modules");
-    assert!(reqs[1].query.contains("page%5Bsize%5D=1") || reqs[1].query.contains("page[size]=1"));
+    let org = reqs
+        .iter()
+        .find(|r| r.path == "/api/v2/organizations/acme/registry-modules")
+        .expect("organization check sent");
+    assert!(org.query.contains("page%5Bsize%5D=1") || org.query.contains("page[size]=1"));
     assert_no_token(&e);
 }
 

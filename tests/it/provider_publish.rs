@@ -578,3 +578,40 @@ async fn refusals_before_any_write() {
     assert_eq!(t.reg.stats().writes(), 0);
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_the_registry_lost_is_caught_by_the_read_back_and_a_rerun_fixes_it() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(tmp.path(), "lost");
+    // Every upload answers 200, but the registry keeps none of the first three files
+    // (whichever of the six go first: SHA256SUMS, its signature or a zip).
+    t.reg.faults().lose_next_uploads(3);
+    let r = run(publish_binaries(&t, &bins, "1.0.0")).await;
+    assert_eq!(r.code, 1, "a publish with lost files must fail:\n{r:?}");
+    let doc = r.json();
+    let err = doc["error"].to_string();
+    assert!(
+        err.contains("read-back mismatch")
+            || err.contains("reading back")
+            || err.contains("SHA256SUMS"),
+        "the failure does not say what the read-back found: {err}"
+    );
+    assert!(doc["error"]["hint"].is_string(), "no hint: {doc}");
+
+    // The re-run uploads what is missing and verifies.
+    let r = run(publish_binaries(&t, &bins, "1.0.0")).await;
+    let j = ok(&r);
+    assert_eq!(j["published"], true, "{j}");
+    // Terraform installs all four platforms of the repaired version.
+    let (init, _lock, _work) = terraform_install(&t, "1.0.0").await;
+    for p in PLATFORMS {
+        assert!(
+            init.contains(&format!(
+                "Retrieved registry.tfpub.test/acme/{NAME} 1.0.0 for {p}"
+            )),
+            "terraform could not fetch {p} of the repaired version:\n{init}"
+        );
+    }
+    t.stop().await;
+}
