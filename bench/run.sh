@@ -2,7 +2,8 @@
 # tfpub benchmarks (issue 8): one command, figures and ratios measured side by side.
 #
 #   bench/run.sh                 # full run (12 x 20 MiB, 12 x 100 MiB, 2,000-file module, 300 tags)
-#   TFPUB_BIN=target/release/tfpub bench/run.sh   # measure another tfpub binary
+#   PROFILE=release bench/run.sh # optimised build of tfpub and the registry (the recorded figures)
+#   TFPUB_BIN=/path/to/tfpub bench/run.sh   # measure another tfpub binary
 #   SIZE_MIB=2 BIG_MIB=4 MODULE_MIB=5 TAGS=30 PUBLISHED=25 bench/run.sh   # quick smoke run
 #
 # Needs: cargo, bash, python3, zip, sha256sum, gpg, curl, jq, git, /usr/bin/time.
@@ -22,10 +23,16 @@ PUBLISHED=${PUBLISHED:-290}
 LATENCY_MS=${LATENCY_MS:-50}
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
 
-echo "bench: building tfpub and the registry helper (dev profile unless TFPUB_BIN is set)" >&2
-cargo build --quiet --bin tfpub --example bench_registry
-BIN=$(realpath "${TFPUB_BIN:-target/debug/tfpub}")
-HELPER=$ROOT/target/debug/examples/bench_registry
+PROFILE=${PROFILE:-dev}
+case $PROFILE in
+  dev) OUT=debug ;;
+  release) OUT=release ;;
+  *) echo "bench: PROFILE must be dev or release" >&2; exit 2 ;;
+esac
+echo "bench: building tfpub and the registry helper ($PROFILE profile)" >&2
+cargo build --quiet --profile "$PROFILE" --bin tfpub --example bench_registry
+BIN=$(realpath "${TFPUB_BIN:-target/$OUT/tfpub}")
+HELPER=$ROOT/target/$OUT/examples/bench_registry
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tfpub-bench.XXXXXX")
 REG_PID=
@@ -116,14 +123,19 @@ rm -rf "$WORK/bins" "$WORK/base" "$WORK/pkg"
 
 # --- 1c. packaging binaries that compress (real executables, not random bytes) ----------
 echo "bench: 1c. packaging $PLATFORMS compressible binaries of $SIZE_MIB MiB" >&2
-# Slices of the tfpub debug executable: machine code and symbols, compressible like a Go
+# Slices of this machine's executables: machine code and symbols, compressible like a Go
 # provider binary. The random bytes above are stored (tfpub detects they do not
 # compress); these take the deflate path on both sides.
+find /usr/bin /usr/sbin /usr/lib -maxdepth 2 -type f -size +64k 2>/dev/null | sort | head -2000 \
+  | xargs cat 2>/dev/null | head -c $(((SIZE_MIB + PLATFORMS) * 1048576)) >"$WORK/pool" || true
+[ "$(stat -c %s "$WORK/pool")" -ge $(((SIZE_MIB + PLATFORMS) * 1048576)) ] \
+  || { echo "bench: not enough executables under /usr to build compressible binaries" >&2; exit 1; }
 for i in $(seq 0 $((PLATFORMS - 1))); do
   mkdir -p "$WORK/cbins/${OSES[$i]}_${ARCHS[$i]}"
-  dd if="$ROOT/target/debug/tfpub" of="$WORK/cbins/${OSES[$i]}_${ARCHS[$i]}/terraform-provider-$NAME" \
-    bs=65536 skip="$i" count=$((SIZE_MIB * 16)) status=none
+  dd if="$WORK/pool" of="$WORK/cbins/${OSES[$i]}_${ARCHS[$i]}/terraform-provider-$NAME" \
+    bs=1048576 skip="$i" count="$SIZE_MIB" status=none
 done
+rm -f "$WORK/pool"
 mapfile -t CARGS < <(binargs "$WORK/cbins")
 t=$(now)
 (cd "$WORK/cbins" && for d in */; do zip -q -6 "$WORK/c-${d%/}.zip" "$d/terraform-provider-$NAME"; done \

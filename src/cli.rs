@@ -275,7 +275,7 @@ pub enum ProviderCmd {
         files: ProviderFilesArgs,
         #[arg(long)]
         dry_run: bool,
-        /// Platforms created and uploaded in parallel.
+        /// Uploads in flight at once (platform records are all created together).
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },

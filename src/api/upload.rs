@@ -41,12 +41,16 @@ impl Client {
             progress.transfer_start(id, len);
             let sent = Arc::new(AtomicU64::new(0));
             let counter = sent.clone();
-            let stream = tokio_util::io::ReaderStream::new(file).map(move |chunk| {
-                if let Ok(c) = &chunk {
-                    counter.fetch_add(c.len() as u64, Ordering::Relaxed);
-                }
-                chunk
-            });
+            // 256 KiB reads: each read of a tokio file is a trip to the blocking pool, and
+            // the default 4 KiB made that trip 5,000 times per 20 MiB. Memory stays flat
+            // (one buffer per upload in flight).
+            let stream =
+                tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map(move |chunk| {
+                    if let Ok(c) = &chunk {
+                        counter.fetch_add(c.len() as u64, Ordering::Relaxed);
+                    }
+                    chunk
+                });
             self.count.fetch_add(1, Ordering::Relaxed);
             let req = self
                 .plain

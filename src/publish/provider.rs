@@ -464,7 +464,11 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     );
 
     // Platforms: create what is missing, then upload every binary not yet uploaded.
-    let concurrency = req.concurrency.max(1);
+    // Platform records are small API calls: create them all at once (the client's rate
+    // limiter still applies) so every upload link is ready early; the uploads themselves,
+    // which compete for bandwidth, run at most `--concurrency` at a time.
+    let uploads = tokio::sync::Semaphore::new(req.concurrency.max(1));
+    let uploads = &uploads;
     let platforms_step = stream::iter(rel.platforms.iter().map(|p| {
         let existing = existing_platforms
             .iter()
@@ -513,6 +517,10 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
                 )
             })?;
             ctx.progress.mask(link.expose().as_str());
+            let _slot = uploads
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
             ctx.client
                 .upload_file(link, &p.path, &p.filename, ctx.progress.as_ref())
                 .await
@@ -523,7 +531,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
             anyhow::Ok((it, true))
         }
     }))
-    .buffer_unordered(concurrency)
+    .buffer_unordered(rel.platforms.len().max(1))
     .try_collect::<Vec<(Item, bool)>>();
     let (sums_item, sig_item, mut plat_items) =
         tokio::try_join!(sums_step, sig_step, platforms_step)?;

@@ -48,7 +48,12 @@ impl Blobs {
     }
 
     async fn store_inner(&self, body: axum::body::Body, tmp_path: &Path) -> io::Result<String> {
-        let mut file = tokio::fs::File::create(tmp_path).await?;
+        // Buffered: body chunks are small (16 KiB and less) and every write of a tokio
+        // file goes through the blocking pool.
+        let mut file = tokio::io::BufWriter::with_capacity(
+            1024 * 1024,
+            tokio::fs::File::create(tmp_path).await?,
+        );
         let mut hasher = Sha256::new();
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
@@ -57,7 +62,7 @@ impl Blobs {
             file.write_all(&chunk).await?;
         }
         file.flush().await?;
-        file.sync_all().await?;
+        file.get_ref().sync_all().await?;
         drop(file);
         let sha = hex::encode(hasher.finalize());
         let dest = self.path(&sha).expect("a sha256 hex digest");
