@@ -90,18 +90,26 @@ rec base_package "$(awk '$1=="packaged"{print $2}' "$WORK/base.out")"
 # largest upload alone: curl's time for the biggest PUT, minus the injected latency
 rec largest_upload "$(awk -v l="$LATENCY_MS" '$1=="upload"{t=$4-l/1000; if(t>m)m=t} END{print m}' "$WORK/base.out")"
 
+# tfpub provider publish under /usr/bin/time -v: TAG VERSION BINARY-ARGS...
+# (output in $WORK/pub-TAG.out, time/RSS report in $WORK/time-TAG)
+publish_timed() {
+  local tag=$1 version=$2; shift 2
+  /usr/bin/time -v -o "$WORK/time-$tag" env HOME="$WORK/home" NO_COLOR=1 TFE_HOSTNAME="$URL" \
+    TFE_TOKEN=bench-token TFPUB_GPG_PASSPHRASE='correct horse' "$BIN" --organization bench-tfpub \
+    provider publish --name "$NAME" --version "$version" --protocols 6.0 \
+    --gpg-key testdata/keys/rsa.sec.asc "$@" >"$WORK/pub-$tag.out" 2>&1 \
+    || { cat "$WORK/pub-$tag.out" >&2; exit 1; }
+}
+peak_rss_kib() { awk -F': ' '/Maximum resident set size/{print $2}' "$WORK/time-$1"; }
+
 mapfile -t BARGS < <(binargs "$WORK/bins")
 ctl reset
+"$BIN" --version >/dev/null # warm the binary's pages
 t=$(now)
-/usr/bin/time -v -o "$WORK/time20" "$BIN" --version >/dev/null # warm the binary's pages
-t=$(now)
-/usr/bin/time -v -o "$WORK/time20" env HOME="$WORK/home" NO_COLOR=1 TFE_HOSTNAME="$URL" TFE_TOKEN=bench-token \
-  TFPUB_GPG_PASSPHRASE='correct horse' "$BIN" --organization bench-tfpub provider publish --name "$NAME" \
-  --version 1.0.0 --protocols 6.0 --gpg-key testdata/keys/rsa.sec.asc "${BARGS[@]}" >"$WORK/pub20.out" 2>&1 \
-  || { cat "$WORK/pub20.out" >&2; exit 1; }
+publish_timed 20 1.0.0 "${BARGS[@]}"
 rec tfpub_publish "$(since "$t")"
 rec tfpub_publish_requests "$(stats)"
-rec rss20_kib "$(awk -F': ' '/Maximum resident set size/{print $2}' "$WORK/time20")"
+rec rss20_kib "$(peak_rss_kib 20)"
 
 # --- 3. hashing (the zips the baseline built) and packaging ------------------------------
 echo "bench: 3. hashing and provider packaging" >&2
@@ -116,10 +124,6 @@ t=$(now)
 tfpub provider package --name "$NAME" --version 1.0.0 --protocols 6.0 --gpg-key testdata/keys/rsa.sec.asc \
   "${BARGS[@]}" -o "$WORK/pkg" >/dev/null 2>"$WORK/pkg.err" || { cat "$WORK/pkg.err" >&2; exit 1; }
 rec tfpub_package "$(since "$t")"
-
-# --- 4. memory with big binaries ---------------------------------------------------------
-echo "bench: 4. peak RSS, $PLATFORMS x $BIG_MIB MiB" >&2
-rm -rf "$WORK/bins" "$WORK/base" "$WORK/pkg"
 
 # --- 1c. packaging binaries that compress (real executables, not random bytes) ----------
 echo "bench: 1c. packaging $PLATFORMS compressible binaries of $SIZE_MIB MiB" >&2
@@ -148,15 +152,17 @@ tfpub provider package --name "$NAME" --version 1.0.0 --protocols 6.0 --gpg-key 
 rec czip_tfpub "$(since "$t")"
 rec czip_tfpub_size "$(cat "$WORK"/cpkg/*.zip | wc -c)"
 rm -rf "$WORK/cbins" "$WORK"/c-*.zip "$WORK/c-SUMS" "$WORK/cpkg"
+
+# --- 4. memory with big binaries ---------------------------------------------------------
+echo "bench: 4. peak RSS, $PLATFORMS x $BIG_MIB MiB" >&2
+rm -rf "$WORK/bins" "$WORK/base" "$WORK/pkg"
+
 mkbins "$WORK/big" "$BIG_MIB"
 mapfile -t BIGARGS < <(binargs "$WORK/big")
 t=$(now)
-/usr/bin/time -v -o "$WORK/time100" env HOME="$WORK/home" NO_COLOR=1 TFE_HOSTNAME="$URL" TFE_TOKEN=bench-token \
-  TFPUB_GPG_PASSPHRASE='correct horse' "$BIN" --organization bench-tfpub provider publish --name "$NAME" \
-  --version 2.0.0 --protocols 6.0 --gpg-key testdata/keys/rsa.sec.asc "${BIGARGS[@]}" >"$WORK/pub100.out" 2>&1 \
-  || { cat "$WORK/pub100.out" >&2; exit 1; }
+publish_timed 100 2.0.0 "${BIGARGS[@]}"
 rec tfpub_publish_big "$(since "$t")"
-rec rss100_kib "$(awk -F': ' '/Maximum resident set size/{print $2}' "$WORK/time100")"
+rec rss100_kib "$(peak_rss_kib 100)"
 rm -rf "$WORK/big"
 
 # --- 2. module packaging ------------------------------------------------------------------

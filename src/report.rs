@@ -128,6 +128,29 @@ impl Outcome {
         }
     }
 
+    /// Settle a batch command (several modules or tags, each may fail on its own):
+    /// `ok`, `published` and `outcome` from what happened; `idle` is the outcome when
+    /// nothing failed and nothing new was published.
+    pub fn settle(
+        &mut self,
+        dry_run: bool,
+        any_failed: bool,
+        any_published: bool,
+        idle: OutcomeKind,
+    ) {
+        self.ok = !any_failed;
+        self.published = any_published;
+        self.outcome = if dry_run {
+            OutcomeKind::Planned
+        } else if any_failed {
+            OutcomeKind::Failed
+        } else if any_published {
+            OutcomeKind::Published
+        } else {
+            idle
+        };
+    }
+
     pub fn push(&mut self, item: Item) {
         self.items.push(item);
     }

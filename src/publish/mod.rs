@@ -32,6 +32,19 @@ impl Context {
         }
     }
 
+    /// The preflight every publishing pipeline starts with: a bad token or a wrong
+    /// organization fails here, before anything is built or created.
+    pub async fn preflight(&self) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        self.progress
+            .stage("checking the token and the organization");
+        self.client
+            .preflight()
+            .await
+            .context("checking the token and the organization")?;
+        Ok(())
+    }
+
     pub fn org(&self) -> &str {
         &self.target.organization
     }

@@ -138,17 +138,12 @@ pub async fn publish_configured(
             }
         }
     }
-    all.ok = !any_failed;
-    all.published = any_published;
-    all.outcome = if base.dry_run {
-        OutcomeKind::Planned
-    } else if any_failed {
-        OutcomeKind::Failed
-    } else if any_published {
-        OutcomeKind::Published
-    } else {
-        OutcomeKind::AlreadyPublished
-    };
+    all.settle(
+        base.dry_run,
+        any_failed,
+        any_published,
+        OutcomeKind::AlreadyPublished,
+    );
     Ok(all)
 }
 
@@ -271,12 +266,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     }
     outcome.warnings.extend(archive.warnings.iter().cloned());
 
-    ctx.progress
-        .stage("checking the token and the organization");
-    ctx.client
-        .preflight()
-        .await
-        .context("checking the token and the organization")?;
+    ctx.preflight().await?;
 
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;

@@ -195,12 +195,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     outcome.target = Some(ctx.target_info());
     let work = tempfile::tempdir().context("creating a temporary folder")?;
     // A bad token or organization fails here, before seconds of zipping and signing.
-    ctx.progress
-        .stage("checking the token and the organization");
-    ctx.client
-        .preflight()
-        .await
-        .context("checking the token and the organization")?;
+    ctx.preflight().await?;
     ctx.progress.stage("preparing the release files");
     let rel = release_files(req, work.path(), false)?;
     if rel.protocols.is_empty() {

@@ -107,12 +107,7 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
     outcome.target = Some(ctx.target_info());
     let repo = Repo::discover(&req.repo)
         .with_context(|| format!("opening the git repository at {}", req.repo.display()))?;
-    ctx.progress
-        .stage("checking the token and the organization");
-    ctx.client
-        .preflight()
-        .await
-        .context("checking the token and the organization")?;
+    ctx.preflight().await?;
     let tmp = tempfile::tempdir().context("creating a temporary folder")?;
     let mut any_failed = false;
     let mut any_published = false;
@@ -234,16 +229,11 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
             let _ = std::fs::remove_file(&out);
         }
     }
-    outcome.published = any_published;
-    outcome.ok = !any_failed;
-    outcome.outcome = if req.dry_run {
-        OutcomeKind::Planned
-    } else if any_failed {
-        OutcomeKind::Failed
-    } else if any_published {
-        OutcomeKind::Published
-    } else {
-        OutcomeKind::NothingToDo
-    };
+    outcome.settle(
+        req.dry_run,
+        any_failed,
+        any_published,
+        OutcomeKind::NothingToDo,
+    );
     Ok(outcome)
 }

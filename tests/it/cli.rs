@@ -661,22 +661,8 @@ async fn readme_newcomer_command_publishes_then_says_already_published() {
     let data = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     let newcomer = |json: bool| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tfpub"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("TF_TOKEN_")
-                || k.starts_with("TFE_")
-                || k.starts_with("TFPUB_")
-                || k.starts_with("GITHUB_")
-                || k.starts_with("XDG_")
-                || k == "CI"
-                || k == "SSL_CERT_FILE"
-            {
-                c.env_remove(k);
-            }
-        }
+        let mut c = support::clean_tfpub(home.path());
         c.current_dir(support::repo_root())
-            .env("HOME", home.path())
-            .env("NO_COLOR", "1")
             .arg("--data")
             .arg(data.path())
             .args(&args);

@@ -7,14 +7,13 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use flate2::read::GzDecoder;
 use serde_json::Value;
 use tempfile::TempDir;
 use tfpub::package::{package_dir, ModulePackageOptions, PackageError};
 
-use crate::support::{assert_no_secret, copy_tree, testdata, Run};
+use crate::support::{assert_no_secret, clean_tfpub, copy_tree, testdata, Run};
 
 /// A writable copy of the sample module (in `<tmp>/terraform-null-greeting`).
 fn module_copy() -> (TempDir, PathBuf) {
@@ -26,18 +25,7 @@ fn module_copy() -> (TempDir, PathBuf) {
 
 /// `tfpub ARGS…` with no registry credentials in the environment and a scratch HOME.
 fn tfpub(home: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tfpub"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("TF_TOKEN_")
-            || k.starts_with("TFE_")
-            || k.starts_with("TFPUB_")
-            || k.starts_with("GITHUB_")
-            || k == "CI"
-        {
-            c.env_remove(k);
-        }
-    }
-    c.env("HOME", home).env("NO_COLOR", "1");
+    let mut c = clean_tfpub(home);
     for a in args {
         c.arg(a.as_ref());
     }

@@ -57,20 +57,8 @@ impl TestRegistry {
     /// A `tfpub` command aimed at this registry through the environment a pipeline would
     /// set (TFE_HOSTNAME, TFE_ORGANIZATION, TFE_TOKEN), with a clean HOME and no CI vars.
     pub fn tfpub(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tfpub"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("TF_TOKEN_")
-                || k.starts_with("TFE_")
-                || k.starts_with("TFPUB_")
-                || k.starts_with("GITHUB_")
-                || k == "CI"
-                || k == "SSL_CERT_FILE"
-            {
-                c.env_remove(k);
-            }
-        }
-        c.env("HOME", self.home.path())
-            .env("TFE_HOSTNAME", self.host())
+        let mut c = clean_tfpub(self.home.path());
+        c.env("TFE_HOSTNAME", self.host())
             .env("TFE_ORGANIZATION", ORG)
             .env("TFE_TOKEN", TEST_TOKEN)
             .env("NO_COLOR", "1");
@@ -80,6 +68,26 @@ impl TestRegistry {
     pub async fn stop(self) {
         self.reg.shutdown().await;
     }
+}
+
+/// A `tfpub` command with none of the caller's credentials, CI or data-folder variables,
+/// HOME set to `home` (so no real credentials file is read) and NO_COLOR.
+pub fn clean_tfpub(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tfpub"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TF_TOKEN_")
+            || k.starts_with("TFE_")
+            || k.starts_with("TFPUB_")
+            || k.starts_with("GITHUB_")
+            || k.starts_with("XDG_")
+            || k == "CI"
+            || k == "SSL_CERT_FILE"
+        {
+            c.env_remove(k);
+        }
+    }
+    c.env("HOME", home).env("NO_COLOR", "1");
+    c
 }
 
 /// What a CLI run produced.
