@@ -159,10 +159,30 @@ impl Outcome {
         serde_json::to_string_pretty(self).expect("result serialises")
     }
 
-    /// Human-readable lines, one per item, then a summary line.
+    /// Human-readable lines, one per item, then a summary line. A long run of tags the
+    /// registry already has (a nightly sync of an old repository) is folded into one line;
+    /// `--json` keeps every item.
     pub fn to_human(&self) -> String {
+        const FOLD_OVER: usize = 10;
         let mut out = String::new();
+        let existing: Vec<&Item> = self
+            .items
+            .iter()
+            .filter(|i| i.kind == ItemKind::Tag && i.action == Action::Exists)
+            .collect();
+        let fold = existing.len() > FOLD_OVER;
+        if fold {
+            let first = existing.first().map(|i| i.id.as_str()).unwrap_or_default();
+            let last = existing.last().map(|i| i.id.as_str()).unwrap_or_default();
+            out.push_str(&format!(
+                "  exists   {} tags already published ({first} … {last}; --json lists each)\n",
+                existing.len()
+            ));
+        }
         for it in &self.items {
+            if fold && it.kind == ItemKind::Tag && it.action == Action::Exists {
+                continue;
+            }
             let action = serde_json::to_value(it.action).unwrap();
             let kind = serde_json::to_value(it.kind).unwrap();
             out.push_str(&format!(
@@ -224,6 +244,33 @@ impl Progress for Silent {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_existing_tags_fold_into_one_human_line() {
+        let mut o = Outcome::new("module sync");
+        for i in 0..12 {
+            o.push(
+                Item::new(ItemKind::Tag, format!("v1.{i}.0"), Action::Exists)
+                    .version(format!("1.{i}.0")),
+            );
+        }
+        o.push(Item::new(ItemKind::Tag, "v2.0.0", Action::Uploaded).version("2.0.0"));
+        let h = o.to_human();
+        assert!(
+            h.contains("12 tags already published (v1.0.0 … v1.11.0"),
+            "{h}"
+        );
+        assert!(!h.contains("exists   tag v1.3.0"), "{h}");
+        assert!(h.contains("uploaded tag v2.0.0"), "{h}");
+        assert_eq!(
+            o.to_json().matches("\"exists\"").count(),
+            12,
+            "JSON keeps every item"
+        );
+        // A few are listed one per line.
+        o.items.drain(0..5);
+        assert!(o.to_human().contains("exists   tag v1.5.0 1.5.0"));
+    }
 
     #[test]
     fn json_uses_documented_names() {
