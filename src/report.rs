@@ -151,6 +151,14 @@ impl Outcome {
         };
     }
 
+    /// Record warnings in the result and tell the user now (stderr, CI annotations).
+    pub fn warn_all(&mut self, warnings: &[String], progress: &dyn Progress) {
+        for w in warnings {
+            progress.warn(w);
+        }
+        self.warnings.extend_from_slice(warnings);
+    }
+
     pub fn push(&mut self, item: Item) {
         self.items.push(item);
     }

@@ -46,6 +46,9 @@ pub struct ModuleArchive {
     pub path: PathBuf,
     /// Lower-case hex SHA-256 of the archive bytes.
     pub sha256: String,
+    /// Lower-case hex SHA-256 of the tar stream inside the gzip: what the archive holds,
+    /// whatever deflate implementation compressed it.
+    pub tar_sha256: String,
     pub size: u64,
     /// Packed paths (files and symlinks), sorted, `/`-separated.
     pub files: Vec<String>,
@@ -560,6 +563,23 @@ impl<W: Write> Write for LimitHashWriter<W> {
     }
 }
 
+/// Hashes the uncompressed tar stream on its way into the gzip encoder.
+struct TarHashWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for TarHashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[derive(Debug)]
 struct SizeLimit;
 impl std::fmt::Display for SizeLimit {
@@ -622,7 +642,10 @@ fn write_archive(
         limit: opts.max_size,
     };
     let gz = GzBuilder::new().write(sink, Compression::new(6));
-    let mut tar = tar::Builder::new(gz);
+    let mut tar = tar::Builder::new(TarHashWriter {
+        inner: gz,
+        hasher: Sha256::new(),
+    });
     tar.follow_symlinks(false);
 
     // Parent directories, derived from the entries so both sources agree.
@@ -702,7 +725,10 @@ fn write_archive(
             }
         }
     }
-    let gz = tar.into_inner().map_err(out_err)?;
+    let TarHashWriter {
+        inner: gz,
+        hasher: tar_hasher,
+    } = tar.into_inner().map_err(out_err)?;
     let sink = gz.finish().map_err(out_err)?;
     let LimitHashWriter {
         inner,
@@ -722,6 +748,7 @@ fn write_archive(
     Ok(ModuleArchive {
         path: out.to_path_buf(),
         sha256: hex::encode(hasher.finalize()),
+        tar_sha256: hex::encode(tar_hasher.finalize()),
         size: written,
         files: plan.files,
         excluded: plan.excluded,

@@ -261,10 +261,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
         .stage(&format!("packaging {}", m.dir.display()));
     let archive = pkg::package_dir(&m.dir, &archive_path, &opts)
         .with_context(|| format!("packaging {}", m.dir.display()))?;
-    for w in &archive.warnings {
-        ctx.progress.warn(w);
-    }
-    outcome.warnings.extend(archive.warnings.iter().cloned());
+    outcome.warn_all(&archive.warnings, ctx.progress.as_ref());
 
     ctx.preflight().await?;
 
@@ -553,13 +550,9 @@ async fn same_archive(
     let id = format!("{}/{name}/{provider}", ctx.org());
     // Compare what the archives hold (the tar stream), not their gzip bytes: a tfpub
     // built with another deflate implementation must still recognise its own content.
-    let local = tar_sha256(
-        std::fs::File::open(&archive.path)
-            .with_context(|| format!("reading {}", archive.path.display()))?,
-    )
-    .with_context(|| format!("reading {}", archive.path.display()))?;
+    let local = &archive.tar_sha256;
     match registry_archive_sha256(ctx, name, provider, v).await {
-        Ok(remote) if remote == local => Ok(()),
+        Ok(remote) if &remote == local => Ok(()),
         Ok(remote) => Err(hinted(
             format!(
                 "version {v} of {id} is already published with different content \
@@ -680,10 +673,7 @@ pub fn package(
         for f in &plan.excluded {
             outcome.push(Item::new(ItemKind::File, f, Action::Skipped).detail("excluded"));
         }
-        for w in &plan.warnings {
-            progress.warn(w);
-            outcome.warnings.push(w.clone());
-        }
+        outcome.warn_all(&plan.warnings, progress);
         return Ok(outcome);
     }
     let a = pkg::package_dir(dir, out, &opts)
@@ -697,10 +687,7 @@ pub fn package(
             a.sha256
         )),
     );
-    for w in &a.warnings {
-        progress.warn(w);
-        outcome.warnings.push(w.clone());
-    }
+    outcome.warn_all(&a.warnings, progress);
     Ok(outcome)
 }
 

@@ -271,7 +271,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
                 .iter()
                 .find(|e| e.os == p.os && e.arch == p.arch)
             {
-                if !ep.shasum.eq_ignore_ascii_case(&p.sha256) || ep.filename != p.filename {
+                if !is_local_file(&ep.shasum, &ep.filename, p) {
                     return Err(hinted(
                         format!(
                             "platform {}_{} of {id} {v} is registered as {} (sha256 {}), the local file is {} (sha256 {})",
@@ -594,9 +594,7 @@ async fn verify_consumer_view(
     for p in &rel.platforms {
         let found = listed.iter().find(|e| e.os == p.os && e.arch == p.arch);
         let ok = found.is_some_and(|e| {
-            e.provider_binary_uploaded
-                && e.shasum.eq_ignore_ascii_case(&p.sha256)
-                && e.filename == p.filename
+            e.provider_binary_uploaded && is_local_file(&e.shasum, &e.filename, p)
         });
         if !ok {
             let registry = found
@@ -622,7 +620,7 @@ async fn verify_consumer_view(
             ));
         }
     }
-    if !d.shasum.eq_ignore_ascii_case(&first.sha256) || d.filename != first.filename {
+    if !is_local_file(&d.shasum, &d.filename, first) {
         return Err(hinted(
             format!(
                 "read-back mismatch for {}_{}: registry serves {} sha256 {}, local {} sha256 {}",
@@ -659,6 +657,11 @@ async fn verify_consumer_view(
         }
     }
     Ok(())
+}
+
+/// Whether a file the registry describes (checksum and name) is the local `p`.
+fn is_local_file(shasum: &str, filename: &str, p: &pkg::PlatformFile) -> bool {
+    shasum.eq_ignore_ascii_case(&p.sha256) && filename == p.filename
 }
 
 fn req_public(d: &crate::api::ProviderDownload, key_id: &str) -> String {

@@ -26,6 +26,15 @@ struct FaultState {
     hold_pending: bool,
 }
 
+/// Use up one of a countdown's remaining faults; false once it is at zero.
+fn take_one(remaining: &mut u32) -> bool {
+    let armed = *remaining > 0;
+    if armed {
+        *remaining -= 1;
+    }
+    armed
+}
+
 /// Cloneable handle on the fault switches of one running registry.
 #[doc(hidden)]
 #[derive(Clone, Default)]
@@ -79,43 +88,19 @@ impl Faults {
     }
 
     pub(crate) fn take_rate_limit(&self) -> Option<f64> {
-        self.with(|s| {
-            (s.rate_limit > 0).then(|| {
-                s.rate_limit -= 1;
-                s.rate_reset
-            })
-        })
+        self.with(|s| take_one(&mut s.rate_limit).then_some(s.rate_reset))
     }
 
     pub(crate) fn take_fail(&self) -> Option<u16> {
-        self.with(|s| {
-            (s.fail > 0).then(|| {
-                s.fail -= 1;
-                s.fail_status
-            })
-        })
+        self.with(|s| take_one(&mut s.fail).then_some(s.fail_status))
     }
 
     pub(crate) fn take_lose_upload(&self) -> bool {
-        self.with(|s| {
-            if s.lose_uploads > 0 {
-                s.lose_uploads -= 1;
-                true
-            } else {
-                false
-            }
-        })
+        self.with(|s| take_one(&mut s.lose_uploads))
     }
 
     pub(crate) fn take_drop_upload(&self) -> bool {
-        self.with(|s| {
-            if s.drop_uploads > 0 {
-                s.drop_uploads -= 1;
-                true
-            } else {
-                false
-            }
-        })
+        self.with(|s| take_one(&mut s.drop_uploads))
     }
 
     pub(crate) fn holding_pending(&self) -> bool {

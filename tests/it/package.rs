@@ -13,7 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tfpub::package::{package_dir, ModulePackageOptions, PackageError};
 
-use crate::support::{assert_no_secret, clean_tfpub, copy_tree, testdata, Run};
+use crate::support::{clean_tfpub, copy_tree, run_blocking, testdata, Run};
 
 /// A writable copy of the sample module (in `<tmp>/terraform-null-greeting`).
 fn module_copy() -> (TempDir, PathBuf) {
@@ -29,15 +29,7 @@ fn tfpub(home: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
     for a in args {
         c.arg(a.as_ref());
     }
-    let out = c.output().expect("tfpub runs");
-    let r = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert_no_secret(&r.stdout);
-    assert_no_secret(&r.stderr);
-    r
+    run_blocking(c)
 }
 
 /// `tfpub module package DIR -o OUT`, which must succeed.

@@ -112,10 +112,16 @@ impl Run {
 
 /// Run a command to completion on a blocking thread (the registry keeps serving on the
 /// test's runtime), check no secret leaked, and return its output.
-pub async fn run(mut cmd: Command) -> Run {
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("tfpub runs"))
+pub async fn run(cmd: Command) -> Run {
+    tokio::task::spawn_blocking(move || run_blocking(cmd))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Run a command to completion on this thread (no registry to keep serving), check no
+/// secret leaked, and return its output.
+pub fn run_blocking(mut cmd: Command) -> Run {
+    let out = cmd.output().expect("tfpub runs");
     let r = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
