@@ -11,11 +11,17 @@
 //!
 //! `bench_registry --sha256 FILE...` instead hashes the files with the function tfpub
 //! uses for release zips and prints `sha256sum`-style lines (tfpub has no hashing command).
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::unwrap_used,
+    clippy::exit
+)]
 
 use std::io::Write;
 use std::time::Duration;
 
-use tfpub::registry::{self, RegistryOptions};
+use tfpub_registry::{self as registry, RegistryOptions};
 use tokio::io::AsyncBufReadExt;
 
 fn usage() -> ! {
@@ -31,7 +37,7 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     if std::env::args().nth(1).as_deref() == Some("--sha256") {
         for f in args.skip(1) {
-            match tfpub::package::provider::sha256_file(std::path::Path::new(&f)) {
+            match tfpub_core::package::provider::sha256_file(std::path::Path::new(&f)) {
                 Ok(h) => println!("{h}  {f}"),
                 Err(e) => {
                     eprintln!("bench_registry: {e}");

@@ -4,6 +4,9 @@
 //! Results go to stdout (human lines, or one JSON document with `--json`); progress,
 //! warnings and errors go to stderr.
 
+// Printing and exiting are allowed here only until the CLI is split into args/render.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -12,15 +15,15 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::api::{Client, ClientOptions, VersionChange};
-use crate::config::{self, Environment, Target, TargetFlags};
-use crate::error::{chain_messages, find_hint, hinted};
-use crate::publish::module::{CoreOptions, ModulePublishRequest};
-use crate::publish::provider::{ProviderInput, ProviderRequest};
-use crate::publish::sync::SyncRequest;
-use crate::publish::Context;
-use crate::report::{Action, ErrorInfo, Item, ItemKind, Outcome, OutcomeKind, Progress};
-use crate::secret::Secret;
+use tfpub_core::api::{Client, ClientOptions, VersionChange};
+use tfpub_core::config::{self, Environment, Target, TargetFlags};
+use tfpub_core::error::{chain_messages, find_hint, hinted};
+use tfpub_core::publish::module::{CoreOptions, ModulePublishRequest};
+use tfpub_core::publish::provider::{ProviderInput, ProviderRequest};
+use tfpub_core::publish::sync::SyncRequest;
+use tfpub_core::publish::Context;
+use tfpub_core::report::{Action, ErrorInfo, Item, ItemKind, Outcome, OutcomeKind, Progress};
+use tfpub_core::secret::Secret;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -484,7 +487,10 @@ impl Progress for CliProgress {
         eprintln!("tfpub: {message}");
     }
     fn transfer_start(&self, id: &str, total: u64) {
-        self.last.lock().unwrap().insert(id.to_string(), (0, total));
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), (0, total));
         if !self.tty {
             eprintln!("tfpub: uploading {id} ({total} bytes)");
         }
@@ -493,7 +499,7 @@ impl Progress for CliProgress {
         if !self.tty {
             return;
         }
-        let mut m = self.last.lock().unwrap();
+        let mut m = self.last.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = m.get_mut(id) {
             e.0 = sent;
             let pct = (sent * 100).checked_div(e.1).unwrap_or(100);
@@ -530,7 +536,7 @@ impl Progress for CliProgress {
 /// A resolved target plus, for --local, the in-process registry that serves it.
 struct Session {
     ctx: Context,
-    registry: Option<crate::registry::RunningRegistry>,
+    registry: Option<tfpub_registry::RunningRegistry>,
 }
 
 impl Session {
@@ -564,9 +570,9 @@ async fn open_session(g: &GlobalArgs, progress: Arc<dyn Progress>) -> anyhow::Re
             ));
         }
         let data = local_data_dir(g)?;
-        let reg = crate::registry::start(
-            crate::registry::RegistryOptions::new(&data),
-            "127.0.0.1:0".parse().unwrap(),
+        let reg = tfpub_registry::start(
+            tfpub_registry::RegistryOptions::new(&data),
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         )
         .await
         .with_context(|| format!("starting the embedded registry on {}", data.display()))?;
@@ -641,7 +647,7 @@ fn provider_request(
         let bins = files
             .binaries
             .iter()
-            .map(|b| crate::package::provider::parse_binary_arg(b))
+            .map(|b| tfpub_core::package::provider::parse_binary_arg(b))
             .collect::<Result<Vec<_>, _>>()?;
         ProviderInput::Binaries(bins)
     } else {
@@ -667,7 +673,7 @@ fn provider_request(
             ProviderInput::BinariesDir(p)
         }
     };
-    let signer = crate::publish::provider::load_signer(
+    let signer = tfpub_core::publish::provider::load_signer(
         files.gpg_key.as_deref(),
         env_secret("TFPUB_GPG_PRIVATE_KEY"),
         files.passphrase_file.as_deref(),
@@ -697,7 +703,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Outc
                 .with_context(|| format!("reading the result file {}", result.display()))?;
             let out = std::env::var_os("GITHUB_OUTPUT").map(PathBuf::from);
             let sum = std::env::var_os("GITHUB_STEP_SUMMARY").map(PathBuf::from);
-            let lines = crate::gha::github_report(&text, out.as_deref(), sum.as_deref())?;
+            let lines = tfpub_core::gha::github_report(&text, out.as_deref(), sum.as_deref())?;
             for l in lines {
                 println!("{l}");
             }
@@ -709,11 +715,17 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Outc
             dry_run,
         }) => {
             let out = output.clone().unwrap_or_default();
-            return crate::publish::module::package(dir, &out, *dry_run, None, progress.as_ref());
+            return tfpub_core::publish::module::package(
+                dir,
+                &out,
+                *dry_run,
+                None,
+                progress.as_ref(),
+            );
         }
         Command::Provider(ProviderCmd::Package { files, output }) => {
             let req = provider_request(files, false, 1)?;
-            return crate::publish::provider::package(&req, output);
+            return tfpub_core::publish::provider::package(&req, output);
         }
         Command::GpgKey(GpgKeyCmd::Generate { user_id, output }) => {
             return gpg_generate(user_id, output);
@@ -754,8 +766,8 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
                 max_size: None,
             };
             if a.name.is_none() && a.provider.is_none() {
-                if let Some(cfg) = crate::project::ProjectConfig::load(&req.dir)? {
-                    return crate::publish::module::publish_configured(
+                if let Some(cfg) = tfpub_core::project::ProjectConfig::load(&req.dir)? {
+                    return tfpub_core::publish::module::publish_configured(
                         ctx,
                         &req,
                         cfg,
@@ -765,19 +777,19 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
                 }
             }
             if let Some(m) = &a.module {
-                return Err(crate::error::hinted(
+                return Err(tfpub_core::error::hinted(
                     format!("--module {m} needs a tfpub.toml in {}", req.dir.display()),
                     "run from the repository root that holds tfpub.toml, or drop --module",
                 ));
             }
-            crate::publish::module::publish(ctx, &req).await
+            tfpub_core::publish::module::publish(ctx, &req).await
         }
         Command::Module(ModuleCmd::Sync(a)) => {
             let repo_path = a.repo.clone().unwrap_or_else(|| PathBuf::from("."));
-            let repo = crate::git::Repo::discover(&repo_path).with_context(|| {
+            let repo = tfpub_core::git::Repo::discover(&repo_path).with_context(|| {
                 format!("opening the git repository at {}", repo_path.display())
             })?;
-            let modules = crate::publish::sync::modules_for(
+            let modules = tfpub_core::publish::sync::modules_for(
                 &repo,
                 a.module.as_deref(),
                 a.path.as_deref(),
@@ -788,7 +800,7 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
             let since = a
                 .since
                 .as_deref()
-                .map(crate::publish::parse_version)
+                .map(tfpub_core::publish::parse_version)
                 .transpose()?;
             let req = SyncRequest {
                 repo: repo.root().to_path_buf(),
@@ -803,10 +815,10 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
                     module_known: false,
                 },
             };
-            crate::publish::sync::sync(ctx, &req).await
+            tfpub_core::publish::sync::sync(ctx, &req).await
         }
         Command::Module(ModuleCmd::Versions { module }) => {
-            crate::publish::module::versions(ctx, module).await
+            tfpub_core::publish::module::versions(ctx, module).await
         }
         Command::Module(ModuleCmd::Deprecate {
             module,
@@ -818,10 +830,10 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
                 reason: reason.clone(),
                 link: link.clone(),
             };
-            crate::publish::module::change(ctx, module, version, ch, "deprecate").await
+            tfpub_core::publish::module::change(ctx, module, version, ch, "deprecate").await
         }
         Command::Module(ModuleCmd::Undeprecate { module, version }) => {
-            crate::publish::module::change(
+            tfpub_core::publish::module::change(
                 ctx,
                 module,
                 version,
@@ -840,10 +852,10 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
                 reason: reason.clone(),
                 link: link.clone(),
             };
-            crate::publish::module::change(ctx, module, version, ch, "revoke").await
+            tfpub_core::publish::module::change(ctx, module, version, ch, "revoke").await
         }
         Command::Module(ModuleCmd::Unrevoke { module, version }) => {
-            crate::publish::module::change(
+            tfpub_core::publish::module::change(
                 ctx,
                 module,
                 version,
@@ -862,7 +874,7 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
                 None => format!("delete module {module} and all its versions"),
             };
             confirm(&what, *yes)?;
-            crate::publish::module::delete(ctx, module, version.as_deref()).await
+            tfpub_core::publish::module::delete(ctx, module, version.as_deref()).await
         }
         Command::Provider(ProviderCmd::Publish {
             files,
@@ -870,7 +882,7 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
             concurrency,
         }) => {
             let req = provider_request(files, *dry_run, *concurrency)?;
-            crate::publish::provider::publish(ctx, &req).await
+            tfpub_core::publish::provider::publish(ctx, &req).await
         }
         Command::Provider(ProviderCmd::Versions { name }) => {
             let mut o = Outcome::new("provider versions");
@@ -983,7 +995,7 @@ fn gpg_generate(user_id: &str, output: &Path) -> anyhow::Result<Outcome> {
         ));
     }
     let pass = env_secret("TFPUB_GPG_PASSPHRASE");
-    let key = crate::sign::generate(user_id, pass.as_ref())?;
+    let key = tfpub_core::sign::generate(user_id, pass.as_ref())?;
     let tmp = output.with_extension("tmp-tfpub");
     {
         let mut opts = std::fs::OpenOptions::new();
@@ -1022,17 +1034,17 @@ async fn serve(
     public_url: Option<url::Url>,
 ) -> anyhow::Result<Outcome> {
     let data = local_data_dir(g)?;
-    let mut opts = crate::registry::RegistryOptions::new(&data);
+    let mut opts = tfpub_registry::RegistryOptions::new(&data);
     if let Some(t) = tokens {
-        opts.tokens = Some(crate::registry::load_tokens_file(t)?);
+        opts.tokens = Some(tfpub_registry::load_tokens_file(t)?);
     }
     opts.public_url = public_url;
-    let reg = crate::registry::start(opts, listen).await?;
+    let reg = tfpub_registry::start(opts, listen).await?;
     let base = reg.base_url();
     eprintln!("tfpub: registry serving {} on {base}", data.display());
     eprintln!(
         "tfpub: to install from it with terraform, put this in a file and point TF_CLI_CONFIG_FILE at it:\n{}",
-        crate::registry::cli_config_snippet("registry.tfpub.localhost", &base)
+        tfpub_registry::cli_config_snippet("registry.tfpub.localhost", &base)
     );
     eprintln!("tfpub: press Ctrl-C to stop");
     tokio::signal::ctrl_c().await.ok();

@@ -1,3 +1,9 @@
-fn main() {
-    std::process::exit(tfpub::cli::main());
+//! The `tfpub` binary: the command line and nothing else. Every command is implemented in
+//! `tfpub-core` (publishing) or `tfpub-registry` (the embedded registry); this crate parses
+//! arguments, dispatches, renders results and maps them to an exit code.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(u8::try_from(cli::main()).unwrap_or(1))
 }

@@ -491,8 +491,8 @@ async fn action_publishes_module_to_embedded_registry() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("registry");
     std::fs::create_dir_all(&data).unwrap();
-    let reg = tfpub::registry::start(
-        tfpub::registry::RegistryOptions::new(data.clone()),
+    let reg = tfpub_registry::start(
+        tfpub_registry::RegistryOptions::new(data.clone()),
         "127.0.0.1:0".parse().unwrap(),
     )
     .await

@@ -10,10 +10,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use tfpub::api::{ApiError, Client, ClientOptions, RetryPolicy, VersionChange};
-use tfpub::config::{resolve, Environment, TargetFlags};
-use tfpub::report::Progress;
-use tfpub::secret::SecretUrl;
+use tfpub_core::api::{ApiError, Client, ClientOptions, RetryPolicy, VersionChange};
+use tfpub_core::config::{resolve, Environment, TargetFlags};
+use tfpub_core::report::Progress;
+use tfpub_core::secret::SecretUrl;
 
 const TOK: &str = "tok-INTEGRATION-5e6f7a8b";
 
@@ -193,7 +193,7 @@ fn auth(r: &Req) -> Option<String> {
 async fn token_from_tf_token_var_is_sent_as_bearer() {
     let stub = Stub::start(|_, _| resp(204, serde_json::Value::Null)).await;
     let host = stub.base.trim_start_matches("http://").to_string();
-    let var = tfpub::config::tf_token_var_name(&host);
+    let var = tfpub_core::config::tf_token_var_name(&host);
     let target = resolve(
         &TargetFlags {
             host: Some(stub.base.clone()),
@@ -593,7 +593,7 @@ async fn dropped_upload_restarts_from_the_start() {
     std::fs::write(&file, &data).unwrap();
     let url = SecretUrl::parse(&format!("{base}/v1/object/SIGNED-xyz")).unwrap();
     let r = client_for(&api)
-        .upload_file(&url, &file, "linux_amd64 zip", &tfpub::report::Silent)
+        .upload_file(&url, &file, "linux_amd64 zip", &tfpub_core::report::Silent)
         .await;
     task.abort();
     r.unwrap();
@@ -615,7 +615,7 @@ async fn upload_failure_names_id_not_url() {
     std::fs::write(&file, b"x").unwrap();
     let url = SecretUrl::parse(&format!("{}/v1/object/SIGNED-q", stub.base)).unwrap();
     let e = client_for(&stub)
-        .upload_file(&url, &file, "SHA256SUMS", &tfpub::report::Silent)
+        .upload_file(&url, &file, "SHA256SUMS", &tfpub_core::report::Silent)
         .await
         .unwrap_err();
     let shown = format!("{e} {e:?}");
@@ -629,7 +629,7 @@ async fn upload_failure_names_id_not_url() {
             &url,
             &dir.path().join("nope"),
             "nope",
-            &tfpub::report::Silent,
+            &tfpub_core::report::Silent,
         )
         .await
         .unwrap_err();

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tfpub::registry::{self, RegistryOptions};
+use tfpub_registry::{self as registry, RegistryOptions};
 
 use crate::support::{self, assert_no_secret, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
 

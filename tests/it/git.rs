@@ -6,8 +6,8 @@ use std::fs;
 use std::path::Path;
 
 use git2::{Oid, Repository, Signature};
-use tfpub::git::{plan_sync, Repo, TagScan};
-use tfpub::project::{
+use tfpub_core::git::{plan_sync, Repo, TagScan};
+use tfpub_core::project::{
     parse_module_dir_name, validate_module_name, validate_provider_name,
     validate_provider_type_name, ModuleConfig, ProjectConfig,
 };
@@ -202,7 +202,7 @@ fn plan_sync_published_since_max() {
     let repo = Repo::discover(dir.path()).unwrap();
     let scan = repo.semver_tags("").unwrap();
     let published: BTreeSet<_> = [v("0.1.0"), v("1.0.0")].into_iter().collect();
-    let vers = |l: &[tfpub::git::TagVersion]| -> Vec<String> {
+    let vers = |l: &[tfpub_core::git::TagVersion]| -> Vec<String> {
         l.iter().map(|t| t.version.to_string()).collect()
     };
 

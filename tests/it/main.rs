@@ -1,4 +1,5 @@
 //! The integration tests: one binary (one link) with a module per area.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod action;
 mod api;

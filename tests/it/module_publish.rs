@@ -581,7 +581,7 @@ async fn terraform_installs_and_applies_the_published_module() {
         &cli_config,
         format!(
             "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TEST_TOKEN}\"\n}}\n",
-            tfpub::registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
+            tfpub_registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
         ),
     )
     .unwrap();

@@ -1,6 +1,6 @@
 //! Integration tests: `tfpub module package DIR -o FILE` (offline), run as the real binary
 //! where the CLI contract matters (exit code, messages, no file left behind) and through
-//! `tfpub::package::package_dir` where an option has no flag (the size limit).
+//! `tfpub_core::package::package_dir` where an option has no flag (the size limit).
 //!
 //! Archives are read back with `tar` + `flate2`, never through tfpub's own code.
 
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use serde_json::Value;
 use tempfile::TempDir;
-use tfpub::package::{package_dir, ModulePackageOptions, PackageError};
+use tfpub_core::package::{package_dir, ModulePackageOptions, PackageError};
 
 use crate::support::{clean_tfpub, copy_tree, run_blocking, testdata, Run};
 

@@ -153,7 +153,7 @@ async fn terraform_install(t: &TestRegistry, version: &str) -> (String, String, 
         &cfg,
         format!(
             "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TF_TOKEN}\"\n}}\n",
-            tfpub::registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
+            tfpub_registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
         ),
     )
     .unwrap();

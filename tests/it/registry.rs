@@ -9,7 +9,7 @@ use std::process::Command;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tfpub::registry::{self, RegistryOptions, RunningRegistry};
+use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
 
 const TOKEN: &str = "test-token";
 

@@ -1,10 +1,10 @@
-//! Integration tests: `tfpub::sign` on the throwaway test keys, with every signature
+//! Integration tests: `tfpub_core::sign` on the throwaway test keys, with every signature
 //! checked by the system `gpg --verify` (an independent verifier) as well as by sequoia.
 
 use std::process::Command;
 
-use tfpub::secret::Secret;
-use tfpub::sign::{self, SignError, Signer};
+use tfpub_core::secret::Secret;
+use tfpub_core::sign::{self, SignError, Signer};
 
 use crate::support::{testdata, RSA_PASSPHRASE};
 

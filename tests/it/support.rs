@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use tempfile::TempDir;
-use tfpub::registry::{self, RegistryOptions, RunningRegistry};
+use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
 
 /// The token every CLI test uses; `assert_no_secret` greps outputs for it.
 pub const TEST_TOKEN: &str = "tfpub-test-token-SHOULD-NEVER-BE-PRINTED";

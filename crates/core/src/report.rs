@@ -191,8 +191,8 @@ impl Outcome {
             if fold && it.kind == ItemKind::Tag && it.action == Action::Exists {
                 continue;
             }
-            let action = serde_json::to_value(it.action).unwrap();
-            let kind = serde_json::to_value(it.kind).unwrap();
+            let action = serde_json::to_value(it.action).unwrap_or_default();
+            let kind = serde_json::to_value(it.kind).unwrap_or_default();
             out.push_str(&format!(
                 "  {:<8} {} {}{}",
                 action.as_str().unwrap_or(""),

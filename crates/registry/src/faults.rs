@@ -40,6 +40,7 @@ fn take_one(remaining: &mut u32) -> bool {
 #[derive(Clone, Default)]
 pub struct Faults(Arc<Mutex<FaultState>>);
 
+#[cfg_attr(not(feature = "faults"), allow(dead_code))] // setters are for tests and benches
 impl Faults {
     fn with<R>(&self, f: impl FnOnce(&mut FaultState) -> R) -> R {
         let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());

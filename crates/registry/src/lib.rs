@@ -24,7 +24,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub use faults::{Faults, Stats};
+#[cfg(feature = "faults")]
+pub use faults::Faults;
+use faults::Faults as FaultSwitches;
+pub use faults::Stats;
 
 /// Errors starting the registry or loading its configuration.
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +118,7 @@ pub(crate) struct AppState {
     pub tokens: Option<HashMap<String, Vec<String>>>,
     pub public_url: Option<url::Url>,
     pub local_addr: SocketAddr,
-    pub faults: Faults,
+    pub faults: FaultSwitches,
     pub stats: Stats,
 }
 
@@ -159,7 +162,7 @@ pub async fn start(
         tokens: opts.tokens,
         public_url: opts.public_url,
         local_addr,
-        faults: Faults::default(),
+        faults: FaultSwitches::default(),
         stats: Stats::default(),
     });
     let app = http::router(state.clone());
@@ -209,8 +212,8 @@ impl RunningRegistry {
         url::Url::parse(&format!("http://{}/", self.addr)).expect("socket address forms a URL")
     }
 
-    /// Test-only fault switches.
-    #[doc(hidden)]
+    /// Fault switches, for tests and benchmarks (cargo feature `faults`).
+    #[cfg(feature = "faults")]
     pub fn faults(&self) -> Faults {
         self.state.faults.clone()
     }
