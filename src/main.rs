@@ -4,6 +4,7 @@
 
 mod cli;
 
+/// The only place a status becomes the process exit code.
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(u8::try_from(cli::main()).unwrap_or(1))
+    std::process::ExitCode::from(cli::main().code())
 }

@@ -8,6 +8,7 @@
 //! exits on its own; progress and results go through [`report::Progress`].
 
 pub mod api;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod gha;

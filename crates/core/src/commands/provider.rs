@@ -1,0 +1,145 @@
+//! Provider commands around the pipeline: which kind of release files a command was given
+//! (a goreleaser dist/ folder, a folder of binaries, or `--binary` flags) and the signer,
+//! turned into a [`ProviderRequest`]; and `versions` / `delete`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::Confirm;
+use crate::error::hinted;
+use crate::package::provider::parse_binary_arg;
+use crate::publish::provider::{load_signer, ProviderInput, ProviderRequest};
+use crate::publish::Context;
+use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
+use crate::secret::Secret;
+
+/// The release files and signing key a provider command was given, as typed.
+#[derive(Debug, Default)]
+pub struct ProviderFiles {
+    /// A goreleaser dist/ folder, or a folder of OS_ARCH/terraform-provider-NAME* binaries.
+    pub path: Option<PathBuf>,
+    /// Raw binaries, each `OS_ARCH=FILE`.
+    pub binaries: Vec<String>,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub protocols: Vec<String>,
+    /// Armored secret key file; else `key_env`.
+    pub gpg_key: Option<PathBuf>,
+    /// The key from the environment (TFPUB_GPG_PRIVATE_KEY).
+    pub key_env: Option<Secret<String>>,
+    /// File holding the passphrase; else `passphrase_env`.
+    pub passphrase_file: Option<PathBuf>,
+    /// The passphrase from the environment (TFPUB_GPG_PASSPHRASE).
+    pub passphrase_env: Option<Secret<String>>,
+}
+
+/// Decides the kind of input and loads the signer: the request `provider publish` and
+/// `provider package` hand to the pipeline.
+pub fn request(
+    files: ProviderFiles,
+    dry_run: bool,
+    concurrency: usize,
+) -> anyhow::Result<ProviderRequest> {
+    let input = input(files.path, &files.binaries)?;
+    let signer = load_signer(
+        files.gpg_key.as_deref(),
+        files.key_env,
+        files.passphrase_file.as_deref(),
+        files.passphrase_env,
+    )?;
+    Ok(ProviderRequest {
+        input,
+        name: files.name,
+        version: files.version,
+        protocols: files.protocols,
+        signer,
+        dry_run,
+        concurrency,
+    })
+}
+
+/// `--binary` flags, else a folder: a dist/ folder when it holds a `*_SHA256SUMS` file,
+/// a folder of OS_ARCH/ binaries otherwise.
+fn input(path: Option<PathBuf>, binaries: &[String]) -> anyhow::Result<ProviderInput> {
+    if !binaries.is_empty() {
+        if path.is_some() {
+            return Err(hinted(
+                "both a PATH and --binary given",
+                "give either a dist/ folder, a folder of binaries, or --binary flags",
+            ));
+        }
+        let bins = binaries
+            .iter()
+            .map(|b| parse_binary_arg(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(ProviderInput::Binaries(bins));
+    }
+    let p = path.ok_or_else(|| {
+        hinted(
+            "no release files given",
+            "pass a goreleaser dist/ folder, a folder of OS_ARCH/ binaries, or --binary OS_ARCH=FILE",
+        )
+    })?;
+    if !p.is_dir() {
+        return Err(hinted(
+            format!("{} is not a folder", p.display()),
+            "pass a goreleaser dist/ folder or a folder of OS_ARCH/ binaries",
+        ));
+    }
+    let is_dist = std::fs::read_dir(&p)
+        .with_context(|| format!("reading {}", p.display()))?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().ends_with("_SHA256SUMS"));
+    Ok(if is_dist {
+        ProviderInput::Dist(p)
+    } else {
+        ProviderInput::BinariesDir(p)
+    })
+}
+
+/// `provider versions NAME`: every version with its key and protocols.
+pub async fn versions(ctx: &Context, name: &str) -> anyhow::Result<Outcome> {
+    let mut o = Outcome::new("provider versions");
+    o.target = Some(ctx.target_info());
+    let id = format!("{}/{name}", ctx.org());
+    for v in ctx.client.list_provider_versions(name).await? {
+        o.push(
+            Item::new(ItemKind::ProviderVersion, &id, Action::Exists)
+                .version(&v.version)
+                .url(ctx.provider_url(name, Some(&v.version)))
+                .detail(format!(
+                    "key {}, protocols {}",
+                    v.key_id,
+                    v.protocols.join(",")
+                )),
+        );
+    }
+    Ok(o)
+}
+
+/// `provider delete NAME [VERSION]`, once the user confirmed.
+pub async fn delete(
+    ctx: &Context,
+    name: &str,
+    version: Option<&str>,
+    confirm: &dyn Confirm,
+) -> anyhow::Result<Outcome> {
+    let id = format!("{}/{name}", ctx.org());
+    let mut o = Outcome::new("provider delete");
+    o.target = Some(ctx.target_info());
+    match version {
+        Some(v) => {
+            confirm.confirm(&format!("delete version {v} of provider {id}"))?;
+            ctx.client.delete_provider_version(name, v).await?;
+            o.push(Item::new(ItemKind::ProviderVersion, &id, Action::Deleted).version(v));
+        }
+        None => {
+            confirm.confirm(&format!("delete provider {id} and all its versions"))?;
+            ctx.client.delete_provider(name).await?;
+            o.push(Item::new(ItemKind::Provider, &id, Action::Deleted));
+        }
+    }
+    o.outcome = OutcomeKind::Deleted;
+    Ok(o)
+}

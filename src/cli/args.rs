@@ -1,0 +1,559 @@
+//! The command line's vocabulary: the clap types (flags, help texts, examples) and their
+//! conversion into the plain request structs the library takes. Nothing here does work
+//! or prints; environment variables a flag defaults to are read here, once.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use tfpub_core::api::VersionChange;
+use tfpub_core::commands::module::ModuleSyncOptions;
+use tfpub_core::commands::provider::ProviderFiles;
+use tfpub_core::publish::module::{CoreOptions, ModulePublishRequest};
+use tfpub_core::secret::Secret;
+
+const EXAMPLES: &str = "\
+Examples:
+  # try it with no account: publish the sample module into the embedded registry
+  tfpub --local module publish testdata/modules/terraform-null-greeting --version 1.0.0
+
+  # publish to HCP Terraform (token from TF_TOKEN_app_terraform_io, TFE_TOKEN or terraform login)
+  tfpub --organization acme module publish ./terraform-aws-vpc
+
+  # publish a goreleaser dist/ folder as a private provider
+  TFPUB_GPG_PRIVATE_KEY=\"$(cat key.asc)\" tfpub --organization acme provider publish dist/
+
+  # publish every semver tag the registry lacks
+  tfpub --organization acme module sync .
+
+Exit codes: 0 success or nothing to do, 1 failure, 2 usage error.";
+
+/// Publish Terraform modules and providers to HCP Terraform / Terraform Enterprise
+/// private registries, or to tfpub's embedded local registry.
+#[derive(Debug, Parser)]
+#[command(name = "tfpub", version, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Use the embedded local registry (no account needed). Its data lives in the user data
+    /// folder unless --data is given. Never chosen silently.
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// Registry host (HCP Terraform or Terraform Enterprise), e.g. tfe.example.com.
+    /// Default: TFE_HOSTNAME, else app.terraform.io. Plain http only for loopback hosts.
+    #[arg(long, global = true, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Organization (the registry namespace). Default: TFE_ORGANIZATION.
+    #[arg(long, visible_alias = "org", global = true, value_name = "NAME")]
+    pub organization: Option<String>,
+    /// Extra CA certificate (PEM) for a Terraform Enterprise with a private CA.
+    /// Default: SSL_CERT_FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Data folder of the embedded registry (with --local or `registry serve`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Print one JSON result document (schema tfpub.result/v1) on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log every request (method, path, status, time), secrets redacted.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show which registry, organization and token source tfpub would use, and check them.
+    #[command(after_help = "Example:\n  TFE_ORGANIZATION=acme tfpub whoami")]
+    Whoami,
+    /// Package, publish and manage modules.
+    #[command(subcommand)]
+    Module(ModuleCmd),
+    /// Package and publish providers.
+    #[command(subcommand)]
+    Provider(ProviderCmd),
+    /// Manage the registry's GPG keys, or generate a signing key.
+    #[command(subcommand, name = "gpg-key")]
+    GpgKey(GpgKeyCmd),
+    /// Run the embedded registry.
+    #[command(subcommand)]
+    Registry(RegistryCmd),
+    /// Print shell completions.
+    #[command(after_help = "Example:\n  tfpub completions bash > /etc/bash_completion.d/tfpub")]
+    Completions { shell: clap_complete::Shell },
+    /// Helpers for CI systems.
+    #[command(subcommand)]
+    Ci(CiCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModuleCmd {
+    /// Publish a module version: package, create, upload, wait until `ok`.
+    #[command(
+        after_help = "Examples:\n  tfpub module publish ./terraform-aws-vpc --version 1.2.0\n  tfpub module publish            # in a repo: version from the tag at HEAD"
+    )]
+    Publish(ModulePublishArgs),
+    /// Build the module archive offline (what publish would upload).
+    #[command(after_help = "Example:\n  tfpub module package ./terraform-aws-vpc -o vpc.tar.gz")]
+    Package {
+        /// Module folder.
+        dir: PathBuf,
+        /// Output file.
+        #[arg(short, long, required_unless_present = "dry_run")]
+        output: Option<PathBuf>,
+        /// List what would be packed, excluded and warned about.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Publish every semver tag of a repository that the registry lacks.
+    #[command(
+        after_help = "Examples:\n  tfpub module sync .\n  tfpub module sync . --dry-run --since 1.0.0\n  tfpub module sync . vpc          # one module of tfpub.toml"
+    )]
+    Sync(ModuleSyncArgs),
+    /// List a module's versions with status, deprecation and revocation.
+    #[command(after_help = "Example:\n  tfpub module versions vpc/aws")]
+    Versions {
+        /// NAME/PROVIDER
+        module: String,
+    },
+    /// Deprecate a version (consumers get a warning).
+    #[command(
+        after_help = "Example:\n  tfpub module deprecate vpc/aws 1.0.0 --reason \"use 2.x\" --link https://example.com/upgrade"
+    )]
+    Deprecate {
+        module: String,
+        version: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        link: Option<String>,
+    },
+    /// Remove a deprecation.
+    Undeprecate { module: String, version: String },
+    /// Revoke a (deprecated) version: new consumers cannot use it.
+    Revoke {
+        module: String,
+        version: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        link: Option<String>,
+    },
+    /// Revert a revocation (the version goes back to deprecated).
+    Unrevoke { module: String, version: String },
+    /// Delete a module, or one version of it.
+    #[command(after_help = "Example:\n  tfpub module delete vpc/aws 1.0.1 --yes")]
+    Delete {
+        module: String,
+        version: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ModulePublishArgs {
+    /// Module folder (default: the current folder).
+    pub dir: Option<PathBuf>,
+    /// Module name (default: from the folder name terraform-<PROVIDER>-<NAME>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Module provider (default: from the folder name).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Version (default: the semver tag at HEAD, `v` prefix allowed).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Commit SHA recorded on the version (default: HEAD).
+    #[arg(long)]
+    pub commit_sha: Option<String>,
+    /// Mark the module as a no-code module when creating it.
+    #[arg(long)]
+    pub no_code: bool,
+    /// Run every check and print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for the registry to report the version `ok` (seconds).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Publish even if the working tree has uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Delete a version left in a failed state and publish it again.
+    #[arg(long)]
+    pub replace_failed: bool,
+    /// Tag prefix for the version at HEAD (monorepos: e.g. vpc/).
+    #[arg(long, default_value = "")]
+    pub tag_prefix: String,
+    /// With a tfpub.toml in DIR: publish only this module (NAME or NAME/PROVIDER);
+    /// without it, every configured module is published.
+    #[arg(long, value_name = "NAME[/PROVIDER]")]
+    pub module: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModuleSyncArgs {
+    /// Repository (default: the current folder).
+    pub repo: Option<PathBuf>,
+    /// Only this module of tfpub.toml (NAME or NAME/PROVIDER).
+    pub module: Option<String>,
+    /// Module path inside the repository (without tfpub.toml).
+    #[arg(long)]
+    pub path: Option<PathBuf>,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Tag prefix, e.g. vpc/ for tags like vpc/v1.2.0.
+    #[arg(long)]
+    pub tag_prefix: Option<String>,
+    /// Ignore versions lower than this.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Publish at most N versions (oldest first).
+    #[arg(long)]
+    pub max: Option<usize>,
+    /// Print the plan: which tags, which already published, which skipped and why.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Delete versions left in a failed state and publish them again.
+    #[arg(long)]
+    pub replace_failed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProviderFilesArgs {
+    /// A goreleaser dist/ folder, or a folder of OS_ARCH/terraform-provider-NAME* binaries.
+    pub path: Option<PathBuf>,
+    /// A raw binary for one platform: OS_ARCH=FILE (repeatable).
+    #[arg(long = "binary", value_name = "OS_ARCH=FILE")]
+    pub binaries: Vec<String>,
+    /// Provider name (the NAME of terraform-provider-NAME).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Version (default: from the dist/ file names).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Plugin protocols, e.g. 6.0 (framework) or 5.0 (SDKv2); default: the manifest's.
+    #[arg(long, value_delimiter = ',')]
+    pub protocols: Vec<String>,
+    /// ASCII-armored secret key file (default: TFPUB_GPG_PRIVATE_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub gpg_key: Option<PathBuf>,
+    /// File holding the key's passphrase (default: TFPUB_GPG_PASSPHRASE).
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCmd {
+    /// Publish a provider version with all its platforms.
+    #[command(
+        after_help = "Examples:\n  tfpub provider publish dist/\n  tfpub provider publish --name demo --version 1.0.0 --protocols 6.0 \\\n      --binary linux_amd64=bin/linux/terraform-provider-demo --binary darwin_arm64=bin/mac/terraform-provider-demo"
+    )]
+    Publish {
+        #[command(flatten)]
+        files: ProviderFilesArgs,
+        #[arg(long)]
+        dry_run: bool,
+        /// Uploads in flight at once (platform records are all created together).
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Build the release files offline: zips, manifest, SHA256SUMS and its signature.
+    #[command(
+        after_help = "Example:\n  tfpub provider package --name demo --version 1.0.0 --protocols 6.0 --binary linux_amd64=./terraform-provider-demo -o release/"
+    )]
+    Package {
+        #[command(flatten)]
+        files: ProviderFilesArgs,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// List a provider's versions.
+    Versions { name: String },
+    /// Delete a provider, or one version of it.
+    Delete {
+        name: String,
+        version: Option<String>,
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GpgKeyCmd {
+    /// Generate an RSA 4096 signing key the registry accepts.
+    #[command(
+        after_help = "Example:\n  TFPUB_GPG_PASSPHRASE=... tfpub gpg-key generate --user-id \"Acme Releases <releases@acme.test>\" -o signing-key.asc"
+    )]
+    Generate {
+        #[arg(long)]
+        user_id: String,
+        /// Where to write the secret key (created with mode 0600; never overwritten).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// List the registry's keys in the organization's namespace.
+    List,
+    /// Register an ASCII-armored public key.
+    Add { file: PathBuf },
+    /// Delete a key by its 16-hex-digit ID.
+    Delete {
+        key_id: String,
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCmd {
+    /// Serve the embedded registry (management API, archivist, terraform's protocol).
+    #[command(
+        after_help = "Example:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data"
+    )]
+    Serve {
+        /// Address to listen on. Non-loopback addresses require --tokens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// JSON file mapping tokens to organizations: {"TOKEN": ["org"]}.
+        #[arg(long, value_name = "FILE")]
+        tokens: Option<PathBuf>,
+        /// Base URL written into links (behind a proxy).
+        #[arg(long)]
+        public_url: Option<url::Url>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCmd {
+    /// Write GitHub Actions outputs and a step summary from a --json result file.
+    GithubReport {
+        #[arg(long)]
+        result: PathBuf,
+    },
+}
+
+impl Command {
+    /// The command's name in the result document (`"module publish"`, `"whoami"`).
+    pub fn name(&self) -> String {
+        match self {
+            Command::Whoami => "whoami".into(),
+            Command::Module(m) => format!("module {}", m.name()),
+            Command::Provider(p) => format!("provider {}", p.name()),
+            Command::GpgKey(_) => "gpg-key".into(),
+            Command::Registry(_) => "registry serve".into(),
+            Command::Completions { .. } => "completions".into(),
+            Command::Ci(_) => "ci github-report".into(),
+        }
+    }
+}
+
+impl ModuleCmd {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModuleCmd::Publish(_) => "publish",
+            ModuleCmd::Package { .. } => "package",
+            ModuleCmd::Sync(_) => "sync",
+            ModuleCmd::Versions { .. } => "versions",
+            ModuleCmd::Deprecate { .. } => "deprecate",
+            ModuleCmd::Undeprecate { .. } => "undeprecate",
+            ModuleCmd::Revoke { .. } => "revoke",
+            ModuleCmd::Unrevoke { .. } => "unrevoke",
+            ModuleCmd::Delete { .. } => "delete",
+        }
+    }
+
+    /// The lifecycle change a `deprecate|undeprecate|revoke|unrevoke` asks for, with the
+    /// module and version it names; `None` for the other module commands.
+    pub fn version_change(&self) -> Option<(&str, &str, VersionChange)> {
+        let (module, version, change) = match self {
+            ModuleCmd::Deprecate {
+                module,
+                version,
+                reason,
+                link,
+            } => (
+                module,
+                version,
+                VersionChange::Deprecate {
+                    reason: reason.clone(),
+                    link: link.clone(),
+                },
+            ),
+            ModuleCmd::Undeprecate { module, version } => {
+                (module, version, VersionChange::Undeprecate)
+            }
+            ModuleCmd::Revoke {
+                module,
+                version,
+                reason,
+                link,
+            } => (
+                module,
+                version,
+                VersionChange::Revoke {
+                    reason: reason.clone(),
+                    link: link.clone(),
+                },
+            ),
+            ModuleCmd::Unrevoke { module, version } => (module, version, VersionChange::Unrevoke),
+            _ => return None,
+        };
+        Some((module, version, change))
+    }
+}
+
+impl ProviderCmd {
+    fn name(&self) -> &'static str {
+        match self {
+            ProviderCmd::Publish { .. } => "publish",
+            ProviderCmd::Package { .. } => "package",
+            ProviderCmd::Versions { .. } => "versions",
+            ProviderCmd::Delete { .. } => "delete",
+        }
+    }
+}
+
+impl ModulePublishArgs {
+    pub fn request(&self) -> ModulePublishRequest {
+        ModulePublishRequest {
+            dir: self.dir.clone().unwrap_or_else(|| PathBuf::from(".")),
+            name: self.name.clone(),
+            provider: self.provider.clone(),
+            version: self.version.clone(),
+            commit_sha: self.commit_sha.clone(),
+            no_code: self.no_code,
+            dry_run: self.dry_run,
+            timeout: Duration::from_secs(self.timeout),
+            allow_dirty: self.allow_dirty,
+            replace_failed: self.replace_failed,
+            tag_prefix: self.tag_prefix.clone(),
+            max_size: None,
+        }
+    }
+}
+
+impl ModuleSyncArgs {
+    pub fn options(&self) -> ModuleSyncOptions {
+        ModuleSyncOptions {
+            repo: self.repo.clone().unwrap_or_else(|| PathBuf::from(".")),
+            module: self.module.clone(),
+            path: self.path.clone(),
+            name: self.name.clone(),
+            provider: self.provider.clone(),
+            tag_prefix: self.tag_prefix.clone(),
+            since: self.since.clone(),
+            max: self.max,
+            dry_run: self.dry_run,
+            core: CoreOptions {
+                timeout: Duration::from_secs(self.timeout),
+                replace_failed: self.replace_failed,
+                no_code: false,
+                module_known: false,
+            },
+        }
+    }
+}
+
+impl ProviderFilesArgs {
+    /// The files and key as typed, with the key and passphrase from the environment.
+    pub fn files(&self) -> ProviderFiles {
+        ProviderFiles {
+            path: self.path.clone(),
+            binaries: self.binaries.clone(),
+            name: self.name.clone(),
+            version: self.version.clone(),
+            protocols: self.protocols.clone(),
+            gpg_key: self.gpg_key.clone(),
+            key_env: env_secret("TFPUB_GPG_PRIVATE_KEY"),
+            passphrase_file: self.passphrase_file.clone(),
+            passphrase_env: env_secret("TFPUB_GPG_PASSPHRASE"),
+        }
+    }
+}
+
+/// A secret from the environment; unset and empty are the same.
+pub fn env_secret(name: &str) -> Option<Secret<String>> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn module_publish_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "tfpub",
+            "--local",
+            "module",
+            "publish",
+            "dir",
+            "--version",
+            "1.2.3",
+            "--json",
+        ])
+        .unwrap();
+        assert!(cli.global.local && cli.global.json);
+        match cli.command {
+            Command::Module(ModuleCmd::Publish(a)) => {
+                assert_eq!(a.version.as_deref(), Some("1.2.3"));
+                assert_eq!(a.dir.as_deref(), Some(Path::new("dir")));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn command_names_match_the_result_document() {
+        let name = |args: &[&str]| Cli::try_parse_from(args).unwrap().command.name();
+        assert_eq!(name(&["tfpub", "whoami"]), "whoami");
+        assert_eq!(name(&["tfpub", "module", "sync"]), "module sync");
+        assert_eq!(
+            name(&["tfpub", "provider", "versions", "x"]),
+            "provider versions"
+        );
+        assert_eq!(name(&["tfpub", "gpg-key", "list"]), "gpg-key");
+        assert_eq!(name(&["tfpub", "registry", "serve"]), "registry serve");
+    }
+
+    #[test]
+    fn lifecycle_verbs_carry_reason_and_link() {
+        let cli = Cli::try_parse_from([
+            "tfpub", "module", "revoke", "vpc/aws", "1.0.0", "--reason", "cve",
+        ])
+        .unwrap();
+        let Command::Module(m) = &cli.command else {
+            panic!("parsed as {:?}", cli.command)
+        };
+        let (module, version, change) = m.version_change().unwrap();
+        assert_eq!((module, version), ("vpc/aws", "1.0.0"));
+        assert!(matches!(
+            change,
+            VersionChange::Revoke { reason: Some(ref r), link: None } if r == "cve"
+        ));
+    }
+}

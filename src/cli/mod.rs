@@ -1,0 +1,252 @@
+//! The command line: parse, dispatch once, render, and hand an exit [`Status`] to `main`.
+//!
+//! Exit codes: 0 = success or nothing to do, 1 = failure, 2 = usage error.
+//! Results go to stdout (human lines, or one JSON document with `--json`); progress,
+//! warnings and errors go to stderr.
+//!
+//! - `args.rs`: clap types and their conversion into the library's request structs.
+//! - `render.rs`: all output; the only module that prints.
+//! - `session.rs`: the target a command talks to, and the embedded registry's lifecycle.
+//!
+//! Every command is a library call (`tfpub_core::commands`, `tfpub_core::publish`); this
+//! module only routes to it.
+
+mod args;
+mod render;
+mod session;
+
+use std::sync::Arc;
+
+use clap::Parser;
+
+use tfpub_core::commands;
+use tfpub_core::publish::{self, Context};
+use tfpub_core::report::{Outcome, Progress};
+
+use args::{CiCmd, Cli, Command, GlobalArgs, GpgKeyCmd, ModuleCmd, ProviderCmd, RegistryCmd};
+use session::Session;
+
+/// How the command ended; `main` turns it into the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Success or nothing to do (also `--help` and `--version`).
+    Success,
+    /// The command failed, or a batch had a failure.
+    Failure,
+    /// The command line itself was wrong.
+    Usage,
+}
+
+impl Status {
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 0,
+            Status::Failure => 1,
+            Status::Usage => 2,
+        }
+    }
+}
+
+/// What a command produced: a result to render, or output it already wrote itself
+/// (completion scripts, `ci github-report` lines).
+enum Reply {
+    Outcome(Box<Outcome>),
+    Printed,
+}
+
+/// Entry point used by `main.rs`.
+pub fn main() -> Status {
+    match Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(e) if render::usage(&e) => Status::Usage,
+        Err(_) => Status::Success,
+    }
+}
+
+/// Runs a parsed command line: one dispatch, then one rendering of its result or error.
+fn run(cli: Cli) -> Status {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            render::fatal(&format!("starting the async runtime: {e}"));
+            return Status::Failure;
+        }
+    };
+    let json = cli.global.json;
+    let progress: Arc<dyn Progress> = Arc::new(render::CliProgress::new());
+    match rt.block_on(dispatch(&cli, progress)) {
+        Ok(Reply::Printed) => Status::Success,
+        Ok(Reply::Outcome(o)) => {
+            render::outcome(&o, json);
+            if o.ok {
+                Status::Success
+            } else {
+                Status::Failure
+            }
+        }
+        Err(err) => {
+            render::failure(cli.command.name(), &err, json);
+            Status::Failure
+        }
+    }
+}
+
+/// The one match over [`Command`].
+async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Reply> {
+    let g = &cli.global;
+    let outcome = match &cli.command {
+        Command::Completions { shell } => {
+            render::completions(*shell);
+            return Ok(Reply::Printed);
+        }
+        Command::Ci(CiCmd::GithubReport { result }) => {
+            let out = std::env::var_os("GITHUB_OUTPUT").map(std::path::PathBuf::from);
+            let sum = std::env::var_os("GITHUB_STEP_SUMMARY").map(std::path::PathBuf::from);
+            let lines = commands::ci::github_report(result, out.as_deref(), sum.as_deref())?;
+            render::lines(&lines);
+            return Ok(Reply::Printed);
+        }
+        Command::Registry(RegistryCmd::Serve {
+            listen,
+            tokens,
+            public_url,
+        }) => session::serve(g, *listen, tokens.as_deref(), public_url.clone()).await?,
+        Command::Whoami => {
+            online(g, progress, async |ctx| commands::whoami::whoami(ctx).await).await?
+        }
+        Command::Module(m) => module(g, m, progress).await?,
+        Command::Provider(p) => provider(g, p, progress).await?,
+        Command::GpgKey(k) => gpg_key(g, k, progress).await?,
+    };
+    Ok(Reply::Outcome(Box::new(outcome)))
+}
+
+/// Runs `f` against the target of the global flags; with `--local`, the embedded
+/// registry lives exactly as long as `f`.
+async fn online<F>(g: &GlobalArgs, progress: Arc<dyn Progress>, f: F) -> anyhow::Result<Outcome>
+where
+    F: AsyncFnOnce(&Context) -> anyhow::Result<Outcome>,
+{
+    let session = Session::open(g, progress).await?;
+    let res = f(&session.ctx).await;
+    session.close().await;
+    res
+}
+
+async fn module(
+    g: &GlobalArgs,
+    m: &ModuleCmd,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Outcome> {
+    use commands::module as cmd;
+    match m {
+        ModuleCmd::Package {
+            dir,
+            output,
+            dry_run,
+        } => {
+            let out = output.clone().unwrap_or_default();
+            publish::module::package(dir, &out, *dry_run, None, progress.as_ref())
+        }
+        ModuleCmd::Publish(a) => {
+            let req = a.request();
+            let only = a.module.as_deref();
+            online(g, progress, async |ctx| cmd::publish(ctx, &req, only).await).await
+        }
+        ModuleCmd::Sync(a) => {
+            let opts = a.options();
+            online(g, progress, async |ctx| cmd::sync(ctx, &opts).await).await
+        }
+        ModuleCmd::Versions { module } => {
+            online(g, progress, async |ctx| {
+                publish::module::versions(ctx, module).await
+            })
+            .await
+        }
+        ModuleCmd::Delete {
+            module,
+            version,
+            yes,
+        } => {
+            let prompt = render::Prompt { yes: *yes };
+            let version = version.as_deref();
+            online(g, progress, async |ctx| {
+                cmd::delete(ctx, module, version, &prompt).await
+            })
+            .await
+        }
+        ModuleCmd::Deprecate { .. }
+        | ModuleCmd::Undeprecate { .. }
+        | ModuleCmd::Revoke { .. }
+        | ModuleCmd::Unrevoke { .. } => {
+            let Some((module, version, change)) = m.version_change() else {
+                anyhow::bail!(
+                    "internal error: `module {}` is not a lifecycle command",
+                    m.name()
+                );
+            };
+            online(g, progress, async |ctx| {
+                cmd::change(ctx, module, version, change).await
+            })
+            .await
+        }
+    }
+}
+
+async fn provider(
+    g: &GlobalArgs,
+    p: &ProviderCmd,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Outcome> {
+    use commands::provider as cmd;
+    match p {
+        ProviderCmd::Package { files, output } => {
+            let req = cmd::request(files.files(), false, 1)?;
+            publish::provider::package(&req, output)
+        }
+        ProviderCmd::Publish {
+            files,
+            dry_run,
+            concurrency,
+        } => {
+            online(g, progress, async |ctx| {
+                let req = cmd::request(files.files(), *dry_run, *concurrency)?;
+                publish::provider::publish(ctx, &req).await
+            })
+            .await
+        }
+        ProviderCmd::Versions { name } => {
+            online(g, progress, async |ctx| cmd::versions(ctx, name).await).await
+        }
+        ProviderCmd::Delete { name, version, yes } => {
+            let prompt = render::Prompt { yes: *yes };
+            let version = version.as_deref();
+            online(g, progress, async |ctx| {
+                cmd::delete(ctx, name, version, &prompt).await
+            })
+            .await
+        }
+    }
+}
+
+async fn gpg_key(
+    g: &GlobalArgs,
+    k: &GpgKeyCmd,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Outcome> {
+    use commands::gpg_key as cmd;
+    match k {
+        GpgKeyCmd::Generate { user_id, output } => {
+            cmd::generate(user_id, output, args::env_secret("TFPUB_GPG_PASSPHRASE"))
+        }
+        GpgKeyCmd::List => online(g, progress, async |ctx| cmd::list(ctx).await).await,
+        GpgKeyCmd::Add { file } => online(g, progress, async |ctx| cmd::add(ctx, file).await).await,
+        GpgKeyCmd::Delete { key_id, yes } => {
+            let prompt = render::Prompt { yes: *yes };
+            online(g, progress, async |ctx| {
+                cmd::delete(ctx, key_id, &prompt).await
+            })
+            .await
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Everything the command line shows: the result (human lines, or one `tfpub.result/v1`
+//! document with `--json`) on stdout; progress, warnings, prompts, the request log and
+//! errors on stderr. This is the only module of the workspace that prints.
+//!
+//! Exit codes are decided in `cli/mod.rs`; the library never prints or exits.
+
+// The one place allowed to print: every byte the user sees is written from here, so the
+// workspace lints (`print_stdout`, `print_stderr`) stay on everywhere else.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use clap::CommandFactory;
+
+use tfpub_core::commands::Confirm;
+use tfpub_core::error::{chain_messages, find_hint, hinted};
+use tfpub_core::report::{ErrorInfo, Outcome, OutcomeKind, Progress};
+
+use super::args::Cli;
+
+/// A command's result on stdout.
+pub fn outcome(o: &Outcome, json: bool) {
+    if json {
+        println!("{}", o.to_json());
+    } else {
+        print!("{}", o.to_human());
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// A failed command: the JSON document (with `--json`) on stdout, and always the
+/// message, its causes and the hint on stderr.
+pub fn failure(command: String, err: &anyhow::Error, json: bool) {
+    let info = error_info(err);
+    let mut s = format!("error: {}\n", info.message);
+    for c in &info.causes {
+        s.push_str(&format!("  caused by: {c}\n"));
+    }
+    if let Some(h) = &info.hint {
+        s.push_str(&format!("  hint: {h}\n"));
+    }
+    if json {
+        let mut o = Outcome::new(command);
+        o.ok = false;
+        o.outcome = OutcomeKind::Failed;
+        o.error = Some(info);
+        println!("{}", o.to_json());
+    }
+    eprint!("{s}");
+}
+
+/// The message, causes and hint of an error, as both renderings show them. The one
+/// place that reads an error chain.
+fn error_info(err: &anyhow::Error) -> ErrorInfo {
+    let msgs = chain_messages(err);
+    ErrorInfo {
+        message: msgs.first().cloned().unwrap_or_default(),
+        causes: msgs.iter().skip(1).cloned().collect(),
+        hint: find_hint(err).or_else(|| registry_hint(err)),
+    }
+}
+
+// ---- Registry errors --------------------------------------------------------------------
+// `registry serve` and `--local` fail with `tfpub_registry::RegistryError`. Its hints are
+// still written inside its messages today (and found by `find_hint`); once it has an
+// inherent `hint()`, map it here and nowhere else.
+fn registry_hint(err: &anyhow::Error) -> Option<String> {
+    let _registry_error = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<tfpub_registry::RegistryError>())?;
+    None
+}
+// -----------------------------------------------------------------------------------------
+
+/// A failure before any command could run (no async runtime).
+pub fn fatal(message: &str) {
+    eprintln!("error: {message}");
+}
+
+/// A usage error, `--help` or `--version`, as clap words it; true when it was an error.
+pub fn usage(e: &clap::Error) -> bool {
+    let _ = e.print();
+    e.use_stderr()
+}
+
+/// `tfpub completions SHELL`: the script on stdout.
+pub fn completions(shell: clap_complete::Shell) {
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "tfpub", &mut std::io::stdout());
+}
+
+/// Plain lines on stdout (`ci github-report`).
+pub fn lines(lines: &[String]) {
+    for l in lines {
+        println!("{l}");
+    }
+}
+
+/// One line of the `-v` request log.
+pub fn http_log(line: &str) {
+    eprintln!("tfpub: http: {line}");
+}
+
+/// What `registry serve` says once it listens: where, and how to point terraform at it.
+pub fn serving(data: &Path, base: &url::Url) {
+    eprintln!("tfpub: registry serving {} on {base}", data.display());
+    eprintln!(
+        "tfpub: to install from it with terraform, put this in a file and point TF_CLI_CONFIG_FILE at it:\n{}",
+        tfpub_registry::cli_config_snippet("registry.tfpub.localhost", base)
+    );
+    eprintln!("tfpub: press Ctrl-C to stop");
+}
+
+/// Confirmation of a destructive command: `--yes`, else a prompt on a terminal; a script
+/// without `--yes` is refused.
+pub struct Prompt {
+    pub yes: bool,
+}
+
+impl Confirm for Prompt {
+    fn confirm(&self, what: &str) -> anyhow::Result<()> {
+        if self.yes {
+            return Ok(());
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(hinted(
+                format!("refusing to {what} without confirmation"),
+                "pass --yes to confirm in a script",
+            ));
+        }
+        eprint!("{what}? Type 'yes' to confirm: ");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        if line.trim() == "yes" {
+            Ok(())
+        } else {
+            Err(hinted("not confirmed", "type yes, or pass --yes"))
+        }
+    }
+}
+
+/// Progress on stderr: a plain line per event in CI or when not on a terminal, a
+/// redrawn transfer line on a terminal. `NO_COLOR` is honoured (no colour is used).
+pub struct CliProgress {
+    tty: bool,
+    github: bool,
+    last: Mutex<HashMap<String, (u64, u64)>>,
+}
+
+impl CliProgress {
+    pub fn new() -> Self {
+        let ci = std::env::var_os("CI").is_some() || std::env::var_os("GITHUB_ACTIONS").is_some();
+        CliProgress {
+            tty: std::io::stderr().is_terminal() && !ci,
+            github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn stage(&self, message: &str) {
+        eprintln!("tfpub: {message}");
+    }
+    fn transfer_start(&self, id: &str, total: u64) {
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), (0, total));
+        if !self.tty {
+            eprintln!("tfpub: uploading {id} ({total} bytes)");
+        }
+    }
+    fn transfer_progress(&self, id: &str, sent: u64) {
+        if !self.tty {
+            return;
+        }
+        let mut m = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = m.get_mut(id) {
+            e.0 = sent;
+            let pct = (sent * 100).checked_div(e.1).unwrap_or(100);
+            eprint!(
+                "\r\x1b[2Ktfpub: uploading {id}: {pct}% ({sent}/{} bytes)",
+                e.1
+            );
+        }
+    }
+    fn transfer_done(&self, id: &str) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!("tfpub: uploaded {id}");
+    }
+    fn warn(&self, message: &str) {
+        if self.github {
+            eprintln!(
+                "::warning title=tfpub::{}",
+                message.replace('%', "%25").replace('\n', "%0A")
+            );
+        } else {
+            eprintln!("warning: {message}");
+        }
+    }
+    fn mask(&self, secret: &str) {
+        if self.github {
+            // Registered with the runner's masking before the value is used anywhere.
+            eprintln!("::add-mask::{secret}");
+        }
+    }
+}
