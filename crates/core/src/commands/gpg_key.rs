@@ -99,3 +99,31 @@ pub async fn delete(ctx: &Context, key_id: &str, confirm: &dyn Confirm) -> anyho
     o.push(Item::new(ItemKind::GpgKey, key_id, Action::Deleted));
     Ok(o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generate_never_overwrites_an_existing_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("key.asc");
+        std::fs::write(&out, "keep me").unwrap();
+        let err = generate("Test <t@example.test>", &out, None).unwrap_err();
+        assert_eq!(err.to_string(), format!("{} already exists", out.display()));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_secret_file_is_owner_only_and_no_temporary_is_left() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("key.asc");
+        write_secret_file(&out, b"secret").unwrap();
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read(&out).unwrap(), b"secret");
+        assert!(!out.with_extension("tmp-tfpub").exists());
+    }
+}

@@ -143,3 +143,50 @@ pub async fn delete(
     o.outcome = OutcomeKind::Deleted;
     Ok(o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(path: Option<PathBuf>, binaries: &[&str]) -> anyhow::Result<ProviderInput> {
+        let b: Vec<String> = binaries.iter().map(|s| s.to_string()).collect();
+        input(path, &b)
+    }
+
+    #[test]
+    fn a_folder_with_a_sha256sums_file_is_a_dist_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            kind(Some(dir.path().into()), &[]).unwrap(),
+            ProviderInput::BinariesDir(_)
+        ));
+        std::fs::write(
+            dir.path().join("terraform-provider-demo_1.0.0_SHA256SUMS"),
+            "",
+        )
+        .unwrap();
+        assert!(matches!(
+            kind(Some(dir.path().into()), &[]).unwrap(),
+            ProviderInput::Dist(_)
+        ));
+    }
+
+    #[test]
+    fn path_and_binaries_together_or_neither_are_refused_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let both = kind(Some(dir.path().into()), &["linux_amd64=x"]).unwrap_err();
+        assert_eq!(both.to_string(), "both a PATH and --binary given");
+        let none = kind(None, &[]).unwrap_err();
+        assert_eq!(none.to_string(), "no release files given");
+        assert!(crate::error::find_hint(&none).is_some());
+    }
+
+    #[test]
+    fn a_file_is_not_a_release_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("dist");
+        std::fs::write(&f, "").unwrap();
+        let err = kind(Some(f.clone()), &[]).unwrap_err();
+        assert_eq!(err.to_string(), format!("{} is not a folder", f.display()));
+    }
+}
