@@ -5,13 +5,15 @@
 //! The registry is inspected over plain HTTP (not through tfpub's own client) so a bug in
 //! the client cannot hide a bug in what it did.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{copy_tree, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
+use crate::support::fs::set_mode;
+use crate::support::terraform::Terraform;
+use crate::support::{git, module_copy, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
 
 const MODS: &str = "/api/v2/organizations/acme/registry-modules";
 
@@ -100,15 +102,6 @@ impl Http {
             .status()
             .as_u16()
     }
-}
-
-/// A writable copy of the sample module, in a folder named terraform-null-greeting (so
-/// name and provider come from the folder name), outside any git repository.
-fn module_copy() -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("terraform-null-greeting");
-    copy_tree(&testdata("modules/terraform-null-greeting"), &dir);
-    (t, dir)
 }
 
 /// `tfpub module publish --json --version V DIR`, with a timeout that bounds a test that
@@ -555,11 +548,6 @@ async fn bad_input_is_refused_before_any_write() {
     t.stop().await;
 }
 
-fn set_mode(p: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
 /// Publish the sample module with tfpub, then let the real Terraform CLI install it,
 /// validate a configuration that reads its output, and apply it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -569,64 +557,21 @@ async fn terraform_installs_and_applies_the_published_module() {
     let d = assert_ok(&run(publish(&t, &module, "1.0.0")).await);
     assert_eq!(d["outcome"], "published", "{d}");
 
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
-    let home = dir.path().join("home");
-    let tfdata = dir.path().join("tfdata");
-    for p in [&work, &home, &tfdata] {
-        std::fs::create_dir_all(p).unwrap();
-    }
-    let cli_config = dir.path().join("terraformrc");
-    std::fs::write(
-        &cli_config,
-        format!(
-            "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TEST_TOKEN}\"\n}}\n",
-            tfpub_registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        work.join("main.tf"),
+    let tf = Terraform::new(
+        &t.reg,
+        TEST_TOKEN,
         "module \"greeting\" {\n  source  = \"registry.tfpub.test/acme/greeting/null\"\n  version = \"1.0.0\"\n  name    = \"tfpub\"\n}\n\noutput \"g\" {\n  value = module.greeting.greeting\n}\n",
-    )
-    .unwrap();
-
-    let installed = tfdata.join("modules/greeting/main.tf");
-    let tf = move |args: &[&str]| {
-        let mut c = Command::new("terraform");
-        c.current_dir(&work)
-            .args(args)
-            .env("TF_CLI_CONFIG_FILE", &cli_config)
-            .env("TF_DATA_DIR", &tfdata)
-            .env("HOME", &home)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .env_remove("TF_PLUGIN_CACHE_DIR");
-        c
-    };
-    let out = tokio::task::spawn_blocking(move || {
-        let mut outs = Vec::new();
-        for args in [
-            &["init", "-input=false", "-no-color"][..],
-            &["validate", "-no-color"][..],
-            &["apply", "-auto-approve", "-input=false", "-no-color"][..],
-            &["output", "-raw", "g"][..],
-        ] {
-            let o = tf(args)
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run terraform (is it on the PATH?): {e}"));
-            assert!(
-                o.status.success(),
-                "terraform {args:?} failed:\n{}\n{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-            outs.push(String::from_utf8_lossy(&o.stdout).into_owned());
-        }
-        outs
-    })
-    .await
-    .unwrap();
+    );
+    let installed = tf.data_dir().join("modules/greeting/main.tf");
+    let mut out = Vec::new();
+    for args in [
+        &["init", "-input=false", "-no-color"][..],
+        &["validate", "-no-color"][..],
+        &["apply", "-auto-approve", "-input=false", "-no-color"][..],
+        &["output", "-raw", "g"][..],
+    ] {
+        out.push(tf.run(args).await.stdout);
+    }
     assert!(out[1].contains("The configuration is valid"), "{}", out[1]);
     assert!(out[2].contains("Hello, tfpub!"), "{}", out[2]);
     assert_eq!(out[3], "Hello, tfpub!");
@@ -716,51 +661,22 @@ async fn dry_run_lists_the_plan_and_writes_nothing() {
     t.stop().await;
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let o = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git runs");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn version_and_commit_come_from_git_and_a_dirty_tree_is_refused() {
     let t = TestRegistry::start().await;
     let http = Http::new(&t);
     let (_tmp, dir) = module_copy();
-    git(&dir, &["init", "-q", "-b", "main"]);
-    git(&dir, &["add", "-A"]);
-    git(&dir, &["commit", "-qm", "first"]);
-    git(&dir, &["tag", "v1.4.0"]);
-    let head = String::from_utf8(
-        Command::new("git")
-            .current_dir(&dir)
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let repo = git2::Repository::init(&dir).unwrap();
+    let first = git::commit(&repo, &[], "first");
+    git::tag(&repo, "v1.4.0", first, false);
+    let head = first.to_string();
 
     // dirty: refused before any write
     std::fs::write(dir.join("main.tf"), "locals {}\n").unwrap();
     let mut c = t.tfpub();
     c.args(["module", "publish"]).arg(&dir);
     assert_refused(&t, c, &["uncommitted changes", "main.tf", "--allow-dirty"]).await;
-    git(&dir, &["checkout", "--", "main.tf"]);
+    git::restore(&repo, Path::new("main.tf"));
 
     let mut c = t.tfpub();
     c.args(["module", "publish", "--json"]).arg(&dir);

@@ -1,27 +1,18 @@
 //! Integration tests: the embedded registry, in-process on 127.0.0.1:0 with temp data
 //! dirs, driven with plain reqwest, plus a real `terraform init` against it.
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
 
+use crate::support::registry::start_in;
+use crate::support::terraform::Terraform;
+use crate::support::{command_ok, sha256_hex, testdata, RSA_KEY_ID, RSA_PASSPHRASE};
+
 const TOKEN: &str = "test-token";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-async fn start_in(dir: &Path) -> RunningRegistry {
-    registry::start(RegistryOptions::new(dir), "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("registry starts")
-}
 
 struct Api {
     http: reqwest::Client,
@@ -120,7 +111,7 @@ fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 fn module_tarball() -> Vec<u8> {
-    let dir = repo().join("testdata/modules/terraform-null-greeting");
+    let dir = testdata("modules/terraform-null-greeting");
     let mut files = Vec::new();
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
@@ -493,10 +484,6 @@ fn zip_with(name: &str, data: &[u8]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 #[tokio::test]
 async fn providers_versions_platforms() {
     let dir = tempfile::tempdir().unwrap();
@@ -690,7 +677,7 @@ async fn providers_versions_platforms() {
 const GPG: &str = "/api/registry/private/v2/gpg-keys";
 
 fn key(name: &str) -> String {
-    std::fs::read_to_string(repo().join("testdata/keys").join(name)).unwrap()
+    std::fs::read_to_string(testdata("keys").join(name)).unwrap()
 }
 
 #[tokio::test]
@@ -959,19 +946,6 @@ async fn data_survives_restart_on_another_port() {
     reg.shutdown().await;
 }
 
-fn run(cmd: &mut Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// Publishes a module and a signed provider over plain HTTP, then installs both with the
 /// real `terraform init`.
 #[tokio::test]
@@ -1012,19 +986,16 @@ async fn terraform_init_installs_published_module_and_provider() {
                 "--pinentry-mode",
                 "loopback",
                 "--passphrase",
-                "correct horse",
+                RSA_PASSPHRASE,
             ])
             .args(args);
-        run(&mut c)
+        command_ok(&mut c)
     };
-    gpg(&[
-        "--import",
-        repo().join("testdata/keys/rsa.sec.asc").to_str().unwrap(),
-    ]);
+    gpg(&["--import", testdata("keys/rsa.sec.asc").to_str().unwrap()]);
     let sig_path = dir.path().join("SHA256SUMS.sig");
     gpg(&[
         "--local-user",
-        "7272A3BE438F9A26",
+        RSA_KEY_ID,
         "--output",
         sig_path.to_str().unwrap(),
         "--detach-sign",
@@ -1056,7 +1027,7 @@ async fn terraform_init_installs_published_module_and_provider() {
     let (s, v) = api
         .post(
             &vp,
-            json!({"version": version, "key-id": "7272A3BE438F9A26", "protocols": ["6.0"]}),
+            json!({"version": version, "key-id": RSA_KEY_ID, "protocols": ["6.0"]}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
@@ -1089,44 +1060,13 @@ async fn terraform_init_installs_published_module_and_provider() {
     }
 
     // terraform init
-    let work = dir.path().join("work");
-    let home = dir.path().join("home");
-    let tfdata = dir.path().join("tfdata");
-    for d in [&work, &home, &tfdata] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let cli_config = dir.path().join("terraformrc");
-    std::fs::write(
-        &cli_config,
-        format!(
-            "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TOKEN}\"\n}}\n",
-            registry::cli_config_snippet("registry.tfpub.test", &reg.base_url())
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        work.join("main.tf"),
+    let tf = Terraform::new(
+        &reg,
+        TOKEN,
         "terraform {\n  required_providers {\n    greet = {\n      source  = \"registry.tfpub.test/acme/greet\"\n      version = \"0.1.0\"\n    }\n  }\n}\n\nmodule \"greeting\" {\n  source  = \"registry.tfpub.test/acme/greeting/null\"\n  version = \"1.0.0\"\n}\n\noutput \"g\" { value = module.greeting.greeting }\n",
-    )
-    .unwrap();
-    let mut env: HashMap<&str, PathBuf> = HashMap::new();
-    env.insert("TF_CLI_CONFIG_FILE", cli_config.clone());
-    env.insert("TF_DATA_DIR", tfdata.clone());
-    env.insert("HOME", home.clone());
-    let reg_for_tf = tokio::task::spawn_blocking(move || {
-        let mut c = Command::new("terraform");
-        c.current_dir(&work)
-            .args(["init", "-input=false", "-no-color"])
-            .env("TF_IN_AUTOMATION", "1")
-            .env_remove("TF_PLUGIN_CACHE_DIR")
-            .env("CHECKPOINT_DISABLE", "1");
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        run(&mut c);
-        std::fs::read_to_string(work.join(".terraform.lock.hcl")).unwrap()
-    });
-    let lock = reg_for_tf.await.unwrap();
+    );
+    tf.run(&["init", "-input=false", "-no-color"]).await;
+    let lock = tf.lock_file();
     for (_, _, _, zip) in &zips {
         assert!(
             lock.contains(&format!("zh:{}", sha256_hex(zip))),
@@ -1135,7 +1075,7 @@ async fn terraform_init_installs_published_module_and_provider() {
     }
     assert!(lock.contains("registry.tfpub.test/acme/greet"), "{lock}");
     assert!(
-        dir.path().join("tfdata/modules/greeting/main.tf").exists(),
+        tf.data_dir().join("modules/greeting/main.tf").exists(),
         "module files at root"
     );
     reg.shutdown().await;

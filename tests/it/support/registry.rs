@@ -1,28 +1,21 @@
-//! Shared helpers for the CLI tests: an in-process registry on an ephemeral loopback
-//! port, a `tfpub` command wired to it with a recognisable test token, and a check that
-//! no secret leaked into anything the CLI printed.
+//! The embedded registry for a test: started in-process on an ephemeral loopback port with
+//! its own data folder, and the `tfpub` binary run against it with a recognisable token
+//! and a scratch HOME, every output checked for leaked secrets.
 
-#![allow(dead_code)]
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 use tempfile::TempDir;
 use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
 
-/// The token every CLI test uses; `assert_no_secret` greps outputs for it.
-pub const TEST_TOKEN: &str = "tfpub-test-token-SHOULD-NEVER-BE-PRINTED";
-/// The passphrase of testdata/keys/rsa.sec.asc.
-pub const RSA_PASSPHRASE: &str = "correct horse";
-pub const ORG: &str = "acme";
+use super::{ORG, RSA_PASSPHRASE, TEST_TOKEN};
 
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn testdata(p: &str) -> PathBuf {
-    repo_root().join("testdata").join(p)
+/// Start a registry that keeps its data in `dir`, on 127.0.0.1 and a free port.
+pub async fn start_in(dir: &Path) -> RunningRegistry {
+    registry::start(RegistryOptions::new(dir), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("registry starts")
 }
 
 /// A registry with its own temporary data folder (kept alive by the returned TempDir).
@@ -36,12 +29,7 @@ pub struct TestRegistry {
 impl TestRegistry {
     pub async fn start() -> TestRegistry {
         let data = tempfile::tempdir().unwrap();
-        let reg = registry::start(
-            RegistryOptions::new(data.path()),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .expect("registry starts");
+        let reg = start_in(data.path()).await;
         TestRegistry {
             reg,
             data,
@@ -62,6 +50,13 @@ impl TestRegistry {
             .env("TFE_ORGANIZATION", ORG)
             .env("TFE_TOKEN", TEST_TOKEN)
             .env("NO_COLOR", "1");
+        c
+    }
+
+    /// `tfpub()` aimed at the registry over plain http (a bare `host:port` means https).
+    pub fn tfpub_http(&self) -> Command {
+        let mut c = self.tfpub();
+        c.env("TFE_HOSTNAME", format!("http://{}", self.host()));
         c
     }
 
@@ -144,19 +139,5 @@ pub fn assert_no_secret(text: &str) {
             !text.contains(s),
             "secret {s:?} leaked into output:\n{text}"
         );
-    }
-}
-
-/// Copy a folder tree (for tests that need a writable module).
-pub fn copy_tree(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.unwrap();
-        let rel = e.path().strip_prefix(from).unwrap();
-        let dst = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dst).unwrap();
-        } else {
-            std::fs::copy(e.path(), &dst).unwrap();
-        }
     }
 }
