@@ -12,68 +12,35 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::support::fs::set_mode;
+use crate::support::registry::Api;
 use crate::support::terraform::Terraform;
 use crate::support::{git, module_copy, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
 
 const MODS: &str = "/api/v2/organizations/acme/registry-modules";
 
-/// Plain-HTTP view of the registry.
+/// The registry's API, for what the tests set up or check behind the CLI's back.
 struct Http {
-    c: reqwest::Client,
-    base: url::Url,
+    api: Api,
 }
 
 impl Http {
     fn new(t: &TestRegistry) -> Http {
         Http {
-            c: reqwest::Client::new(),
-            base: t.reg.base_url(),
+            api: Api::new(&t.reg, TEST_TOKEN),
         }
     }
 
-    async fn send(&self, m: reqwest::Method, p: &str, body: Option<Value>) -> (u16, Value) {
-        let url = self.base.join(p.trim_start_matches('/')).unwrap();
-        let mut r = self.c.request(m, url).bearer_auth(TEST_TOKEN);
-        if let Some(b) = body {
-            r = r
-                .header("content-type", "application/vnd.api+json")
-                .body(b.to_string());
-        }
-        let resp = r.send().await.unwrap();
-        let s = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (s, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, p: &str, attrs: Value) -> (u16, Value) {
-        self.send(
-            reqwest::Method::POST,
-            p,
-            Some(json!({"data": {"type": "x", "attributes": attrs}})),
-        )
-        .await
-    }
-
-    /// The version document, or None on 404.
+    /// The version's `data`, or None on 404.
     async fn version(&self, name: &str, version: &str) -> Option<Value> {
-        let (s, v) = self
-            .send(
-                reqwest::Method::GET,
-                &format!("{MODS}/private/acme/{name}/null/version?module_version={version}"),
-                None,
-            )
-            .await;
-        match s {
-            200 => Some(v["data"].clone()),
-            404 => None,
-            _ => panic!("GET version {version}: {s} {v}"),
-        }
+        let doc = self.api.module_version(name, "null", version).await;
+        doc.map(|d| d["data"].clone())
     }
 
     /// Create module `name`/null and version `version` the way a publisher that died
     /// right after creating the version would have left them; returns the upload link.
     async fn create_pending(&self, name: &str, version: &str) -> String {
         let (s, v) = self
+            .api
             .post(
                 MODS,
                 json!({"name": name, "provider": "null", "registry-name": "private"}),
@@ -81,6 +48,7 @@ impl Http {
             .await;
         assert_eq!(s, 201, "{v}");
         let (s, v) = self
+            .api
             .post(
                 &format!("{MODS}/private/acme/{name}/null/versions"),
                 json!({"version": version}),
@@ -92,15 +60,7 @@ impl Http {
     }
 
     async fn put(&self, link: &str, body: Vec<u8>) -> u16 {
-        self.c
-            .put(link)
-            .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        self.api.put(link, body).await.as_u16()
     }
 }
 

@@ -6,87 +6,13 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
+use tfpub_registry::{self as registry, RegistryOptions};
 
-use crate::support::registry::start_in;
+use crate::support::registry::{start_in, Api};
 use crate::support::terraform::Terraform;
 use crate::support::{command_ok, sha256_hex, testdata, RSA_KEY_ID, RSA_PASSPHRASE};
 
 const TOKEN: &str = "test-token";
-
-struct Api {
-    http: reqwest::Client,
-    base: url::Url,
-    token: Option<String>,
-}
-
-impl Api {
-    fn new(reg: &RunningRegistry) -> Api {
-        Api {
-            http: reqwest::Client::new(),
-            base: reg.base_url(),
-            token: Some(TOKEN.into()),
-        }
-    }
-    fn url(&self, p: &str) -> String {
-        self.base
-            .join(p.trim_start_matches('/'))
-            .unwrap()
-            .to_string()
-    }
-    fn req(&self, m: reqwest::Method, p: &str) -> reqwest::RequestBuilder {
-        let r = self.http.request(m, self.url(p));
-        match &self.token {
-            Some(t) => r.bearer_auth(t),
-            None => r,
-        }
-    }
-    async fn send(&self, m: reqwest::Method, p: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut r = self.req(m, p);
-        if let Some(b) = body {
-            r = r
-                .header("content-type", "application/vnd.api+json")
-                .body(b.to_string());
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-    async fn get(&self, p: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::GET, p, None).await
-    }
-    async fn post(&self, p: &str, attrs: Value) -> (StatusCode, Value) {
-        self.send(
-            reqwest::Method::POST,
-            p,
-            Some(json!({"data": {"type": "x", "attributes": attrs}})),
-        )
-        .await
-    }
-    async fn patch(&self, p: &str, attrs: Value) -> (StatusCode, Value) {
-        self.send(
-            reqwest::Method::PATCH,
-            p,
-            Some(json!({"data": {"type": "x", "attributes": attrs}})),
-        )
-        .await
-    }
-    async fn delete(&self, p: &str) -> StatusCode {
-        self.send(reqwest::Method::DELETE, p, None).await.0
-    }
-    /// PUT with no Authorization header, as a real client must.
-    async fn put(&self, url: &str, body: Vec<u8>) -> StatusCode {
-        self.http
-            .put(url)
-            .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    }
-}
 
 fn detail(v: &Value) -> String {
     v["errors"][0]["detail"]
@@ -170,7 +96,7 @@ fn version_status(module: &Value, version: &str) -> (String, String) {
 async fn ping_and_discovery() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     let resp = api
         .req(reqwest::Method::GET, "/api/v2/ping")
         .send()
@@ -196,7 +122,7 @@ async fn ping_and_discovery() {
 async fn modules_lifecycle_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     // create: namespace is refused, duplicates are 422, bad names 422
     let (s, v) = api
         .post(
@@ -438,7 +364,7 @@ async fn modules_lifecycle_and_errors() {
 async fn module_list_pagination_and_filters() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     for i in 0..5 {
         let (s, _) = api.post(MODS, json!({"name": format!("mod{i}"), "provider": if i % 2 == 0 { "aws" } else { "null" }})).await;
         assert_eq!(s, StatusCode::CREATED);
@@ -488,7 +414,7 @@ fn zip_with(name: &str, data: &[u8]) -> Vec<u8> {
 async fn providers_versions_platforms() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     let (s, v) = api
         .post(
             PROVS,
@@ -684,7 +610,7 @@ fn key(name: &str) -> String {
 async fn gpg_keys() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     let (s, _) = api.get(GPG).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, v) = api
@@ -762,7 +688,7 @@ async fn auth_modes() {
     // easy mode: reads without a token, writes need one (any)
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(dir.path()).await;
-    let mut api = Api::new(&reg);
+    let mut api = Api::new(&reg, TOKEN);
     api.token = None;
     let (s, _) = api.get(MODS).await;
     assert_eq!(s, StatusCode::OK);
@@ -806,7 +732,7 @@ async fn auth_modes() {
     let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let mut api = Api::new(&reg);
+    let mut api = Api::new(&reg, TOKEN);
     api.token = None;
     assert_eq!(api.get(MODS).await.0, StatusCode::UNAUTHORIZED);
     api.token = Some("bad".into());
@@ -836,7 +762,7 @@ async fn auth_modes() {
 async fn faults_and_stats() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     let faults = reg.faults();
     let stats = reg.stats();
 
@@ -902,7 +828,7 @@ async fn faults_and_stats() {
 async fn data_survives_restart_on_another_port() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     let up = create_module_version(&api, "greeting", "1.0.0").await;
     assert_eq!(api.put(&up, module_tarball()).await, StatusCode::OK);
     let first = reg.addr();
@@ -913,7 +839,7 @@ async fn data_survives_restart_on_another_port() {
     let reg = start_in(dir.path()).await;
     assert_ne!(reg.addr(), first);
     assert!(!dir.path().join("tmp/partial").exists());
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     let (s, m) = api.get(&format!("{MODS}/private/acme/greeting/null")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(version_status(&m, "1.0.0").0, "ok");
@@ -952,7 +878,7 @@ async fn data_survives_restart_on_another_port() {
 async fn terraform_init_installs_published_module_and_provider() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(&dir.path().join("data")).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
 
     // module
     let up = create_module_version(&api, "greeting", "1.0.0").await;

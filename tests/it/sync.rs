@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::support::fs::write;
 use crate::support::git::{commit, tag};
-use crate::support::{run, sha256_hex, TestRegistry, ORG, TEST_TOKEN};
+use crate::support::registry::Api;
+use crate::support::{run, sha256_hex, TestRegistry, TEST_TOKEN};
 
 fn module_tf(dir: &Path, sub: &str, marker: &str) {
     let pre = if sub.is_empty() {
@@ -40,25 +41,8 @@ fn new_repo(tmp: &Path) -> (PathBuf, Repository) {
 
 /// GET a module version through the API; `None` on 404.
 async fn get_version(reg: &TestRegistry, name: &str, provider: &str, v: &str) -> Option<Value> {
-    let url = format!(
-        "http://{}/api/v2/organizations/{ORG}/registry-modules/private/{ORG}/{name}/{provider}/version?module_version={v}",
-        reg.host()
-    );
-    let resp = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(TEST_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    if resp.status() == 404 {
-        return None;
-    }
-    assert!(
-        resp.status().is_success(),
-        "GET version {v}: {}",
-        resp.status()
-    );
-    Some(resp.json::<Value>().await.unwrap())
+    let api = Api::new(&reg.reg, TEST_TOKEN);
+    api.module_version(name, provider, v).await
 }
 
 fn commit_sha_of(doc: &Value) -> String {

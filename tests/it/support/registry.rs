@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::Value;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 use tempfile::TempDir;
 use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
 
@@ -83,6 +84,109 @@ pub fn clean_tfpub(home: &Path) -> Command {
     }
     c.env("HOME", home).env("NO_COLOR", "1");
     c
+}
+
+/// The registry's HTTP API driven directly with reqwest, as a client (or a publisher that
+/// died half-way) would: JSON:API bodies, the bearer token when there is one, and
+/// uploads without it.
+pub struct Api {
+    http: reqwest::Client,
+    base: url::Url,
+    /// The bearer token sent with API calls (`None`: no Authorization header).
+    pub token: Option<String>,
+}
+
+impl Api {
+    pub fn new(reg: &RunningRegistry, token: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: reg.base_url(),
+            token: Some(token.into()),
+        }
+    }
+
+    pub fn url(&self, p: &str) -> String {
+        self.base
+            .join(p.trim_start_matches('/'))
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn req(&self, m: reqwest::Method, p: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(m, self.url(p));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    /// Send `body` (if any) as JSON:API; the status and the body parsed (Null if not JSON).
+    pub async fn send(
+        &self,
+        m: reqwest::Method,
+        p: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.req(m, p);
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/vnd.api+json")
+                .body(b.to_string());
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, p: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, p, None).await
+    }
+
+    pub async fn post(&self, p: &str, attrs: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, p, Some(jsonapi(attrs)))
+            .await
+    }
+
+    pub async fn patch(&self, p: &str, attrs: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, p, Some(jsonapi(attrs)))
+            .await
+    }
+
+    pub async fn delete(&self, p: &str) -> StatusCode {
+        self.send(reqwest::Method::DELETE, p, None).await.0
+    }
+
+    /// PUT with no Authorization header, as a real client must.
+    pub async fn put(&self, url: &str, body: Vec<u8>) -> StatusCode {
+        self.http
+            .put(url)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// The document of module version `name`/`provider` `version` in ORG, or None on 404.
+    pub async fn module_version(&self, name: &str, provider: &str, version: &str) -> Option<Value> {
+        let (s, v) = self
+            .get(&format!(
+                "/api/v2/organizations/{ORG}/registry-modules/private/{ORG}/{name}/{provider}/version?module_version={version}"
+            ))
+            .await;
+        match s {
+            StatusCode::OK => Some(v),
+            StatusCode::NOT_FOUND => None,
+            _ => panic!("GET version {version}: {s} {v}"),
+        }
+    }
+}
+
+/// A JSON:API request document carrying `attrs`.
+fn jsonapi(attrs: Value) -> Value {
+    json!({"data": {"type": "x", "attributes": attrs}})
 }
 
 /// What a CLI run produced.
