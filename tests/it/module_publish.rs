@@ -9,14 +9,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::support::fs::set_mode;
 use crate::support::registry::Api;
 use crate::support::terraform::Terraform;
 use crate::support::{git, module_copy, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
-
-const MODS: &str = "/api/v2/organizations/acme/registry-modules";
 
 /// The registry's API, for what the tests set up or check behind the CLI's back.
 struct Http {
@@ -39,24 +37,9 @@ impl Http {
     /// Create module `name`/null and version `version` the way a publisher that died
     /// right after creating the version would have left them; returns the upload link.
     async fn create_pending(&self, name: &str, version: &str) -> String {
-        let (s, v) = self
-            .api
-            .post(
-                MODS,
-                json!({"name": name, "provider": "null", "registry-name": "private"}),
-            )
-            .await;
+        let (s, v) = self.api.create_module(name).await;
         assert_eq!(s, 201, "{v}");
-        let (s, v) = self
-            .api
-            .post(
-                &format!("{MODS}/private/acme/{name}/null/versions"),
-                json!({"version": version}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        assert_eq!(v["data"]["attributes"]["status"], "pending");
-        v["data"]["links"]["upload"].as_str().unwrap().to_string()
+        self.api.create_module_version(name, version).await
     }
 
     async fn put(&self, link: &str, body: Vec<u8>) -> u16 {

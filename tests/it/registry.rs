@@ -56,27 +56,14 @@ fn module_tarball() -> Vec<u8> {
 
 const MODS: &str = "/api/v2/organizations/acme/registry-modules";
 
+/// Module `name`/null (new or already there) with a new pending version; the upload link.
 async fn create_module_version(api: &Api, name: &str, version: &str) -> String {
-    let (s, _) = api
-        .post(
-            MODS,
-            json!({"name": name, "provider": "null", "registry-name": "private"}),
-        )
-        .await;
+    let (s, _) = api.create_module(name).await;
     assert!(
         s == StatusCode::CREATED || s == StatusCode::UNPROCESSABLE_ENTITY,
         "{s}"
     );
-    let (s, v) = api
-        .post(
-            &format!("{MODS}/private/acme/{name}/null/versions"),
-            json!({"version": version}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["data"]["attributes"]["status"], "pending");
-    assert_eq!(v["data"]["attributes"]["source"], "tfe-api");
-    v["data"]["links"]["upload"].as_str().unwrap().to_string()
+    api.create_module_version(name, version).await
 }
 
 fn version_status(module: &Value, version: &str) -> (String, String) {

@@ -169,6 +169,30 @@ impl Api {
             .status()
     }
 
+    /// POST module `name`/null in ORG; the status and document as the registry answered.
+    pub async fn create_module(&self, name: &str) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/v2/organizations/{ORG}/registry-modules"),
+            json!({"name": name, "provider": "null", "registry-name": "private"}),
+        )
+        .await
+    }
+
+    /// POST version `version` of module `name`/null, which must be created `pending` by the
+    /// API; returns its upload link (left unused by a test playing a publisher that died).
+    pub async fn create_module_version(&self, name: &str, version: &str) -> String {
+        let (s, v) = self
+            .post(
+                &format!("/api/v2/organizations/{ORG}/registry-modules/private/{ORG}/{name}/null/versions"),
+                json!({"version": version}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["data"]["attributes"]["status"], "pending");
+        assert_eq!(v["data"]["attributes"]["source"], "tfe-api");
+        v["data"]["links"]["upload"].as_str().unwrap().to_string()
+    }
+
     /// The document of module version `name`/`provider` `version` in ORG, or None on 404.
     pub async fn module_version(&self, name: &str, provider: &str, version: &str) -> Option<Value> {
         let (s, v) = self
