@@ -14,7 +14,9 @@ use serde_json::Value;
 use crate::support::fs::set_mode;
 use crate::support::registry::Api;
 use crate::support::terraform::Terraform;
-use crate::support::{git, module_copy, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
+use crate::support::{
+    git, module_copy, ok_json, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN,
+};
 
 /// The registry's API, for what the tests set up or check behind the CLI's back.
 struct Http {
@@ -69,14 +71,6 @@ fn item<'a>(doc: &'a Value, kind: &str, action: &str) -> Option<&'a Value> {
         .find(|i| i["kind"] == kind && i["action"] == action)
 }
 
-fn assert_ok(r: &Run) -> Value {
-    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-    let d = r.json();
-    assert_eq!(d["schema"], "tfpub.result/v1");
-    assert_eq!(d["ok"], true, "{d}");
-    d
-}
-
 /// The error as a user sees it: message, causes and hint (JSON) plus stderr.
 fn error_text(r: &Run) -> String {
     let d = r.json();
@@ -91,7 +85,7 @@ async fn fresh_publish_then_rerun_changes_nothing() {
     let http = Http::new(&t);
     let (_tmp, dir) = module_copy();
 
-    let d = assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
+    let d = ok_json(&run(publish(&t, &dir, "1.0.0")).await);
     assert_eq!(d["command"], "module publish");
     assert_eq!(d["outcome"], "published");
     assert_eq!(d["published"], true);
@@ -112,7 +106,7 @@ async fn fresh_publish_then_rerun_changes_nothing() {
     // The re-run: reads only, says so plainly, exit 0.
     t.reg.stats().reset();
     let r = run(publish(&t, &dir, "1.0.0")).await;
-    let d = assert_ok(&r);
+    let d = ok_json(&r);
     assert_eq!(d["outcome"], "already-published", "{d}");
     assert_eq!(d["published"], false);
     let e = item(&d, "module-version", "exists").expect("exists item");
@@ -155,7 +149,7 @@ async fn rerun_after_kill_between_create_and_upload_finishes_it() {
     assert_eq!(ver["attributes"]["status"], "pending");
 
     t.reg.stats().reset();
-    let d = assert_ok(&run(publish(&t, &dir, "1.2.0")).await);
+    let d = ok_json(&run(publish(&t, &dir, "1.2.0")).await);
     assert_eq!(d["outcome"], "published", "{d}");
     assert_eq!(d["published"], true);
     // It found the version rather than creating one, and uploaded into it.
@@ -204,7 +198,7 @@ async fn broken_tarball_reports_ingress_error_and_replace_failed_fixes_it() {
     // With --replace-failed: deleted, created again, uploaded, ok.
     let mut c = publish(&t, &dir, "2.0.0");
     c.arg("--replace-failed");
-    let d = assert_ok(&run(c).await);
+    let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "published", "{d}");
     let del = item(&d, "module-version", "deleted").expect("deleted item");
     assert!(
@@ -278,8 +272,8 @@ async fn version_management_round_trips() {
     let t = TestRegistry::start().await;
     let http = Http::new(&t);
     let (_tmp, dir) = module_copy();
-    assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
-    assert_ok(&run(publish(&t, &dir, "1.1.0")).await);
+    ok_json(&run(publish(&t, &dir, "1.0.0")).await);
+    ok_json(&run(publish(&t, &dir, "1.1.0")).await);
 
     let cmd = |args: &[&str]| {
         let mut c = t.tfpub();
@@ -300,7 +294,7 @@ async fn version_management_round_trips() {
             .collect()
     };
 
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     let vs = versions(&d);
     assert_eq!(vs.len(), 2, "{d}");
     assert_eq!(vs[0].0, "1.0.0");
@@ -308,7 +302,7 @@ async fn version_management_round_trips() {
     assert!(vs.iter().all(|(_, s)| s == "status ok"), "{vs:?}");
 
     // deprecate with reason and link
-    let d = assert_ok(
+    let d = ok_json(
         &run(cmd(&[
             "deprecate",
             "greeting/null",
@@ -326,12 +320,12 @@ async fn version_management_round_trips() {
     assert_eq!(dep["deprecated-status"], "Deprecated", "{v}");
     assert_eq!(dep["reason"], "use 1.1");
     assert_eq!(dep["link"], "https://example.com/upgrade");
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     assert_eq!(versions(&d)[0].1, "status ok, deprecated", "{d}");
     assert_eq!(versions(&d)[1].1, "status ok", "{d}");
 
     // revoke (needs the deprecation) and unrevoke
-    let d = assert_ok(
+    let d = ok_json(
         &run(cmd(&[
             "revoke",
             "greeting/null",
@@ -349,10 +343,10 @@ async fn version_management_round_trips() {
     assert_eq!(rev["status"], "Revoked", "{v}");
     assert_eq!(rev["message"], "security issue", "{v}");
     assert_eq!(rev["link"], "https://example.com/cve", "{v}");
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     assert_eq!(versions(&d)[0].1, "status ok, revoked", "{d}");
 
-    assert_ok(&run(cmd(&["unrevoke", "greeting/null", "1.0.0"])).await);
+    ok_json(&run(cmd(&["unrevoke", "greeting/null", "1.0.0"])).await);
     let v = http.version("greeting", "1.0.0").await.unwrap();
     assert!(v["attributes"]["revocation"].is_null(), "{v}");
     assert_eq!(
@@ -360,10 +354,10 @@ async fn version_management_round_trips() {
         "Deprecated"
     );
 
-    assert_ok(&run(cmd(&["undeprecate", "greeting/null", "1.0.0"])).await);
+    ok_json(&run(cmd(&["undeprecate", "greeting/null", "1.0.0"])).await);
     let v = http.version("greeting", "1.0.0").await.unwrap();
     assert!(v["attributes"]["deprecation"].is_null(), "{v}");
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     assert_eq!(versions(&d)[0].1, "status ok", "{d}");
 
     // revoking a version that is not deprecated: the registry's refusal is shown
@@ -382,17 +376,17 @@ async fn version_management_round_trips() {
     assert_eq!(t.reg.stats().writes(), 0);
     assert!(http.version("greeting", "1.0.0").await.is_some());
 
-    let d = assert_ok(&run(cmd(&["delete", "greeting/null", "1.0.0", "--yes"])).await);
+    let d = ok_json(&run(cmd(&["delete", "greeting/null", "1.0.0", "--yes"])).await);
     assert_eq!(d["outcome"], "deleted");
     assert!(item(&d, "module-version", "deleted").is_some(), "{d}");
     assert!(http.version("greeting", "1.0.0").await.is_none());
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     let vs = versions(&d);
     assert_eq!(vs.len(), 1, "{d}");
     assert_eq!(vs[0].0, "1.1.0");
 
     // the whole module
-    let d = assert_ok(&run(cmd(&["delete", "greeting/null", "--yes"])).await);
+    let d = ok_json(&run(cmd(&["delete", "greeting/null", "--yes"])).await);
     assert!(item(&d, "module", "deleted").is_some(), "{d}");
     assert!(http.version("greeting", "1.1.0").await.is_none());
     let r = run(cmd(&["versions", "greeting/null"])).await;
@@ -497,7 +491,7 @@ async fn bad_input_is_refused_before_any_write() {
 async fn terraform_installs_and_applies_the_published_module() {
     let t = TestRegistry::start().await;
     let module = testdata("modules/terraform-null-greeting");
-    let d = assert_ok(&run(publish(&t, &module, "1.0.0")).await);
+    let d = ok_json(&run(publish(&t, &module, "1.0.0")).await);
     assert_eq!(d["outcome"], "published", "{d}");
 
     let tf = Terraform::new(
@@ -534,8 +528,8 @@ async fn concurrent_publishers_of_one_version_both_succeed() {
         let a = tokio::spawn(run(publish(&t, &dir, &v)));
         let b = tokio::spawn(run(publish(&t, &dir, &v)));
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
-        let da = assert_ok(&a);
-        let db = assert_ok(&b);
+        let da = ok_json(&a);
+        let db = ok_json(&b);
         let outcomes = [da["outcome"].clone(), db["outcome"].clone()];
         for d in [&da, &db] {
             // Whoever found the version finished by the other says so, and does not claim
@@ -574,7 +568,7 @@ async fn upload_dropped_midway_then_rerun_finishes() {
     assert_eq!(ver["attributes"]["status"], "pending");
 
     t.reg.faults().drop_next_uploads(0);
-    let d = assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
+    let d = ok_json(&run(publish(&t, &dir, "1.0.0")).await);
     assert_eq!(d["outcome"], "published", "{d}");
     let ver = http.version("greeting", "1.0.0").await.unwrap();
     assert_eq!(ver["attributes"]["status"], "ok");
@@ -588,7 +582,7 @@ async fn dry_run_lists_the_plan_and_writes_nothing() {
     std::fs::write(dir.join("terraform.tfstate"), "{}").unwrap();
     let mut c = publish(&t, &dir, "1.0.0");
     c.arg("--dry-run");
-    let d = assert_ok(&run(c).await);
+    let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "planned", "{d}");
     assert_eq!(d["published"], false);
     let planned: Vec<&str> = d["items"]
@@ -623,7 +617,7 @@ async fn version_and_commit_come_from_git_and_a_dirty_tree_is_refused() {
 
     let mut c = t.tfpub();
     c.args(["module", "publish", "--json"]).arg(&dir);
-    let d = assert_ok(&run(c).await);
+    let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "published", "{d}");
     let ver = http
         .version("greeting", "1.4.0")

@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::support::terraform::Terraform;
-use crate::support::{run, sha256_hex, testdata, Run, TestRegistry, RSA_KEY_ID, RSA_PASSPHRASE};
+use crate::support::{
+    ok_json, run, sha256_hex, testdata, Run, TestRegistry, RSA_KEY_ID, RSA_PASSPHRASE,
+};
 
 const NAME: &str = "greet";
 const PLATFORMS: [&str; 4] = [
@@ -93,13 +94,6 @@ fn package_binaries(t: &TestRegistry, bins: &[(String, PathBuf)], version: &str,
         "package failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn ok(r: &Run) -> Value {
-    assert_eq!(r.code, 0, "tfpub failed:\n{}\n{}", r.stdout, r.stderr);
-    let j = r.json();
-    assert_eq!(j["ok"], true, "{j}");
-    j
 }
 
 /// A refusal: exit 1, no registry write, and a message naming `needle`.
@@ -213,7 +207,7 @@ async fn raw_binaries_publish_and_install_with_terraform() {
     let tmp = tempfile::tempdir().unwrap();
     let bins = make_binaries(&tmp.path().join("bin"), "v1");
     let r = run(publish_binaries(&t, &bins, "1.0.0")).await;
-    let j = ok(&r);
+    let j = ok_json(&r);
     assert_eq!(j["outcome"], "published", "{j}");
     assert_eq!(j["published"], true);
     let items = j["items"].as_array().unwrap();
@@ -253,7 +247,7 @@ async fn goreleaser_dist_publishes_and_installs() {
 
     let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json"]).arg(&dist);
-    let j = ok(&run(c).await);
+    let j = ok_json(&run(c).await);
     assert_eq!(j["outcome"], "published", "{j}");
     let pv = j["items"]
         .as_array()
@@ -314,7 +308,7 @@ async fn resume_rerun_and_mismatch() {
 
     // Half-published: the version exists, uploads are missing. A re-run completes it.
     t.reg.stats().reset();
-    let j = ok(&run(publish_binaries(&t, &bins, "1.0.0")).await);
+    let j = ok_json(&run(publish_binaries(&t, &bins, "1.0.0")).await);
     assert_eq!(j["outcome"], "published", "{j}");
     let items = j["items"].as_array().unwrap();
     assert!(items
@@ -360,7 +354,7 @@ async fn resume_rerun_and_mismatch() {
 
     // Identical re-run: nothing written.
     t.reg.stats().reset();
-    let j = ok(&run(publish_binaries(&t, &bins, "1.0.0")).await);
+    let j = ok_json(&run(publish_binaries(&t, &bins, "1.0.0")).await);
     assert_eq!(j["outcome"], "already-published", "{j}");
     assert_eq!(j["published"], false);
     assert_eq!(t.reg.stats().count("POST", ""), 0);
@@ -388,7 +382,7 @@ async fn resume_rerun_and_mismatch() {
     ])
     .args(["--protocols", "6.0"])
     .arg(tmp.path().join("bin"));
-    let j = ok(&run(c).await);
+    let j = ok_json(&run(c).await);
     assert_eq!(j["outcome"], "already-published", "{j}");
     assert_eq!(t.reg.stats().writes(), 0);
 
@@ -402,7 +396,7 @@ async fn resume_rerun_and_mismatch() {
     // A dry run of a new version plans everything and writes nothing.
     let mut c = publish_binaries(&t, &bins, "1.1.0");
     c.arg("--dry-run");
-    let j = ok(&run(c).await);
+    let j = ok_json(&run(c).await);
     assert_eq!(j["outcome"], "planned", "{j}");
     assert_eq!(t.reg.stats().writes(), 0);
 
@@ -573,7 +567,7 @@ async fn a_file_the_registry_lost_is_caught_by_the_read_back_and_a_rerun_fixes_i
 
     // The re-run uploads what is missing and verifies.
     let r = run(publish_binaries(&t, &bins, "1.0.0")).await;
-    let j = ok(&r);
+    let j = ok_json(&r);
     assert_eq!(j["published"], true, "{j}");
     // Terraform installs all four platforms of the repaired version.
     let (init, _lock, _tf) = terraform_install(&t, "1.0.0").await;

@@ -12,7 +12,7 @@ pub mod terraform;
 use std::process::{Command, Output};
 
 pub use fs::{copy_tree, module_copy, repo_root, sha256_hex, testdata};
-pub use registry::{assert_no_secret, clean_tfpub, run, run_blocking, Run, TestRegistry};
+pub use registry::{assert_no_secret, clean_tfpub, ok_json, run, run_blocking, Run, TestRegistry};
 
 /// The token every CLI test uses; `assert_no_secret` greps outputs for it.
 pub const TEST_TOKEN: &str = "tfpub-test-token-SHOULD-NEVER-BE-PRINTED";

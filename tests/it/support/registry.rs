@@ -233,6 +233,16 @@ impl Run {
     }
 }
 
+/// A successful `--json` run: exit 0 and a `tfpub.result/v1` document with `ok: true`,
+/// which is returned.
+pub fn ok_json(r: &Run) -> Value {
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    let d = r.json();
+    assert_eq!(d["schema"], "tfpub.result/v1");
+    assert_eq!(d["ok"], true, "{d}");
+    d
+}
+
 /// Run a command to completion on a blocking thread (the registry keeps serving on the
 /// test's runtime), check no secret leaked, and return its output.
 pub async fn run(cmd: Command) -> Run {
