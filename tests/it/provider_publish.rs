@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::support::terraform::Terraform;
 use crate::support::{
-    ok_json, run, sha256_hex, testdata, Run, TestRegistry, RSA_KEY_ID, RSA_PASSPHRASE,
+    ok_json, run, sha256_hex, test_key, testdata, Run, TestRegistry, RSA_KEY_ID, RSA_PASSPHRASE,
 };
 
 const NAME: &str = "greet";
@@ -55,10 +55,7 @@ fn make_binaries(dir: &Path, tag: &str) -> Vec<(String, PathBuf)> {
 
 /// The signing key from the environment, as a pipeline passes it.
 fn with_key(mut c: Command, key: &str, passphrase: Option<&str>) -> Command {
-    c.env(
-        "TFPUB_GPG_PRIVATE_KEY",
-        std::fs::read_to_string(testdata(&format!("keys/{key}"))).unwrap(),
-    );
+    c.env("TFPUB_GPG_PRIVATE_KEY", test_key(key));
     if let Some(p) = passphrase {
         c.env("TFPUB_GPG_PASSPHRASE", p);
     }

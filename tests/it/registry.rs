@@ -2,15 +2,15 @@
 //! dirs, driven with plain reqwest, plus a real `terraform init` against it.
 
 use std::io::Write;
-use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tfpub_registry::{self as registry, RegistryOptions};
 
+use crate::support::gpg::Gpg;
 use crate::support::registry::{start_in, Api};
 use crate::support::terraform::Terraform;
-use crate::support::{command_ok, sha256_hex, testdata, RSA_KEY_ID, RSA_PASSPHRASE};
+use crate::support::{sha256_hex, test_key, testdata, RSA_KEY_ID, RSA_PASSPHRASE};
 
 const TOKEN: &str = "test-token";
 
@@ -589,10 +589,6 @@ async fn providers_versions_platforms() {
 
 const GPG: &str = "/api/registry/private/v2/gpg-keys";
 
-fn key(name: &str) -> String {
-    std::fs::read_to_string(testdata("keys").join(name)).unwrap()
-}
-
 #[tokio::test]
 async fn gpg_keys() {
     let dir = tempfile::tempdir().unwrap();
@@ -603,7 +599,7 @@ async fn gpg_keys() {
     let (s, v) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("rsa.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("rsa.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -612,14 +608,14 @@ async fn gpg_keys() {
     let (s, _) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("rsa.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("rsa.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, v) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("dsa.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("dsa.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -627,7 +623,7 @@ async fn gpg_keys() {
     let (s, v) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("ed.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("ed.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
@@ -637,7 +633,7 @@ async fn gpg_keys() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = api
-        .post(GPG, json!({"ascii-armor": key("rsa.pub.asc")}))
+        .post(GPG, json!({"ascii-armor": test_key("rsa.pub.asc")}))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, v) = api.get(&format!("{GPG}?filter%5Bnamespace%5D=acme")).await;
@@ -884,40 +880,13 @@ async fn terraform_init_installs_published_module_and_provider() {
         zips.push((os, arch, fname, zip));
     }
     // BINARY detached signature with gpg in a temp GNUPGHOME
-    let gnupg = tempfile::Builder::new()
-        .prefix("g")
-        .tempdir_in("/tmp")
-        .unwrap();
+    let gpg = Gpg::new();
     let sums_path = dir.path().join("SHA256SUMS");
     std::fs::write(&sums_path, &sums).unwrap();
-    let gpg = |args: &[&str]| {
-        let mut c = Command::new("gpg");
-        c.env("GNUPGHOME", gnupg.path())
-            .args([
-                "--batch",
-                "--yes",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                RSA_PASSPHRASE,
-            ])
-            .args(args);
-        command_ok(&mut c)
-    };
-    gpg(&["--import", testdata("keys/rsa.sec.asc").to_str().unwrap()]);
+    gpg.import(&test_key("rsa.sec.asc"));
     let sig_path = dir.path().join("SHA256SUMS.sig");
-    gpg(&[
-        "--local-user",
-        RSA_KEY_ID,
-        "--output",
-        sig_path.to_str().unwrap(),
-        "--detach-sign",
-        sums_path.to_str().unwrap(),
-    ]);
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", gnupg.path())
-        .args(["--kill", "gpg-agent"])
-        .status();
+    gpg.detach_sign(RSA_KEY_ID, RSA_PASSPHRASE, &sums_path, &sig_path);
+    drop(gpg);
     let sig = std::fs::read(&sig_path).unwrap();
     assert!(sig[0] & 0x80 != 0, "binary signature");
 
@@ -925,7 +894,7 @@ async fn terraform_init_installs_published_module_and_provider() {
     let (s, _) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("rsa.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("rsa.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);

@@ -15,6 +15,11 @@ pub fn testdata(p: &str) -> PathBuf {
     repo_root().join("testdata").join(p)
 }
 
+/// The armored text of a throwaway test key, testdata/keys/NAME.
+pub fn test_key(name: &str) -> String {
+    std::fs::read_to_string(testdata("keys").join(name)).unwrap()
+}
+
 /// Copy a folder tree (for tests that need a writable module).
 pub fn copy_tree(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from) {

@@ -1,17 +1,18 @@
 //! Shared helpers for the integration tests, split by concern: `fs` (repository paths,
-//! test data, scratch trees, hashing), `git` (repositories, commits and tags built with
-//! git2), `registry` (the embedded registry on a loopback port and the `tfpub` binary run
+//! test data and keys, scratch trees, hashing), `git` (repositories, commits and tags
+//! built with git2), `gpg` (the system gpg in a throwaway home), `registry` (the embedded registry on a loopback port and the `tfpub` binary run
 //! against it, with the no-secret check) and `terraform` (the real Terraform CLI pointed
 //! at that registry). The names most tests use are re-exported here.
 
 pub mod fs;
 pub mod git;
+pub mod gpg;
 pub mod registry;
 pub mod terraform;
 
 use std::process::{Command, Output};
 
-pub use fs::{copy_tree, module_copy, repo_root, sha256_hex, testdata};
+pub use fs::{copy_tree, module_copy, repo_root, sha256_hex, test_key, testdata};
 pub use registry::{assert_no_secret, clean_tfpub, ok_json, run, run_blocking, Run, TestRegistry};
 
 /// The token every CLI test uses; `assert_no_secret` greps outputs for it.
