@@ -5,7 +5,8 @@ use std::io::Write;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tfpub_registry::{self as registry, RegistryOptions};
+use tempfile::TempDir;
+use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
 
 use crate::support::gpg::Gpg;
 use crate::support::registry::{start_in, Api};
@@ -13,6 +14,14 @@ use crate::support::terraform::Terraform;
 use crate::support::{sha256_hex, test_key, testdata, RSA_KEY_ID, RSA_PASSPHRASE};
 
 const TOKEN: &str = "test-token";
+
+/// A registry on a fresh data folder (kept alive by the TempDir) and a client with TOKEN.
+async fn started() -> (TempDir, RunningRegistry, Api) {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_in(dir.path()).await;
+    let api = Api::new(&reg, TOKEN);
+    (dir, reg, api)
+}
 
 fn detail(v: &Value) -> String {
     v["errors"][0]["detail"]
@@ -81,9 +90,7 @@ fn version_status(module: &Value, version: &str) -> (String, String) {
 
 #[tokio::test]
 async fn ping_and_discovery() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
+    let (_dir, reg, api) = started().await;
     let resp = api
         .req(reqwest::Method::GET, "/api/v2/ping")
         .send()
@@ -107,9 +114,7 @@ async fn ping_and_discovery() {
 
 #[tokio::test]
 async fn modules_lifecycle_and_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
+    let (_dir, reg, api) = started().await;
     // create: namespace is refused, duplicates are 422, bad names 422
     let (s, v) = api
         .post(
@@ -349,9 +354,7 @@ async fn modules_lifecycle_and_errors() {
 
 #[tokio::test]
 async fn module_list_pagination_and_filters() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
+    let (_dir, reg, api) = started().await;
     for i in 0..5 {
         let (s, _) = api.post(MODS, json!({"name": format!("mod{i}"), "provider": if i % 2 == 0 { "aws" } else { "null" }})).await;
         assert_eq!(s, StatusCode::CREATED);
@@ -399,9 +402,7 @@ fn zip_with(name: &str, data: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn providers_versions_platforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
+    let (_dir, reg, api) = started().await;
     let (s, v) = api
         .post(
             PROVS,
@@ -591,9 +592,7 @@ const GPG: &str = "/api/registry/private/v2/gpg-keys";
 
 #[tokio::test]
 async fn gpg_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
+    let (_dir, reg, api) = started().await;
     let (s, _) = api.get(GPG).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, v) = api
@@ -669,9 +668,7 @@ async fn gpg_keys() {
 #[tokio::test]
 async fn auth_modes() {
     // easy mode: reads without a token, writes need one (any)
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let mut api = Api::new(&reg, TOKEN);
+    let (dir, reg, mut api) = started().await;
     api.token = None;
     let (s, _) = api.get(MODS).await;
     assert_eq!(s, StatusCode::OK);
@@ -743,9 +740,7 @@ async fn auth_modes() {
 
 #[tokio::test]
 async fn faults_and_stats() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
+    let (dir, reg, api) = started().await;
     let faults = reg.faults();
     let stats = reg.stats();
 
@@ -809,9 +804,7 @@ async fn faults_and_stats() {
 
 #[tokio::test]
 async fn data_survives_restart_on_another_port() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
+    let (dir, reg, api) = started().await;
     let up = create_module_version(&api, "greeting", "1.0.0").await;
     assert_eq!(api.put(&up, module_tarball()).await, StatusCode::OK);
     let first = reg.addr();
