@@ -7,10 +7,12 @@
 //! (the cache step, skipped because tfpub is pre-installed via TFPUB_BINARY).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_yaml::Value;
+
+use crate::support::{repo_root, testdata, TestRegistry};
 
 /// Context the expression evaluator can read.
 #[derive(Default)]
@@ -277,10 +279,6 @@ fn run_action(
     })
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 const TINY: &str = r#"
 name: tiny
 description: t
@@ -489,21 +487,9 @@ exit 1
 #[tokio::test(flavor = "multi_thread")]
 async fn action_publishes_module_to_embedded_registry() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("registry");
-    std::fs::create_dir_all(&data).unwrap();
-    let reg = tfpub_registry::start(
-        tfpub_registry::RegistryOptions::new(data.clone()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
-    let host = reg
-        .base_url()
-        .to_string()
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
-    let module = repo_root().join("testdata/modules/terraform-null-greeting");
+    let reg = TestRegistry::start().await;
+    let host = reg.host();
+    let module = testdata("modules/terraform-null-greeting");
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     let root = repo_root();
@@ -530,7 +516,7 @@ async fn action_publishes_module_to_embedded_registry() {
     })
     .await
     .unwrap();
-    let _ = reg.shutdown().await;
+    reg.stop().await;
     assert_eq!(r.code, 0, "{}", r.log);
     assert_eq!(r.outputs["published"], "true", "{}", r.log);
     assert_eq!(r.outputs["version"], "1.0.0");

@@ -156,24 +156,28 @@ fn client_for(stub: &Stub) -> Client {
 }
 
 fn client_with(stub: &Stub, max_rps: f64) -> Client {
-    let target = resolve(
-        &TargetFlags {
-            host: Some(stub.base.clone()),
-            organization: Some("acme".into()),
-            ca_cert: None,
-        },
-        &env_with(&[("TFE_TOKEN", TOK)]),
-    )
-    .unwrap();
-    let c = Client::new(
-        &target,
+    client_at(
+        &stub.base,
         ClientOptions {
             retry: fast_retry(),
             max_rps,
             ..ClientOptions::default()
         },
     )
+}
+
+/// A client for org `acme` at `base` with the test token, which its Debug never shows.
+fn client_at(base: &str, options: ClientOptions) -> Client {
+    let target = resolve(
+        &TargetFlags {
+            host: Some(base.to_string()),
+            organization: Some("acme".into()),
+            ca_cert: None,
+        },
+        &env_with(&[("TFE_TOKEN", TOK)]),
+    )
     .unwrap();
+    let c = Client::new(&target, options).unwrap();
     assert!(!format!("{c:?} {target:?}").contains(TOK));
     c
 }
@@ -756,17 +760,8 @@ async fn transport_error_is_named_and_clean() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", l.local_addr().unwrap());
     drop(l);
-    let target = resolve(
-        &TargetFlags {
-            host: Some(base),
-            organization: Some("acme".into()),
-            ca_cert: None,
-        },
-        &env_with(&[("TFE_TOKEN", TOK)]),
-    )
-    .unwrap();
-    let c = Client::new(
-        &target,
+    let c = client_at(
+        &base,
         ClientOptions {
             retry: RetryPolicy {
                 max_attempts: 2,
@@ -774,8 +769,7 @@ async fn transport_error_is_named_and_clean() {
             },
             ..Default::default()
         },
-    )
-    .unwrap();
+    );
     let e = c.list_gpg_keys("acme").await.unwrap_err();
     assert!(matches!(e, ApiError::Transport { .. }), "{e:?}");
     assert!(

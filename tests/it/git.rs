@@ -5,53 +5,17 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
-use git2::{Oid, Repository, Signature};
+use git2::{Oid, Repository};
 use tfpub_core::git::{plan_sync, Repo, TagScan};
 use tfpub_core::project::{
     parse_module_dir_name, validate_module_name, validate_provider_name,
     validate_provider_type_name, ModuleConfig, ProjectConfig,
 };
 
+use crate::support::git::{commit, tag};
+
 fn v(s: &str) -> semver::Version {
     semver::Version::parse(s).unwrap()
-}
-
-fn sig() -> Signature<'static> {
-    Signature::now("tfpub test", "test@example.invalid").unwrap()
-}
-
-/// Write `files` into the work tree, stage everything (respecting .gitignore) and commit.
-fn commit(repo: &Repository, files: &[(&str, &str)], msg: &str) -> Oid {
-    let root = repo.workdir().unwrap().to_path_buf();
-    for (path, body) in files {
-        let p = root.join(path);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(p, body).unwrap();
-    }
-    let mut index = repo.index().unwrap();
-    index
-        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
-        .unwrap();
-    index.update_all(["*"].iter(), None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let parents: Vec<git2::Commit> = match repo.head() {
-        Ok(h) => vec![h.peel_to_commit().unwrap()],
-        Err(_) => vec![],
-    };
-    let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
-    repo.commit(Some("HEAD"), &sig(), &sig(), msg, &tree, &parent_refs)
-        .unwrap()
-}
-
-fn tag(repo: &Repository, name: &str, target: Oid, annotated: bool) {
-    let obj = repo.find_object(target, None).unwrap();
-    if annotated {
-        repo.tag(name, &obj, &sig(), &format!("release {name}"), false)
-            .unwrap();
-    } else {
-        repo.tag_lightweight(name, &obj, false).unwrap();
-    }
 }
 
 const LW: bool = false;

@@ -5,110 +5,48 @@
 //! The registry is inspected over plain HTTP (not through tfpub's own client) so a bug in
 //! the client cannot hide a bug in what it did.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::support::{copy_tree, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
+use crate::support::fs::set_mode;
+use crate::support::registry::Api;
+use crate::support::terraform::Terraform;
+use crate::support::{
+    git, module_copy, ok_json, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN,
+};
 
-const MODS: &str = "/api/v2/organizations/acme/registry-modules";
-
-/// Plain-HTTP view of the registry.
+/// The registry's API, for what the tests set up or check behind the CLI's back.
 struct Http {
-    c: reqwest::Client,
-    base: url::Url,
+    api: Api,
 }
 
 impl Http {
     fn new(t: &TestRegistry) -> Http {
         Http {
-            c: reqwest::Client::new(),
-            base: t.reg.base_url(),
+            api: Api::new(&t.reg, TEST_TOKEN),
         }
     }
 
-    async fn send(&self, m: reqwest::Method, p: &str, body: Option<Value>) -> (u16, Value) {
-        let url = self.base.join(p.trim_start_matches('/')).unwrap();
-        let mut r = self.c.request(m, url).bearer_auth(TEST_TOKEN);
-        if let Some(b) = body {
-            r = r
-                .header("content-type", "application/vnd.api+json")
-                .body(b.to_string());
-        }
-        let resp = r.send().await.unwrap();
-        let s = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (s, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, p: &str, attrs: Value) -> (u16, Value) {
-        self.send(
-            reqwest::Method::POST,
-            p,
-            Some(json!({"data": {"type": "x", "attributes": attrs}})),
-        )
-        .await
-    }
-
-    /// The version document, or None on 404.
+    /// The version's `data`, or None on 404.
     async fn version(&self, name: &str, version: &str) -> Option<Value> {
-        let (s, v) = self
-            .send(
-                reqwest::Method::GET,
-                &format!("{MODS}/private/acme/{name}/null/version?module_version={version}"),
-                None,
-            )
-            .await;
-        match s {
-            200 => Some(v["data"].clone()),
-            404 => None,
-            _ => panic!("GET version {version}: {s} {v}"),
-        }
+        let doc = self.api.module_version(name, "null", version).await;
+        doc.map(|d| d["data"].clone())
     }
 
     /// Create module `name`/null and version `version` the way a publisher that died
     /// right after creating the version would have left them; returns the upload link.
     async fn create_pending(&self, name: &str, version: &str) -> String {
-        let (s, v) = self
-            .post(
-                MODS,
-                json!({"name": name, "provider": "null", "registry-name": "private"}),
-            )
-            .await;
+        let (s, v) = self.api.create_module(name).await;
         assert_eq!(s, 201, "{v}");
-        let (s, v) = self
-            .post(
-                &format!("{MODS}/private/acme/{name}/null/versions"),
-                json!({"version": version}),
-            )
-            .await;
-        assert_eq!(s, 201, "{v}");
-        assert_eq!(v["data"]["attributes"]["status"], "pending");
-        v["data"]["links"]["upload"].as_str().unwrap().to_string()
+        self.api.create_module_version(name, version).await
     }
 
     async fn put(&self, link: &str, body: Vec<u8>) -> u16 {
-        self.c
-            .put(link)
-            .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        self.api.put(link, body).await.as_u16()
     }
-}
-
-/// A writable copy of the sample module, in a folder named terraform-null-greeting (so
-/// name and provider come from the folder name), outside any git repository.
-fn module_copy() -> (tempfile::TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("terraform-null-greeting");
-    copy_tree(&testdata("modules/terraform-null-greeting"), &dir);
-    (t, dir)
 }
 
 /// `tfpub module publish --json --version V DIR`, with a timeout that bounds a test that
@@ -133,14 +71,6 @@ fn item<'a>(doc: &'a Value, kind: &str, action: &str) -> Option<&'a Value> {
         .find(|i| i["kind"] == kind && i["action"] == action)
 }
 
-fn assert_ok(r: &Run) -> Value {
-    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-    let d = r.json();
-    assert_eq!(d["schema"], "tfpub.result/v1");
-    assert_eq!(d["ok"], true, "{d}");
-    d
-}
-
 /// The error as a user sees it: message, causes and hint (JSON) plus stderr.
 fn error_text(r: &Run) -> String {
     let d = r.json();
@@ -155,7 +85,7 @@ async fn fresh_publish_then_rerun_changes_nothing() {
     let http = Http::new(&t);
     let (_tmp, dir) = module_copy();
 
-    let d = assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
+    let d = ok_json(&run(publish(&t, &dir, "1.0.0")).await);
     assert_eq!(d["command"], "module publish");
     assert_eq!(d["outcome"], "published");
     assert_eq!(d["published"], true);
@@ -176,7 +106,7 @@ async fn fresh_publish_then_rerun_changes_nothing() {
     // The re-run: reads only, says so plainly, exit 0.
     t.reg.stats().reset();
     let r = run(publish(&t, &dir, "1.0.0")).await;
-    let d = assert_ok(&r);
+    let d = ok_json(&r);
     assert_eq!(d["outcome"], "already-published", "{d}");
     assert_eq!(d["published"], false);
     let e = item(&d, "module-version", "exists").expect("exists item");
@@ -219,7 +149,7 @@ async fn rerun_after_kill_between_create_and_upload_finishes_it() {
     assert_eq!(ver["attributes"]["status"], "pending");
 
     t.reg.stats().reset();
-    let d = assert_ok(&run(publish(&t, &dir, "1.2.0")).await);
+    let d = ok_json(&run(publish(&t, &dir, "1.2.0")).await);
     assert_eq!(d["outcome"], "published", "{d}");
     assert_eq!(d["published"], true);
     // It found the version rather than creating one, and uploaded into it.
@@ -268,7 +198,7 @@ async fn broken_tarball_reports_ingress_error_and_replace_failed_fixes_it() {
     // With --replace-failed: deleted, created again, uploaded, ok.
     let mut c = publish(&t, &dir, "2.0.0");
     c.arg("--replace-failed");
-    let d = assert_ok(&run(c).await);
+    let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "published", "{d}");
     let del = item(&d, "module-version", "deleted").expect("deleted item");
     assert!(
@@ -342,8 +272,8 @@ async fn version_management_round_trips() {
     let t = TestRegistry::start().await;
     let http = Http::new(&t);
     let (_tmp, dir) = module_copy();
-    assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
-    assert_ok(&run(publish(&t, &dir, "1.1.0")).await);
+    ok_json(&run(publish(&t, &dir, "1.0.0")).await);
+    ok_json(&run(publish(&t, &dir, "1.1.0")).await);
 
     let cmd = |args: &[&str]| {
         let mut c = t.tfpub();
@@ -364,7 +294,7 @@ async fn version_management_round_trips() {
             .collect()
     };
 
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     let vs = versions(&d);
     assert_eq!(vs.len(), 2, "{d}");
     assert_eq!(vs[0].0, "1.0.0");
@@ -372,7 +302,7 @@ async fn version_management_round_trips() {
     assert!(vs.iter().all(|(_, s)| s == "status ok"), "{vs:?}");
 
     // deprecate with reason and link
-    let d = assert_ok(
+    let d = ok_json(
         &run(cmd(&[
             "deprecate",
             "greeting/null",
@@ -390,12 +320,12 @@ async fn version_management_round_trips() {
     assert_eq!(dep["deprecated-status"], "Deprecated", "{v}");
     assert_eq!(dep["reason"], "use 1.1");
     assert_eq!(dep["link"], "https://example.com/upgrade");
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     assert_eq!(versions(&d)[0].1, "status ok, deprecated", "{d}");
     assert_eq!(versions(&d)[1].1, "status ok", "{d}");
 
     // revoke (needs the deprecation) and unrevoke
-    let d = assert_ok(
+    let d = ok_json(
         &run(cmd(&[
             "revoke",
             "greeting/null",
@@ -413,10 +343,10 @@ async fn version_management_round_trips() {
     assert_eq!(rev["status"], "Revoked", "{v}");
     assert_eq!(rev["message"], "security issue", "{v}");
     assert_eq!(rev["link"], "https://example.com/cve", "{v}");
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     assert_eq!(versions(&d)[0].1, "status ok, revoked", "{d}");
 
-    assert_ok(&run(cmd(&["unrevoke", "greeting/null", "1.0.0"])).await);
+    ok_json(&run(cmd(&["unrevoke", "greeting/null", "1.0.0"])).await);
     let v = http.version("greeting", "1.0.0").await.unwrap();
     assert!(v["attributes"]["revocation"].is_null(), "{v}");
     assert_eq!(
@@ -424,10 +354,10 @@ async fn version_management_round_trips() {
         "Deprecated"
     );
 
-    assert_ok(&run(cmd(&["undeprecate", "greeting/null", "1.0.0"])).await);
+    ok_json(&run(cmd(&["undeprecate", "greeting/null", "1.0.0"])).await);
     let v = http.version("greeting", "1.0.0").await.unwrap();
     assert!(v["attributes"]["deprecation"].is_null(), "{v}");
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     assert_eq!(versions(&d)[0].1, "status ok", "{d}");
 
     // revoking a version that is not deprecated: the registry's refusal is shown
@@ -446,17 +376,17 @@ async fn version_management_round_trips() {
     assert_eq!(t.reg.stats().writes(), 0);
     assert!(http.version("greeting", "1.0.0").await.is_some());
 
-    let d = assert_ok(&run(cmd(&["delete", "greeting/null", "1.0.0", "--yes"])).await);
+    let d = ok_json(&run(cmd(&["delete", "greeting/null", "1.0.0", "--yes"])).await);
     assert_eq!(d["outcome"], "deleted");
     assert!(item(&d, "module-version", "deleted").is_some(), "{d}");
     assert!(http.version("greeting", "1.0.0").await.is_none());
-    let d = assert_ok(&run(cmd(&["versions", "greeting/null"])).await);
+    let d = ok_json(&run(cmd(&["versions", "greeting/null"])).await);
     let vs = versions(&d);
     assert_eq!(vs.len(), 1, "{d}");
     assert_eq!(vs[0].0, "1.1.0");
 
     // the whole module
-    let d = assert_ok(&run(cmd(&["delete", "greeting/null", "--yes"])).await);
+    let d = ok_json(&run(cmd(&["delete", "greeting/null", "--yes"])).await);
     assert!(item(&d, "module", "deleted").is_some(), "{d}");
     assert!(http.version("greeting", "1.1.0").await.is_none());
     let r = run(cmd(&["versions", "greeting/null"])).await;
@@ -555,78 +485,30 @@ async fn bad_input_is_refused_before_any_write() {
     t.stop().await;
 }
 
-fn set_mode(p: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
 /// Publish the sample module with tfpub, then let the real Terraform CLI install it,
 /// validate a configuration that reads its output, and apply it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terraform_installs_and_applies_the_published_module() {
     let t = TestRegistry::start().await;
     let module = testdata("modules/terraform-null-greeting");
-    let d = assert_ok(&run(publish(&t, &module, "1.0.0")).await);
+    let d = ok_json(&run(publish(&t, &module, "1.0.0")).await);
     assert_eq!(d["outcome"], "published", "{d}");
 
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
-    let home = dir.path().join("home");
-    let tfdata = dir.path().join("tfdata");
-    for p in [&work, &home, &tfdata] {
-        std::fs::create_dir_all(p).unwrap();
-    }
-    let cli_config = dir.path().join("terraformrc");
-    std::fs::write(
-        &cli_config,
-        format!(
-            "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TEST_TOKEN}\"\n}}\n",
-            tfpub_registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        work.join("main.tf"),
+    let tf = Terraform::new(
+        &t.reg,
+        TEST_TOKEN,
         "module \"greeting\" {\n  source  = \"registry.tfpub.test/acme/greeting/null\"\n  version = \"1.0.0\"\n  name    = \"tfpub\"\n}\n\noutput \"g\" {\n  value = module.greeting.greeting\n}\n",
-    )
-    .unwrap();
-
-    let installed = tfdata.join("modules/greeting/main.tf");
-    let tf = move |args: &[&str]| {
-        let mut c = Command::new("terraform");
-        c.current_dir(&work)
-            .args(args)
-            .env("TF_CLI_CONFIG_FILE", &cli_config)
-            .env("TF_DATA_DIR", &tfdata)
-            .env("HOME", &home)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .env_remove("TF_PLUGIN_CACHE_DIR");
-        c
-    };
-    let out = tokio::task::spawn_blocking(move || {
-        let mut outs = Vec::new();
-        for args in [
-            &["init", "-input=false", "-no-color"][..],
-            &["validate", "-no-color"][..],
-            &["apply", "-auto-approve", "-input=false", "-no-color"][..],
-            &["output", "-raw", "g"][..],
-        ] {
-            let o = tf(args)
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run terraform (is it on the PATH?): {e}"));
-            assert!(
-                o.status.success(),
-                "terraform {args:?} failed:\n{}\n{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-            outs.push(String::from_utf8_lossy(&o.stdout).into_owned());
-        }
-        outs
-    })
-    .await
-    .unwrap();
+    );
+    let installed = tf.data_dir().join("modules/greeting/main.tf");
+    let mut out = Vec::new();
+    for args in [
+        &["init", "-input=false", "-no-color"][..],
+        &["validate", "-no-color"][..],
+        &["apply", "-auto-approve", "-input=false", "-no-color"][..],
+        &["output", "-raw", "g"][..],
+    ] {
+        out.push(tf.run(args).await.stdout);
+    }
     assert!(out[1].contains("The configuration is valid"), "{}", out[1]);
     assert!(out[2].contains("Hello, tfpub!"), "{}", out[2]);
     assert_eq!(out[3], "Hello, tfpub!");
@@ -646,8 +528,8 @@ async fn concurrent_publishers_of_one_version_both_succeed() {
         let a = tokio::spawn(run(publish(&t, &dir, &v)));
         let b = tokio::spawn(run(publish(&t, &dir, &v)));
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
-        let da = assert_ok(&a);
-        let db = assert_ok(&b);
+        let da = ok_json(&a);
+        let db = ok_json(&b);
         let outcomes = [da["outcome"].clone(), db["outcome"].clone()];
         for d in [&da, &db] {
             // Whoever found the version finished by the other says so, and does not claim
@@ -686,7 +568,7 @@ async fn upload_dropped_midway_then_rerun_finishes() {
     assert_eq!(ver["attributes"]["status"], "pending");
 
     t.reg.faults().drop_next_uploads(0);
-    let d = assert_ok(&run(publish(&t, &dir, "1.0.0")).await);
+    let d = ok_json(&run(publish(&t, &dir, "1.0.0")).await);
     assert_eq!(d["outcome"], "published", "{d}");
     let ver = http.version("greeting", "1.0.0").await.unwrap();
     assert_eq!(ver["attributes"]["status"], "ok");
@@ -700,7 +582,7 @@ async fn dry_run_lists_the_plan_and_writes_nothing() {
     std::fs::write(dir.join("terraform.tfstate"), "{}").unwrap();
     let mut c = publish(&t, &dir, "1.0.0");
     c.arg("--dry-run");
-    let d = assert_ok(&run(c).await);
+    let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "planned", "{d}");
     assert_eq!(d["published"], false);
     let planned: Vec<&str> = d["items"]
@@ -716,55 +598,26 @@ async fn dry_run_lists_the_plan_and_writes_nothing() {
     t.stop().await;
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let o = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git runs");
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn version_and_commit_come_from_git_and_a_dirty_tree_is_refused() {
     let t = TestRegistry::start().await;
     let http = Http::new(&t);
     let (_tmp, dir) = module_copy();
-    git(&dir, &["init", "-q", "-b", "main"]);
-    git(&dir, &["add", "-A"]);
-    git(&dir, &["commit", "-qm", "first"]);
-    git(&dir, &["tag", "v1.4.0"]);
-    let head = String::from_utf8(
-        Command::new("git")
-            .current_dir(&dir)
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let repo = git2::Repository::init(&dir).unwrap();
+    let first = git::commit(&repo, &[], "first");
+    git::tag(&repo, "v1.4.0", first, false);
+    let head = first.to_string();
 
     // dirty: refused before any write
     std::fs::write(dir.join("main.tf"), "locals {}\n").unwrap();
     let mut c = t.tfpub();
     c.args(["module", "publish"]).arg(&dir);
     assert_refused(&t, c, &["uncommitted changes", "main.tf", "--allow-dirty"]).await;
-    git(&dir, &["checkout", "--", "main.tf"]);
+    git::restore(&repo, Path::new("main.tf"));
 
     let mut c = t.tfpub();
     c.args(["module", "publish", "--json"]).arg(&dir);
-    let d = assert_ok(&run(c).await);
+    let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "published", "{d}");
     let ver = http
         .version("greeting", "1.4.0")

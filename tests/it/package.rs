@@ -13,15 +13,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tfpub_core::package::{package_dir, ModulePackageOptions, PackageError};
 
-use crate::support::{clean_tfpub, copy_tree, run_blocking, testdata, Run};
-
-/// A writable copy of the sample module (in `<tmp>/terraform-null-greeting`).
-fn module_copy() -> (TempDir, PathBuf) {
-    let t = tempfile::tempdir().unwrap();
-    let dir = t.path().join("terraform-null-greeting");
-    copy_tree(&testdata("modules/terraform-null-greeting"), &dir);
-    (t, dir)
-}
+use crate::support::fs::{set_mode, write};
+use crate::support::{clean_tfpub, copy_tree, module_copy, run_blocking, Run};
 
 /// `tfpub ARGS…` with no registry credentials in the environment and a scratch HOME.
 fn tfpub(home: &Path, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
@@ -118,18 +111,6 @@ fn file_names(entries: &[TarEntry]) -> Vec<String> {
         .filter(|e| e.kind != tar::EntryType::Directory)
         .map(|e| e.path.clone())
         .collect()
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
-
-#[cfg(unix)]
-fn set_mode(p: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 #[cfg(unix)]

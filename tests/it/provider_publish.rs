@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tempfile::TempDir;
 
-use crate::support::{run, testdata, Run, TestRegistry, RSA_PASSPHRASE};
+use crate::support::terraform::Terraform;
+use crate::support::{
+    ok_json, run, sha256_hex, test_key, testdata, Run, TestRegistry, RSA_KEY_ID, RSA_PASSPHRASE,
+};
 
 const NAME: &str = "greet";
-const KEY_ID: &str = "7272A3BE438F9A26";
 const PLATFORMS: [&str; 4] = [
     "darwin_arm64",
     "linux_amd64",
@@ -21,10 +21,6 @@ const PLATFORMS: [&str; 4] = [
 ];
 /// Token given to Terraform (the embedded registry in easy mode accepts any token).
 const TF_TOKEN: &str = "terraform-cli-test-token";
-
-fn sha256_hex(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
-}
 
 /// Four tiny shell-script "binaries" (Terraform init never runs them); `tag` makes the
 /// bytes differ between builds.
@@ -57,19 +53,9 @@ fn make_binaries(dir: &Path, tag: &str) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
-/// `tfpub` aimed at the registry over plain http (a bare `host:port` means https).
-fn tfpub(t: &TestRegistry) -> Command {
-    let mut c = t.tfpub();
-    c.env("TFE_HOSTNAME", format!("http://{}", t.host()));
-    c
-}
-
 /// The signing key from the environment, as a pipeline passes it.
 fn with_key(mut c: Command, key: &str, passphrase: Option<&str>) -> Command {
-    c.env(
-        "TFPUB_GPG_PRIVATE_KEY",
-        std::fs::read_to_string(testdata(&format!("keys/{key}"))).unwrap(),
-    );
+    c.env("TFPUB_GPG_PRIVATE_KEY", test_key(key));
     if let Some(p) = passphrase {
         c.env("TFPUB_GPG_PASSPHRASE", p);
     }
@@ -88,14 +74,14 @@ fn binary_args(c: &mut Command, bins: &[(String, PathBuf)], version: &str) {
 }
 
 fn publish_binaries(t: &TestRegistry, bins: &[(String, PathBuf)], version: &str) -> Command {
-    let mut c = rsa(tfpub(t));
+    let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json"]);
     binary_args(&mut c, bins, version);
     c
 }
 
 fn package_binaries(t: &TestRegistry, bins: &[(String, PathBuf)], version: &str, out: &Path) {
-    let mut c = rsa(tfpub(t));
+    let mut c = rsa(t.tfpub_http());
     c.args(["provider", "package"]);
     binary_args(&mut c, bins, version);
     c.arg("-o").arg(out);
@@ -105,13 +91,6 @@ fn package_binaries(t: &TestRegistry, bins: &[(String, PathBuf)], version: &str,
         "package failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn ok(r: &Run) -> Value {
-    assert_eq!(r.code, 0, "tfpub failed:\n{}\n{}", r.stdout, r.stderr);
-    let j = r.json();
-    assert_eq!(j["ok"], true, "{j}");
-    j
 }
 
 /// A refusal: exit 1, no registry write, and a message naming `needle`.
@@ -141,71 +120,36 @@ fn zip_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// `terraform init` then `terraform providers lock` for all four platforms, against the
-/// registry; returns (init output, lock file, work dir holder).
-async fn terraform_install(t: &TestRegistry, version: &str) -> (String, String, TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&work).unwrap();
-    std::fs::create_dir_all(&home).unwrap();
-    let cfg = dir.path().join("terraformrc");
-    std::fs::write(
-        &cfg,
-        format!(
-            "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TF_TOKEN}\"\n}}\n",
-            tfpub_registry::cli_config_snippet("registry.tfpub.test", &t.reg.base_url())
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        work.join("main.tf"),
-        format!(
+/// registry; returns (init and lock output, lock file, the Terraform folder).
+async fn terraform_install(t: &TestRegistry, version: &str) -> (String, String, Terraform) {
+    let tf = Terraform::new(
+        &t.reg,
+        TF_TOKEN,
+        &format!(
             "terraform {{\n  required_providers {{\n    {NAME} = {{\n      source  = \"registry.tfpub.test/acme/{NAME}\"\n      version = \"{version}\"\n    }}\n  }}\n}}\n"
         ),
-    )
-    .unwrap();
-    let tf = move |args: &[&str]| {
-        let mut c = Command::new("terraform");
-        c.current_dir(&work)
-            .args(args)
-            .env("TF_CLI_CONFIG_FILE", &cfg)
-            .env("HOME", &home)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .env_remove("TF_PLUGIN_CACHE_DIR")
-            .env_remove("TF_DATA_DIR");
-        let out = c.output().expect("terraform runs (is it on the PATH?)");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "terraform {args:?} failed:\n{text}");
-        text
-    };
-    let output = tokio::task::spawn_blocking(move || {
-        let init = tf(&["init", "-input=false", "-no-color"]);
-        let mut args = vec!["providers", "lock", "-no-color"];
-        let plats: Vec<String> = PLATFORMS.iter().map(|p| format!("-platform={p}")).collect();
-        args.extend(plats.iter().map(String::as_str));
-        let lock = tf(&args);
-        format!("{init}\n{lock}")
-    })
-    .await
-    .unwrap();
-    let lock = std::fs::read_to_string(dir.path().join("work/.terraform.lock.hcl")).unwrap();
-    (output, lock, dir)
+    );
+    let mut output = String::new();
+    let plats: Vec<String> = PLATFORMS.iter().map(|p| format!("-platform={p}")).collect();
+    let mut lock_args = vec!["providers", "lock", "-no-color"];
+    lock_args.extend(plats.iter().map(String::as_str));
+    for args in [&["init", "-input=false", "-no-color"][..], &lock_args[..]] {
+        let o = tf.run(args).await;
+        output.push_str(&format!("{}{}\n", o.stdout, o.stderr));
+    }
+    let lock = tf.lock_file();
+    (output, lock, tf)
 }
 
-fn assert_installed(init: &str, lock: &str, work: &TempDir, zips: &[PathBuf], version: &str) {
+fn assert_installed(init: &str, lock: &str, tf: &Terraform, zips: &[PathBuf], version: &str) {
     assert!(
-        init.contains(&format!("self-signed, key ID {KEY_ID}")),
+        init.contains(&format!("self-signed, key ID {RSA_KEY_ID}")),
         "init output lacks the signature line:\n{init}"
     );
     for p in PLATFORMS {
         assert!(
             init.contains(&format!(
-                "Retrieved registry.tfpub.test/acme/{NAME} {version} for {p} (self-signed, key ID {KEY_ID})"
+                "Retrieved registry.tfpub.test/acme/{NAME} {version} for {p} (self-signed, key ID {RSA_KEY_ID})"
             )),
             "`terraform providers lock` did not verify {p}:\n{init}"
         );
@@ -221,7 +165,7 @@ fn assert_installed(init: &str, lock: &str, work: &TempDir, zips: &[PathBuf], ve
             zip::CompressionMethod::Deflated
         };
         assert_eq!(method, want, "{}", z.display());
-        let h = sha256_hex(z);
+        let h = sha256_hex(&std::fs::read(z).unwrap());
         assert!(
             lock.contains(&format!("\"zh:{h}\"")),
             "lock file lacks zh:{h} ({}):\n{lock}",
@@ -230,8 +174,8 @@ fn assert_installed(init: &str, lock: &str, work: &TempDir, zips: &[PathBuf], ve
     }
     // Terraform records every SHA256SUMS line: the four zips and the manifest.
     assert_eq!(lock.matches("\"zh:").count(), 5, "{lock}");
-    let bin = work.path().join(format!(
-        "work/.terraform/providers/registry.tfpub.test/acme/{NAME}/{version}/linux_amd64/terraform-provider-{NAME}_v{version}"
+    let bin = tf.data_dir().join(format!(
+        "providers/registry.tfpub.test/acme/{NAME}/{version}/linux_amd64/terraform-provider-{NAME}_v{version}"
     ));
     let meta = std::fs::metadata(&bin)
         .unwrap_or_else(|e| panic!("installed binary {} missing: {e}", bin.display()));
@@ -260,7 +204,7 @@ async fn raw_binaries_publish_and_install_with_terraform() {
     let tmp = tempfile::tempdir().unwrap();
     let bins = make_binaries(&tmp.path().join("bin"), "v1");
     let r = run(publish_binaries(&t, &bins, "1.0.0")).await;
-    let j = ok(&r);
+    let j = ok_json(&r);
     assert_eq!(j["outcome"], "published", "{j}");
     assert_eq!(j["published"], true);
     let items = j["items"].as_array().unwrap();
@@ -274,15 +218,15 @@ async fn raw_binaries_publish_and_install_with_terraform() {
     }
     assert!(items
         .iter()
-        .any(|i| i["kind"] == "gpg-key" && i["id"] == KEY_ID && i["action"] == "created"));
+        .any(|i| i["kind"] == "gpg-key" && i["id"] == RSA_KEY_ID && i["action"] == "created"));
 
     // The same inputs packaged offline give byte-identical zips (deterministic).
     let pkg = tmp.path().join("pkg");
     package_binaries(&t, &bins, "1.0.0", &pkg);
     let zips = zip_files(&pkg);
 
-    let (init, lock, work) = terraform_install(&t, "1.0.0").await;
-    assert_installed(&init, &lock, &work, &zips, "1.0.0");
+    let (init, lock, tf) = terraform_install(&t, "1.0.0").await;
+    assert_installed(&init, &lock, &tf, &zips, "1.0.0");
     t.stop().await;
 }
 
@@ -298,9 +242,9 @@ async fn goreleaser_dist_publishes_and_installs() {
     std::fs::write(dist.join("metadata.json"), "{}\n").unwrap();
     let zips = zip_files(&dist);
 
-    let mut c = rsa(tfpub(&t));
+    let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json"]).arg(&dist);
-    let j = ok(&run(c).await);
+    let j = ok_json(&run(c).await);
     assert_eq!(j["outcome"], "published", "{j}");
     let pv = j["items"]
         .as_array()
@@ -312,8 +256,8 @@ async fn goreleaser_dist_publishes_and_installs() {
     assert_eq!(pv["version"], "2.1.0", "{j}");
     assert_eq!(pv["id"], format!("acme/{NAME}"));
 
-    let (init, lock, work) = terraform_install(&t, "2.1.0").await;
-    assert_installed(&init, &lock, &work, &zips, "2.1.0");
+    let (init, lock, tf) = terraform_install(&t, "2.1.0").await;
+    assert_installed(&init, &lock, &tf, &zips, "2.1.0");
     t.stop().await;
 }
 
@@ -361,7 +305,7 @@ async fn resume_rerun_and_mismatch() {
 
     // Half-published: the version exists, uploads are missing. A re-run completes it.
     t.reg.stats().reset();
-    let j = ok(&run(publish_binaries(&t, &bins, "1.0.0")).await);
+    let j = ok_json(&run(publish_binaries(&t, &bins, "1.0.0")).await);
     assert_eq!(j["outcome"], "published", "{j}");
     let items = j["items"].as_array().unwrap();
     assert!(items
@@ -407,7 +351,7 @@ async fn resume_rerun_and_mismatch() {
 
     // Identical re-run: nothing written.
     t.reg.stats().reset();
-    let j = ok(&run(publish_binaries(&t, &bins, "1.0.0")).await);
+    let j = ok_json(&run(publish_binaries(&t, &bins, "1.0.0")).await);
     assert_eq!(j["outcome"], "already-published", "{j}");
     assert_eq!(j["published"], false);
     assert_eq!(t.reg.stats().count("POST", ""), 0);
@@ -423,7 +367,7 @@ async fn resume_rerun_and_mismatch() {
 
     // The same binaries given as a folder (OS_ARCH/terraform-provider-NAME) zip to the
     // same bytes: still already published.
-    let mut c = rsa(tfpub(&t));
+    let mut c = rsa(t.tfpub_http());
     c.args([
         "provider",
         "publish",
@@ -435,29 +379,29 @@ async fn resume_rerun_and_mismatch() {
     ])
     .args(["--protocols", "6.0"])
     .arg(tmp.path().join("bin"));
-    let j = ok(&run(c).await);
+    let j = ok_json(&run(c).await);
     assert_eq!(j["outcome"], "already-published", "{j}");
     assert_eq!(t.reg.stats().writes(), 0);
 
     // Another key for the same version: refused, names both key IDs.
-    let mut c = with_key(tfpub(&t), "dsa.sec.asc", None);
+    let mut c = with_key(t.tfpub_http(), "dsa.sec.asc", None);
     c.args(["provider", "publish", "--json"]);
     binary_args(&mut c, &bins, "1.0.0");
     let m = refused(&t, &run(c).await, "4BF7A3047F87DB58");
-    assert!(m.contains(KEY_ID), "{m}");
+    assert!(m.contains(RSA_KEY_ID), "{m}");
 
     // A dry run of a new version plans everything and writes nothing.
     let mut c = publish_binaries(&t, &bins, "1.1.0");
     c.arg("--dry-run");
-    let j = ok(&run(c).await);
+    let j = ok_json(&run(c).await);
     assert_eq!(j["outcome"], "planned", "{j}");
     assert_eq!(t.reg.stats().writes(), 0);
 
     // And the completed release still installs.
     let pkg = tmp.path().join("pkg");
     package_binaries(&t, &bins, "1.0.0", &pkg);
-    let (init, lock, work) = terraform_install(&t, "1.0.0").await;
-    assert_installed(&init, &lock, &work, &zip_files(&pkg), "1.0.0");
+    let (init, lock, tf) = terraform_install(&t, "1.0.0").await;
+    assert_installed(&init, &lock, &tf, &zip_files(&pkg), "1.0.0");
     t.stop().await;
 }
 
@@ -470,7 +414,7 @@ async fn refusals_before_any_write() {
 
     // Keys: written to files and passed with --gpg-key so the message can name the file.
     let keyed = |key: &str, pass: Option<&str>| {
-        let mut c = tfpub(&t);
+        let mut c = t.tfpub_http();
         if let Some(p) = pass {
             c.env("TFPUB_GPG_PASSPHRASE", p);
         }
@@ -493,7 +437,7 @@ async fn refusals_before_any_write() {
     assert!(!m.to_lowercase().contains("unexpected eof"), "{m}");
     assert!(!m.contains("wrong horse"), "{m}");
     // The same wrong passphrase through the environment key.
-    let mut c = with_key(tfpub(&t), "rsa.sec.asc", Some("wrong horse"));
+    let mut c = with_key(t.tfpub_http(), "rsa.sec.asc", Some("wrong horse"));
     c.args(["provider", "publish", "--json"]);
     binary_args(&mut c, &bins, "1.0.0");
     let m = refused(&t, &run(c).await, "TFPUB_GPG_PRIVATE_KEY");
@@ -516,7 +460,7 @@ async fn refusals_before_any_write() {
     let mut bytes = std::fs::read(&bad).unwrap();
     bytes.push(0);
     std::fs::write(&bad, bytes).unwrap();
-    let mut c = rsa(tfpub(&t));
+    let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json"]).arg(&dist);
     refused(
         &t,
@@ -532,7 +476,7 @@ async fn refusals_before_any_write() {
         dist2.join("terraform-provider-other_1.0.0_linux_amd64.zip"),
     )
     .unwrap();
-    let mut c = rsa(tfpub(&t));
+    let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json"]).arg(&dist2);
     refused(
         &t,
@@ -554,7 +498,7 @@ async fn refusals_before_any_write() {
     )
     .unwrap();
     std::fs::remove_file(dist3.join("terraform-provider-greet_1.0.0_SHA256SUMS.sig")).unwrap();
-    let mut c = rsa(tfpub(&t));
+    let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json"]).arg(&dist3);
     refused(
         &t,
@@ -564,12 +508,12 @@ async fn refusals_before_any_write() {
 
     // A dist folder signed by another key than the one given.
     let dist5 = tmp.path().join("dist5");
-    let mut c = with_key(tfpub(&t), "dsa.sec.asc", None);
+    let mut c = with_key(t.tfpub_http(), "dsa.sec.asc", None);
     c.args(["provider", "package"]);
     binary_args(&mut c, &bins, "1.0.0");
     c.arg("-o").arg(&dist5);
     assert_eq!(run(c).await.code, 0);
-    let mut c = rsa(tfpub(&t));
+    let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json"]).arg(&dist5);
     refused(
         &t,
@@ -590,7 +534,7 @@ async fn refusals_before_any_write() {
     std::fs::write(&sums, text).unwrap();
     std::fs::remove_file(dist4.join("terraform-provider-greet_1.0.0_manifest.json")).unwrap();
     std::fs::remove_file(dist4.join("terraform-provider-greet_1.0.0_SHA256SUMS.sig")).unwrap();
-    let mut c = rsa(tfpub(&t));
+    let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json"]).arg(&dist4);
     refused(&t, &run(c).await, "--protocols");
 
@@ -620,10 +564,10 @@ async fn a_file_the_registry_lost_is_caught_by_the_read_back_and_a_rerun_fixes_i
 
     // The re-run uploads what is missing and verifies.
     let r = run(publish_binaries(&t, &bins, "1.0.0")).await;
-    let j = ok(&r);
+    let j = ok_json(&r);
     assert_eq!(j["published"], true, "{j}");
     // Terraform installs all four platforms of the repaired version.
-    let (init, _lock, _work) = terraform_install(&t, "1.0.0").await;
+    let (init, _lock, _tf) = terraform_install(&t, "1.0.0").await;
     for p in PLATFORMS {
         assert!(
             init.contains(&format!(

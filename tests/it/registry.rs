@@ -1,100 +1,26 @@
 //! Integration tests: the embedded registry, in-process on 127.0.0.1:0 with temp data
 //! dirs, driven with plain reqwest, plus a real `terraform init` against it.
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use tempfile::TempDir;
 use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
+
+use crate::support::gpg::Gpg;
+use crate::support::registry::{start_in, Api};
+use crate::support::terraform::Terraform;
+use crate::support::{sha256_hex, test_key, testdata, RSA_KEY_ID, RSA_PASSPHRASE};
 
 const TOKEN: &str = "test-token";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-async fn start_in(dir: &Path) -> RunningRegistry {
-    registry::start(RegistryOptions::new(dir), "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("registry starts")
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: url::Url,
-    token: Option<String>,
-}
-
-impl Api {
-    fn new(reg: &RunningRegistry) -> Api {
-        Api {
-            http: reqwest::Client::new(),
-            base: reg.base_url(),
-            token: Some(TOKEN.into()),
-        }
-    }
-    fn url(&self, p: &str) -> String {
-        self.base
-            .join(p.trim_start_matches('/'))
-            .unwrap()
-            .to_string()
-    }
-    fn req(&self, m: reqwest::Method, p: &str) -> reqwest::RequestBuilder {
-        let r = self.http.request(m, self.url(p));
-        match &self.token {
-            Some(t) => r.bearer_auth(t),
-            None => r,
-        }
-    }
-    async fn send(&self, m: reqwest::Method, p: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut r = self.req(m, p);
-        if let Some(b) = body {
-            r = r
-                .header("content-type", "application/vnd.api+json")
-                .body(b.to_string());
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-    async fn get(&self, p: &str) -> (StatusCode, Value) {
-        self.send(reqwest::Method::GET, p, None).await
-    }
-    async fn post(&self, p: &str, attrs: Value) -> (StatusCode, Value) {
-        self.send(
-            reqwest::Method::POST,
-            p,
-            Some(json!({"data": {"type": "x", "attributes": attrs}})),
-        )
-        .await
-    }
-    async fn patch(&self, p: &str, attrs: Value) -> (StatusCode, Value) {
-        self.send(
-            reqwest::Method::PATCH,
-            p,
-            Some(json!({"data": {"type": "x", "attributes": attrs}})),
-        )
-        .await
-    }
-    async fn delete(&self, p: &str) -> StatusCode {
-        self.send(reqwest::Method::DELETE, p, None).await.0
-    }
-    /// PUT with no Authorization header, as a real client must.
-    async fn put(&self, url: &str, body: Vec<u8>) -> StatusCode {
-        self.http
-            .put(url)
-            .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    }
+/// A registry on a fresh data folder (kept alive by the TempDir) and a client with TOKEN.
+async fn started() -> (TempDir, RunningRegistry, Api) {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_in(dir.path()).await;
+    let api = Api::new(&reg, TOKEN);
+    (dir, reg, api)
 }
 
 fn detail(v: &Value) -> String {
@@ -120,7 +46,7 @@ fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 fn module_tarball() -> Vec<u8> {
-    let dir = repo().join("testdata/modules/terraform-null-greeting");
+    let dir = testdata("modules/terraform-null-greeting");
     let mut files = Vec::new();
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
@@ -139,27 +65,14 @@ fn module_tarball() -> Vec<u8> {
 
 const MODS: &str = "/api/v2/organizations/acme/registry-modules";
 
+/// Module `name`/null (new or already there) with a new pending version; the upload link.
 async fn create_module_version(api: &Api, name: &str, version: &str) -> String {
-    let (s, _) = api
-        .post(
-            MODS,
-            json!({"name": name, "provider": "null", "registry-name": "private"}),
-        )
-        .await;
+    let (s, _) = api.create_module(name).await;
     assert!(
         s == StatusCode::CREATED || s == StatusCode::UNPROCESSABLE_ENTITY,
         "{s}"
     );
-    let (s, v) = api
-        .post(
-            &format!("{MODS}/private/acme/{name}/null/versions"),
-            json!({"version": version}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    assert_eq!(v["data"]["attributes"]["status"], "pending");
-    assert_eq!(v["data"]["attributes"]["source"], "tfe-api");
-    v["data"]["links"]["upload"].as_str().unwrap().to_string()
+    api.create_module_version(name, version).await
 }
 
 fn version_status(module: &Value, version: &str) -> (String, String) {
@@ -177,9 +90,7 @@ fn version_status(module: &Value, version: &str) -> (String, String) {
 
 #[tokio::test]
 async fn ping_and_discovery() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let (_dir, reg, api) = started().await;
     let resp = api
         .req(reqwest::Method::GET, "/api/v2/ping")
         .send()
@@ -203,9 +114,7 @@ async fn ping_and_discovery() {
 
 #[tokio::test]
 async fn modules_lifecycle_and_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let (_dir, reg, api) = started().await;
     // create: namespace is refused, duplicates are 422, bad names 422
     let (s, v) = api
         .post(
@@ -445,9 +354,7 @@ async fn modules_lifecycle_and_errors() {
 
 #[tokio::test]
 async fn module_list_pagination_and_filters() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let (_dir, reg, api) = started().await;
     for i in 0..5 {
         let (s, _) = api.post(MODS, json!({"name": format!("mod{i}"), "provider": if i % 2 == 0 { "aws" } else { "null" }})).await;
         assert_eq!(s, StatusCode::CREATED);
@@ -493,15 +400,9 @@ fn zip_with(name: &str, data: &[u8]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 #[tokio::test]
 async fn providers_versions_platforms() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let (_dir, reg, api) = started().await;
     let (s, v) = api
         .post(
             PROVS,
@@ -689,21 +590,15 @@ async fn providers_versions_platforms() {
 
 const GPG: &str = "/api/registry/private/v2/gpg-keys";
 
-fn key(name: &str) -> String {
-    std::fs::read_to_string(repo().join("testdata/keys").join(name)).unwrap()
-}
-
 #[tokio::test]
 async fn gpg_keys() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let (_dir, reg, api) = started().await;
     let (s, _) = api.get(GPG).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, v) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("rsa.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("rsa.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -712,14 +607,14 @@ async fn gpg_keys() {
     let (s, _) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("rsa.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("rsa.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, v) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("dsa.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("dsa.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -727,7 +622,7 @@ async fn gpg_keys() {
     let (s, v) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("ed.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("ed.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
@@ -737,7 +632,7 @@ async fn gpg_keys() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = api
-        .post(GPG, json!({"ascii-armor": key("rsa.pub.asc")}))
+        .post(GPG, json!({"ascii-armor": test_key("rsa.pub.asc")}))
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, v) = api.get(&format!("{GPG}?filter%5Bnamespace%5D=acme")).await;
@@ -773,9 +668,7 @@ async fn gpg_keys() {
 #[tokio::test]
 async fn auth_modes() {
     // easy mode: reads without a token, writes need one (any)
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let mut api = Api::new(&reg);
+    let (dir, reg, mut api) = started().await;
     api.token = None;
     let (s, _) = api.get(MODS).await;
     assert_eq!(s, StatusCode::OK);
@@ -819,7 +712,7 @@ async fn auth_modes() {
     let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let mut api = Api::new(&reg);
+    let mut api = Api::new(&reg, TOKEN);
     api.token = None;
     assert_eq!(api.get(MODS).await.0, StatusCode::UNAUTHORIZED);
     api.token = Some("bad".into());
@@ -847,9 +740,7 @@ async fn auth_modes() {
 
 #[tokio::test]
 async fn faults_and_stats() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let (dir, reg, api) = started().await;
     let faults = reg.faults();
     let stats = reg.stats();
 
@@ -913,9 +804,7 @@ async fn faults_and_stats() {
 
 #[tokio::test]
 async fn data_survives_restart_on_another_port() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg);
+    let (dir, reg, api) = started().await;
     let up = create_module_version(&api, "greeting", "1.0.0").await;
     assert_eq!(api.put(&up, module_tarball()).await, StatusCode::OK);
     let first = reg.addr();
@@ -926,7 +815,7 @@ async fn data_survives_restart_on_another_port() {
     let reg = start_in(dir.path()).await;
     assert_ne!(reg.addr(), first);
     assert!(!dir.path().join("tmp/partial").exists());
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
     let (s, m) = api.get(&format!("{MODS}/private/acme/greeting/null")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(version_status(&m, "1.0.0").0, "ok");
@@ -959,26 +848,13 @@ async fn data_survives_restart_on_another_port() {
     reg.shutdown().await;
 }
 
-fn run(cmd: &mut Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// Publishes a module and a signed provider over plain HTTP, then installs both with the
 /// real `terraform init`.
 #[tokio::test]
 async fn terraform_init_installs_published_module_and_provider() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_in(&dir.path().join("data")).await;
-    let api = Api::new(&reg);
+    let api = Api::new(&reg, TOKEN);
 
     // module
     let up = create_module_version(&api, "greeting", "1.0.0").await;
@@ -997,43 +873,13 @@ async fn terraform_init_installs_published_module_and_provider() {
         zips.push((os, arch, fname, zip));
     }
     // BINARY detached signature with gpg in a temp GNUPGHOME
-    let gnupg = tempfile::Builder::new()
-        .prefix("g")
-        .tempdir_in("/tmp")
-        .unwrap();
+    let gpg = Gpg::new();
     let sums_path = dir.path().join("SHA256SUMS");
     std::fs::write(&sums_path, &sums).unwrap();
-    let gpg = |args: &[&str]| {
-        let mut c = Command::new("gpg");
-        c.env("GNUPGHOME", gnupg.path())
-            .args([
-                "--batch",
-                "--yes",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "correct horse",
-            ])
-            .args(args);
-        run(&mut c)
-    };
-    gpg(&[
-        "--import",
-        repo().join("testdata/keys/rsa.sec.asc").to_str().unwrap(),
-    ]);
+    gpg.import(&test_key("rsa.sec.asc"));
     let sig_path = dir.path().join("SHA256SUMS.sig");
-    gpg(&[
-        "--local-user",
-        "7272A3BE438F9A26",
-        "--output",
-        sig_path.to_str().unwrap(),
-        "--detach-sign",
-        sums_path.to_str().unwrap(),
-    ]);
-    let _ = Command::new("gpgconf")
-        .env("GNUPGHOME", gnupg.path())
-        .args(["--kill", "gpg-agent"])
-        .status();
+    gpg.detach_sign(RSA_KEY_ID, RSA_PASSPHRASE, &sums_path, &sig_path);
+    drop(gpg);
     let sig = std::fs::read(&sig_path).unwrap();
     assert!(sig[0] & 0x80 != 0, "binary signature");
 
@@ -1041,7 +887,7 @@ async fn terraform_init_installs_published_module_and_provider() {
     let (s, _) = api
         .post(
             GPG,
-            json!({"namespace": "acme", "ascii-armor": key("rsa.pub.asc")}),
+            json!({"namespace": "acme", "ascii-armor": test_key("rsa.pub.asc")}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
@@ -1056,7 +902,7 @@ async fn terraform_init_installs_published_module_and_provider() {
     let (s, v) = api
         .post(
             &vp,
-            json!({"version": version, "key-id": "7272A3BE438F9A26", "protocols": ["6.0"]}),
+            json!({"version": version, "key-id": RSA_KEY_ID, "protocols": ["6.0"]}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
@@ -1089,44 +935,13 @@ async fn terraform_init_installs_published_module_and_provider() {
     }
 
     // terraform init
-    let work = dir.path().join("work");
-    let home = dir.path().join("home");
-    let tfdata = dir.path().join("tfdata");
-    for d in [&work, &home, &tfdata] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let cli_config = dir.path().join("terraformrc");
-    std::fs::write(
-        &cli_config,
-        format!(
-            "{}credentials \"registry.tfpub.test\" {{\n  token = \"{TOKEN}\"\n}}\n",
-            registry::cli_config_snippet("registry.tfpub.test", &reg.base_url())
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        work.join("main.tf"),
+    let tf = Terraform::new(
+        &reg,
+        TOKEN,
         "terraform {\n  required_providers {\n    greet = {\n      source  = \"registry.tfpub.test/acme/greet\"\n      version = \"0.1.0\"\n    }\n  }\n}\n\nmodule \"greeting\" {\n  source  = \"registry.tfpub.test/acme/greeting/null\"\n  version = \"1.0.0\"\n}\n\noutput \"g\" { value = module.greeting.greeting }\n",
-    )
-    .unwrap();
-    let mut env: HashMap<&str, PathBuf> = HashMap::new();
-    env.insert("TF_CLI_CONFIG_FILE", cli_config.clone());
-    env.insert("TF_DATA_DIR", tfdata.clone());
-    env.insert("HOME", home.clone());
-    let reg_for_tf = tokio::task::spawn_blocking(move || {
-        let mut c = Command::new("terraform");
-        c.current_dir(&work)
-            .args(["init", "-input=false", "-no-color"])
-            .env("TF_IN_AUTOMATION", "1")
-            .env_remove("TF_PLUGIN_CACHE_DIR")
-            .env("CHECKPOINT_DISABLE", "1");
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        run(&mut c);
-        std::fs::read_to_string(work.join(".terraform.lock.hcl")).unwrap()
-    });
-    let lock = reg_for_tf.await.unwrap();
+    );
+    tf.run(&["init", "-input=false", "-no-color"]).await;
+    let lock = tf.lock_file();
     for (_, _, _, zip) in &zips {
         assert!(
             lock.contains(&format!("zh:{}", sha256_hex(zip))),
@@ -1135,7 +950,7 @@ async fn terraform_init_installs_published_module_and_provider() {
     }
     assert!(lock.contains("registry.tfpub.test/acme/greet"), "{lock}");
     assert!(
-        dir.path().join("tfdata/modules/greeting/main.tf").exists(),
+        tf.data_dir().join("modules/greeting/main.tf").exists(),
         "module files at root"
     );
     reg.shutdown().await;

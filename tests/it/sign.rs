@@ -1,88 +1,18 @@
 //! Integration tests: `tfpub_core::sign` on the throwaway test keys, with every signature
 //! checked by the system `gpg --verify` (an independent verifier) as well as by sequoia.
 
-use std::process::Command;
-
 use tfpub_core::secret::Secret;
 use tfpub_core::sign::{self, SignError, Signer};
 
-use crate::support::{testdata, RSA_PASSPHRASE};
+use crate::support::gpg::Gpg;
+use crate::support::{test_key, RSA_PASSPHRASE};
 
 fn key(name: &str) -> Secret<String> {
-    Secret::new(std::fs::read_to_string(testdata(&format!("keys/{name}"))).unwrap())
+    Secret::new(test_key(name))
 }
 
 fn pass(p: &str) -> Secret<String> {
     Secret::new(p.to_string())
-}
-
-/// A throwaway GNUPGHOME (short path: gpg-agent sockets have a length limit); its agent
-/// is killed on drop.
-struct Gpg(tempfile::TempDir);
-
-impl Gpg {
-    fn new() -> Gpg {
-        Gpg(tempfile::Builder::new()
-            .prefix("tfpubg")
-            .tempdir_in("/tmp")
-            .unwrap())
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new("gpg")
-            .env("GNUPGHOME", self.0.path())
-            .args(["--batch", "--no-tty"])
-            .args(args)
-            .output()
-            .expect("the system gpg runs (is it on the PATH?)")
-    }
-
-    fn import(&self, armored_public: &str) {
-        let f = self.0.path().join("import.asc");
-        std::fs::write(&f, armored_public).unwrap();
-        let out = self.run(&["--import", f.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "gpg --import: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `gpg --verify SIG DATA`; returns (success, status-fd output).
-    fn verify(&self, data: &[u8], sig: &[u8]) -> (bool, String) {
-        let d = self.0.path().join("data");
-        let s = self.0.path().join("data.sig");
-        std::fs::write(&d, data).unwrap();
-        std::fs::write(&s, sig).unwrap();
-        let out = self.run(&[
-            "--status-fd",
-            "1",
-            "--verify",
-            s.to_str().unwrap(),
-            d.to_str().unwrap(),
-        ]);
-        (
-            out.status.success(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", self.0.path())
-            .args(["--kill", "all"])
-            .status();
-    }
-}
-
-fn pub_key(name: &str) -> String {
-    std::fs::read_to_string(testdata(&format!("keys/{name}"))).unwrap()
 }
 
 /// Sign with `signer`, verify with gpg (after importing `public`) and with sequoia.
@@ -129,7 +59,7 @@ fn rsa_key_signs_and_gpg_verifies() {
     assert!(!format!("{s:?}").contains("PRIVATE"));
     // Verified with the exported public key and with the one gpg exported.
     sign_and_verify_both(&s, &public);
-    sign_and_verify_both(&s, &pub_key("rsa.pub.asc"));
+    sign_and_verify_both(&s, &test_key("rsa.pub.asc"));
 }
 
 #[test]
@@ -137,7 +67,7 @@ fn dsa_key_is_accepted_and_signs() {
     let s = Signer::from_armored(&key("dsa.sec.asc"), None).unwrap();
     assert_eq!(s.key_id(), "4BF7A3047F87DB58");
     assert!(s.algorithm().starts_with("DSA"), "{}", s.algorithm());
-    sign_and_verify_both(&s, &pub_key("dsa.pub.asc"));
+    sign_and_verify_both(&s, &test_key("dsa.pub.asc"));
 }
 
 #[test]
@@ -164,7 +94,7 @@ fn refused_keys_each_have_their_own_error() {
     let e = Signer::from_armored(&key("rsa.sec.asc"), None).unwrap_err();
     assert!(matches!(e, SignError::PassphraseRequired { .. }), "{e:?}");
 
-    let e = Signer::from_armored(&Secret::new(pub_key("rsa.pub.asc")), None).unwrap_err();
+    let e = Signer::from_armored(&Secret::new(test_key("rsa.pub.asc")), None).unwrap_err();
     assert!(matches!(e, SignError::NotSecret { .. }), "{e:?}");
 
     let e = Signer::from_armored(&Secret::new("not a key".into()), None).unwrap_err();
@@ -194,14 +124,7 @@ fn generated_key_is_rsa4096_and_gpg_verifies() {
     sign_and_verify_both(&s, &g.public_armored);
     // gpg reads the secret key too (what a user would import).
     let gpg = Gpg::new();
-    let f = gpg.0.path().join("sec.asc");
-    std::fs::write(&f, g.secret_armored.expose()).unwrap();
-    let out = gpg.run(&["--import", f.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    gpg.import(g.secret_armored.expose());
     let out = gpg.run(&["--with-colons", "--list-secret-keys"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!(":4096:1:{}:", g.key_id)), "{text}");

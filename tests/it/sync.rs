@@ -5,44 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use git2::{IndexAddOption, Oid, Repository, Signature, Time};
+use git2::{Oid, Repository};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::support::{run, TestRegistry, ORG, TEST_TOKEN};
-
-fn sig() -> Signature<'static> {
-    Signature::new("Tester", "tester@example.com", &Time::new(1_700_000_000, 0)).unwrap()
-}
-
-/// Stage everything (additions and removals) and commit on HEAD.
-fn commit_all(repo: &Repository, msg: &str) -> Oid {
-    let mut idx = repo.index().unwrap();
-    idx.add_all(["*"], IndexAddOption::DEFAULT, None).unwrap();
-    idx.update_all(["*"], None).unwrap();
-    idx.write().unwrap();
-    let tree = repo.find_tree(idx.write_tree().unwrap()).unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig(), &sig(), msg, &tree, &parents)
-        .unwrap()
-}
-
-fn tag(repo: &Repository, name: &str, commit: Oid, annotated: bool) {
-    let obj = repo.find_object(commit, None).unwrap();
-    if annotated {
-        repo.tag(name, &obj, &sig(), &format!("release {name}"), false)
-            .unwrap();
-    } else {
-        repo.tag_lightweight(name, &obj, false).unwrap();
-    }
-}
-
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use crate::support::fs::write;
+use crate::support::git::{commit, tag};
+use crate::support::registry::Api;
+use crate::support::{run, sha256_hex, TestRegistry, TEST_TOKEN};
 
 fn module_tf(dir: &Path, sub: &str, marker: &str) {
     let pre = if sub.is_empty() {
@@ -72,25 +41,8 @@ fn new_repo(tmp: &Path) -> (PathBuf, Repository) {
 
 /// GET a module version through the API; `None` on 404.
 async fn get_version(reg: &TestRegistry, name: &str, provider: &str, v: &str) -> Option<Value> {
-    let url = format!(
-        "http://{}/api/v2/organizations/{ORG}/registry-modules/private/{ORG}/{name}/{provider}/version?module_version={v}",
-        reg.host()
-    );
-    let resp = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(TEST_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    if resp.status() == 404 {
-        return None;
-    }
-    assert!(
-        resp.status().is_success(),
-        "GET version {v}: {}",
-        resp.status()
-    );
-    Some(resp.json::<Value>().await.unwrap())
+    let api = Api::new(&reg.reg, TEST_TOKEN);
+    api.module_version(name, provider, v).await
 }
 
 fn commit_sha_of(doc: &Value) -> String {
@@ -105,10 +57,6 @@ fn status_of(doc: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 fn blob_exists(reg: &TestRegistry, sha: &str) -> bool {
@@ -149,7 +97,7 @@ fn build_30(tmp: &Path) -> Built {
     ];
     for (i, v) in versions.iter().enumerate() {
         module_tf(&dir, "", &format!("release {v}"));
-        let c = commit_all(&repo, &format!("release {v}"));
+        let c = commit(&repo, &[], &format!("release {v}"));
         let name = if i % 2 == 0 {
             format!("v{v}")
         } else {
@@ -181,15 +129,8 @@ fn build_30(tmp: &Path) -> Built {
     Built { dir, semver }
 }
 
-/// `reg.tfpub()` aimed at the registry over plain http (a bare host:port means https).
-fn cli(reg: &TestRegistry) -> std::process::Command {
-    let mut c = reg.tfpub();
-    c.env("TFE_HOSTNAME", format!("http://{}", reg.host()));
-    c
-}
-
 fn sync_cmd(reg: &TestRegistry, dir: &Path) -> std::process::Command {
-    let mut c = cli(reg);
+    let mut c = reg.tfpub_http();
     c.args(["module", "sync"]).arg(dir).current_dir(dir);
     c
 }
@@ -220,7 +161,7 @@ async fn sync_30_tags_publishes_exactly_the_missing_semver_ones() {
     assert!(get_version(&reg, "demo", "null", "0.3.0").await.is_none());
     // ... and one in the middle with `module publish --version` (from HEAD's tree).
     let r = run({
-        let mut c = cli(&reg);
+        let mut c = reg.tfpub_http();
         c.args(["module", "publish", "--version", "1.5.0"])
             .arg(&b.dir)
             .current_dir(&b.dir);
@@ -338,10 +279,10 @@ async fn sync_archive_equals_package_of_a_checkout() {
     write(&dir, ".terraformignore", "*.md\n");
     write(&dir, "NOTES.md", "ignored\n");
     write(&dir, "modules/inner/main.tf", "variable \"x\" {}\n");
-    let c1 = commit_all(&repo, "one");
+    let c1 = commit(&repo, &[], "one");
     tag(&repo, "v1.0.0", c1, true);
     module_tf(&dir, "", "two");
-    let c2 = commit_all(&repo, "two");
+    let c2 = commit(&repo, &[], "two");
     tag(&repo, "v1.1.0", c2, false);
 
     let r = run(sync_cmd(&reg, &dir)).await;
@@ -358,7 +299,7 @@ async fn sync_archive_equals_package_of_a_checkout() {
         .unwrap();
         let tgz = tmp.path().join(format!("{v}.tar.gz"));
         let r = run({
-            let mut c = cli(&reg);
+            let mut c = reg.tfpub_http();
             c.args(["module", "package"]).arg(&out).arg("-o").arg(&tgz);
             c
         })
@@ -379,18 +320,18 @@ async fn sync_skips_a_broken_tag_and_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let (dir, repo) = new_repo(tmp.path());
     module_tf(&dir, "", "a");
-    let c1 = commit_all(&repo, "a");
+    let c1 = commit(&repo, &[], "a");
     tag(&repo, "v1.0.0", c1, false);
     // a tree with no .tf at its root
     std::fs::remove_file(dir.join("main.tf")).unwrap();
     std::fs::remove_file(dir.join("versions.tf")).unwrap();
     write(&dir, "README.md", "moved away\n");
     module_tf(&dir, "sub", "moved");
-    let c2 = commit_all(&repo, "broken");
+    let c2 = commit(&repo, &[], "broken");
     tag(&repo, "v1.1.0", c2, true);
     // fixed again
     module_tf(&dir, "", "b");
-    let c3 = commit_all(&repo, "fixed");
+    let c3 = commit(&repo, &[], "fixed");
     tag(&repo, "v1.2.0", c3, false);
 
     let r = run(sync_cmd(&reg, &dir)).await;
@@ -447,7 +388,7 @@ tag_prefix = "web/"
     ] {
         for t in tags {
             module_tf(&dir, &format!("modules/{m}"), &format!("{m} {t}"));
-            let c = commit_all(&repo, &format!("{m} {t}"));
+            let c = commit(&repo, &[], &format!("{m} {t}"));
             tag(&repo, &format!("{m}/{t}"), c, t.ends_with('0'));
             expect.push((m, p, t.trim_start_matches('v'), c));
         }
@@ -478,12 +419,12 @@ tag_prefix = "web/"
     for (m, _) in [("vpc", ""), ("dns", ""), ("web", "")] {
         module_tf(&dir, &format!("modules/{m}"), &format!("{m} next"));
     }
-    let head = commit_all(&repo, "next of all three");
+    let head = commit(&repo, &[], "next of all three");
     for t in ["vpc/v1.2.0", "dns/v0.2.0", "web/v2.3.0"] {
         tag(&repo, t, head, false);
     }
     let r = run({
-        let mut c = cli(&reg);
+        let mut c = reg.tfpub_http();
         c.args(["module", "publish", "--version", "3.0.0"])
             .arg(&dir)
             .current_dir(&dir);
@@ -496,7 +437,7 @@ tag_prefix = "web/"
     );
     assert!(r.stderr.contains("--module"), "no hint: {}", r.stderr);
     let r = run({
-        let mut c = cli(&reg);
+        let mut c = reg.tfpub_http();
         c.args(["module", "publish", "--json"])
             .arg(&dir)
             .current_dir(&dir);
@@ -517,11 +458,11 @@ tag_prefix = "web/"
     }
     // and only the one named with --module
     module_tf(&dir, "modules/dns", "dns only");
-    let c = commit_all(&repo, "dns only");
+    let c = commit(&repo, &[], "dns only");
     tag(&repo, "dns/v0.3.0", c, true);
     tag(&repo, "web/v2.4.0", c, true);
     let r = run({
-        let mut c = cli(&reg);
+        let mut c = reg.tfpub_http();
         c.args(["module", "publish", "--module", "dns/google"])
             .arg(&dir)
             .current_dir(&dir);
@@ -544,7 +485,7 @@ async fn sync_300_tags_with_290_published_costs_o_of_missing() {
     let (dir, repo) = new_repo(tmp.path());
     for i in 0..300u32 {
         module_tf(&dir, "", &format!("r{i}"));
-        let c = commit_all(&repo, &format!("r{i}"));
+        let c = commit(&repo, &[], &format!("r{i}"));
         tag(&repo, &format!("v1.{i}.0"), c, i % 2 == 0);
     }
     let r = run({

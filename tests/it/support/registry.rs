@@ -1,0 +1,281 @@
+//! The embedded registry for a test: started in-process on an ephemeral loopback port with
+//! its own data folder, and the `tfpub` binary run against it with a recognisable token
+//! and a scratch HOME, every output checked for leaked secrets.
+
+use std::path::Path;
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tfpub_registry::{self as registry, RegistryOptions, RunningRegistry};
+
+use super::{ORG, RSA_PASSPHRASE, TEST_TOKEN};
+
+/// Start a registry that keeps its data in `dir`, on 127.0.0.1 and a free port.
+pub async fn start_in(dir: &Path) -> RunningRegistry {
+    registry::start(RegistryOptions::new(dir), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("registry starts")
+}
+
+/// A registry with its own temporary data folder (kept alive by the returned TempDir).
+pub struct TestRegistry {
+    pub reg: RunningRegistry,
+    pub data: TempDir,
+    /// A scratch HOME for the CLI, so no real credentials file is read.
+    pub home: TempDir,
+}
+
+impl TestRegistry {
+    pub async fn start() -> TestRegistry {
+        let data = tempfile::tempdir().unwrap();
+        let reg = start_in(data.path()).await;
+        TestRegistry {
+            reg,
+            data,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// host:port as given to `--host`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.reg.addr().port())
+    }
+
+    /// A `tfpub` command aimed at this registry through the environment a pipeline would
+    /// set (TFE_HOSTNAME, TFE_ORGANIZATION, TFE_TOKEN), with a clean HOME and no CI vars.
+    pub fn tfpub(&self) -> Command {
+        let mut c = clean_tfpub(self.home.path());
+        c.env("TFE_HOSTNAME", self.host())
+            .env("TFE_ORGANIZATION", ORG)
+            .env("TFE_TOKEN", TEST_TOKEN)
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    /// `tfpub()` aimed at the registry over plain http (a bare `host:port` means https).
+    pub fn tfpub_http(&self) -> Command {
+        let mut c = self.tfpub();
+        c.env("TFE_HOSTNAME", format!("http://{}", self.host()));
+        c
+    }
+
+    pub async fn stop(self) {
+        self.reg.shutdown().await;
+    }
+}
+
+/// A `tfpub` command with none of the caller's credentials, CI or data-folder variables,
+/// HOME set to `home` (so no real credentials file is read) and NO_COLOR.
+pub fn clean_tfpub(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tfpub"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TF_TOKEN_")
+            || k.starts_with("TFE_")
+            || k.starts_with("TFPUB_")
+            || k.starts_with("GITHUB_")
+            || k.starts_with("XDG_")
+            || k == "CI"
+            || k == "SSL_CERT_FILE"
+        {
+            c.env_remove(k);
+        }
+    }
+    c.env("HOME", home).env("NO_COLOR", "1");
+    c
+}
+
+/// The registry's HTTP API driven directly with reqwest, as a client (or a publisher that
+/// died half-way) would: JSON:API bodies, the bearer token when there is one, and
+/// uploads without it.
+pub struct Api {
+    http: reqwest::Client,
+    base: url::Url,
+    /// The bearer token sent with API calls (`None`: no Authorization header).
+    pub token: Option<String>,
+}
+
+impl Api {
+    pub fn new(reg: &RunningRegistry, token: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: reg.base_url(),
+            token: Some(token.into()),
+        }
+    }
+
+    pub fn url(&self, p: &str) -> String {
+        self.base
+            .join(p.trim_start_matches('/'))
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn req(&self, m: reqwest::Method, p: &str) -> reqwest::RequestBuilder {
+        let r = self.http.request(m, self.url(p));
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    /// Send `body` (if any) as JSON:API; the status and the body parsed (Null if not JSON).
+    pub async fn send(
+        &self,
+        m: reqwest::Method,
+        p: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.req(m, p);
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/vnd.api+json")
+                .body(b.to_string());
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, p: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, p, None).await
+    }
+
+    pub async fn post(&self, p: &str, attrs: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, p, Some(jsonapi(attrs)))
+            .await
+    }
+
+    pub async fn patch(&self, p: &str, attrs: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, p, Some(jsonapi(attrs)))
+            .await
+    }
+
+    pub async fn delete(&self, p: &str) -> StatusCode {
+        self.send(reqwest::Method::DELETE, p, None).await.0
+    }
+
+    /// PUT with no Authorization header, as a real client must.
+    pub async fn put(&self, url: &str, body: Vec<u8>) -> StatusCode {
+        self.http
+            .put(url)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// POST module `name`/null in ORG; the status and document as the registry answered.
+    pub async fn create_module(&self, name: &str) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/v2/organizations/{ORG}/registry-modules"),
+            json!({"name": name, "provider": "null", "registry-name": "private"}),
+        )
+        .await
+    }
+
+    /// POST version `version` of module `name`/null, which must be created `pending` by the
+    /// API; returns its upload link (left unused by a test playing a publisher that died).
+    pub async fn create_module_version(&self, name: &str, version: &str) -> String {
+        let (s, v) = self
+            .post(
+                &format!("/api/v2/organizations/{ORG}/registry-modules/private/{ORG}/{name}/null/versions"),
+                json!({"version": version}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["data"]["attributes"]["status"], "pending");
+        assert_eq!(v["data"]["attributes"]["source"], "tfe-api");
+        v["data"]["links"]["upload"].as_str().unwrap().to_string()
+    }
+
+    /// The document of module version `name`/`provider` `version` in ORG, or None on 404.
+    pub async fn module_version(&self, name: &str, provider: &str, version: &str) -> Option<Value> {
+        let (s, v) = self
+            .get(&format!(
+                "/api/v2/organizations/{ORG}/registry-modules/private/{ORG}/{name}/{provider}/version?module_version={version}"
+            ))
+            .await;
+        match s {
+            StatusCode::OK => Some(v),
+            StatusCode::NOT_FOUND => None,
+            _ => panic!("GET version {version}: {s} {v}"),
+        }
+    }
+}
+
+/// A JSON:API request document carrying `attrs`.
+fn jsonapi(attrs: Value) -> Value {
+    json!({"data": {"type": "x", "attributes": attrs}})
+}
+
+/// What a CLI run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as the JSON result document.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// A successful `--json` run: exit 0 and a `tfpub.result/v1` document with `ok: true`,
+/// which is returned.
+pub fn ok_json(r: &Run) -> Value {
+    assert_eq!(r.code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    let d = r.json();
+    assert_eq!(d["schema"], "tfpub.result/v1");
+    assert_eq!(d["ok"], true, "{d}");
+    d
+}
+
+/// Run a command to completion on a blocking thread (the registry keeps serving on the
+/// test's runtime), check no secret leaked, and return its output.
+pub async fn run(cmd: Command) -> Run {
+    tokio::task::spawn_blocking(move || run_blocking(cmd))
+        .await
+        .unwrap()
+}
+
+/// Run a command to completion on this thread (no registry to keep serving), check no
+/// secret leaked, and return its output.
+pub fn run_blocking(mut cmd: Command) -> Run {
+    let out = cmd.output().expect("tfpub runs");
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_no_secret(&r.stdout);
+    assert_no_secret(&r.stderr);
+    r
+}
+
+/// No token, passphrase, private key or upload URL in `text`.
+pub fn assert_no_secret(text: &str) {
+    for s in [
+        TEST_TOKEN,
+        RSA_PASSPHRASE,
+        "PRIVATE KEY BLOCK",
+        "/_archivist/upload/",
+    ] {
+        assert!(
+            !text.contains(s),
+            "secret {s:?} leaked into output:\n{text}"
+        );
+    }
+}
