@@ -887,12 +887,13 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
         Command::Provider(ProviderCmd::Versions { name }) => {
             let mut o = Outcome::new("provider versions");
             o.target = Some(ctx.target_info());
-            let id = format!("{}/{name}", ctx.org());
-            for v in ctx.client.list_provider_versions(name).await? {
+            let addr = ctx.provider(name);
+            let id = addr.to_string();
+            for v in ctx.client.list_provider_versions(&addr).await? {
                 o.push(
                     Item::new(ItemKind::ProviderVersion, &id, Action::Exists)
                         .version(&v.version)
-                        .url(ctx.provider_url(name, Some(&v.version)))
+                        .url(ctx.provider_url(&addr, Some(&v.version)))
                         .detail(format!(
                             "key {}, protocols {}",
                             v.key_id,
@@ -903,18 +904,19 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
             Ok(o)
         }
         Command::Provider(ProviderCmd::Delete { name, version, yes }) => {
-            let id = format!("{}/{name}", ctx.org());
+            let addr = ctx.provider(name);
+            let id = addr.to_string();
             let mut o = Outcome::new("provider delete");
             o.target = Some(ctx.target_info());
             match version {
                 Some(v) => {
                     confirm(&format!("delete version {v} of provider {id}"), *yes)?;
-                    ctx.client.delete_provider_version(name, v).await?;
+                    ctx.client.delete_provider_version(&addr, v).await?;
                     o.push(Item::new(ItemKind::ProviderVersion, &id, Action::Deleted).version(v));
                 }
                 None => {
                     confirm(&format!("delete provider {id} and all its versions"), *yes)?;
-                    ctx.client.delete_provider(name).await?;
+                    ctx.client.delete_provider(&addr).await?;
                     o.push(Item::new(ItemKind::Provider, &id, Action::Deleted));
                 }
             }
@@ -943,12 +945,13 @@ async fn with_session(cli: &Cli, ctx: &Context) -> anyhow::Result<Outcome> {
             Ok(o)
         }
         Command::GpgKey(GpgKeyCmd::Delete { key_id, yes }) => {
+            let key_id: tfpub_core::vocab::KeyId = key_id.parse()?;
             confirm(&format!("delete GPG key {key_id}"), *yes)?;
-            ctx.client.delete_gpg_key(ctx.org(), key_id).await?;
+            ctx.client.delete_gpg_key(ctx.org(), &key_id).await?;
             let mut o = Outcome::new("gpg-key delete");
             o.target = Some(ctx.target_info());
             o.outcome = OutcomeKind::Deleted;
-            o.push(Item::new(ItemKind::GpgKey, key_id, Action::Deleted));
+            o.push(Item::new(ItemKind::GpgKey, &key_id, Action::Deleted));
             Ok(o)
         }
         _ => unreachable!("handled before a session is opened"),

@@ -18,3 +18,4 @@ pub mod publish;
 pub mod report;
 pub mod secret;
 pub mod sign;
+pub mod vocab;
