@@ -14,6 +14,7 @@ use tfpub_core::api::{ApiError, Client, ClientOptions, RetryPolicy, VersionChang
 use tfpub_core::config::{resolve, Environment, TargetFlags};
 use tfpub_core::report::Progress;
 use tfpub_core::secret::SecretUrl;
+use tfpub_core::vocab::{ModuleAddress, ProviderAddress};
 
 const TOK: &str = "tok-INTEGRATION-5e6f7a8b";
 
@@ -151,6 +152,16 @@ fn env_with(vars: &[(&str, &str)]) -> Environment {
     }
 }
 
+fn greeting() -> ModuleAddress {
+    ModuleAddress::new("acme", "greeting", "null")
+}
+
+fn hello() -> ProviderAddress {
+    ProviderAddress::new("acme", "hello")
+}
+
+const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
 fn client_for(stub: &Stub) -> Client {
     client_with(stub, 1000.0)
 }
@@ -273,7 +284,7 @@ async fn unprocessable_shows_detail_and_duplicates() {
     .await;
     let c = client_for(&stub);
     let e = c
-        .create_module_version("greeting", "null", "1.0.0", None)
+        .create_module_version(&greeting(), "1.0.0", None)
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(422));
@@ -343,7 +354,7 @@ async fn server_errors_are_retried() {
     })
     .await;
     let p = client_for(&stub)
-        .get_provider("hello")
+        .get_provider(&hello())
         .await
         .unwrap()
         .unwrap();
@@ -370,7 +381,7 @@ async fn post_retried_when_reread_finds_nothing() {
         _ => resp(404, serde_json::Value::Null),
     })
     .await;
-    let p = client_for(&stub).create_provider("hello").await.unwrap();
+    let p = client_for(&stub).create_provider(&hello()).await.unwrap();
     assert_eq!(p.id, "prov-9");
     assert_eq!(
         stub.count("POST", "/api/v2/organizations/acme/registry-providers"),
@@ -394,7 +405,7 @@ async fn post_not_repeated_when_first_attempt_landed() {
         _ => resp(200, provider_doc()),
     })
     .await;
-    let p = client_for(&stub).create_provider("hello").await.unwrap();
+    let p = client_for(&stub).create_provider(&hello()).await.unwrap();
     assert_eq!(p.id, "prov-9");
     assert_eq!(
         stub.count("POST", "/api/v2/organizations/acme/registry-providers"),
@@ -409,7 +420,7 @@ async fn module_create_never_sends_namespace() {
     })
     .await;
     let m = client_for(&stub)
-        .create_module("greeting", "null", false)
+        .create_module(&greeting(), false)
         .await
         .unwrap();
     assert_eq!(m.status, "pending");
@@ -685,7 +696,7 @@ async fn consumer_side_discovery_and_downloads() {
         "/api/registry/v1/providers/acme/hello/1.0.0/download/linux/amd64" => resp(200, serde_json::json!({
             "protocols": ["6.0"], "os": "linux", "arch": "amd64", "filename": "f.zip",
             "download_url": "/dl/f.zip", "shasums_url": "/dl/S", "shasums_signature_url": "/dl/S.sig",
-            "shasum": "ab", "signing_keys": {"gpg_public_keys": [{"key_id": "ABCD", "ascii_armor": "---"}]}})),
+            "shasum": SHA, "signing_keys": {"gpg_public_keys": [{"key_id": "7272a3be438f9a26", "ascii_armor": "---"}]}})),
         "/api/registry/v1/modules/acme/greeting/null/1.0.0/download" => Resp {
             status: 204, headers: vec![("x-terraform-get", "/dl/m.tar.gz".into())], body: String::new() },
         "/dl/m.tar.gz" => Resp { status: 200, headers: vec![], body: "TARBALL".into() },
@@ -694,15 +705,13 @@ async fn consumer_side_discovery_and_downloads() {
     .await;
     let c = client_for(&stub);
     let d = c
-        .provider_download("acme", "hello", "1.0.0", "linux", "amd64")
+        .provider_download(&hello(), "1.0.0", "linux", "amd64")
         .await
         .unwrap();
     assert_eq!(d.protocols, vec!["6.0"]);
-    assert_eq!(d.signing_keys.gpg_public_keys[0].key_id, "ABCD");
-    let u = c
-        .module_download_url("acme", "greeting", "null", "1.0.0")
-        .await
-        .unwrap();
+    assert_eq!(d.signing_keys.gpg_public_keys[0].key_id, "7272A3BE438F9A26");
+    assert_eq!(d.shasum, SHA);
+    let u = c.module_download_url(&greeting(), "1.0.0").await.unwrap();
     assert_eq!(u, format!("{}/dl/m.tar.gz", stub.base));
     assert_eq!(&c.fetch(&u).await.unwrap()[..], b"TARBALL");
     let fetched = stub
@@ -731,8 +740,7 @@ async fn version_change_patches_then_rereads() {
     .await;
     let v = client_for(&stub)
         .change_module_version(
-            "greeting",
-            "null",
+            &greeting(),
             "1.0.0",
             VersionChange::Deprecate {
                 reason: Some("old".into()),
@@ -777,4 +785,20 @@ async fn transport_error_is_named_and_clean() {
         "{e}"
     );
     assert_no_token(&e);
+}
+
+#[tokio::test]
+async fn malformed_typed_fields_are_decode_errors() {
+    let stub = Stub::start(|r, _| match r.path.as_str() {
+        p if p.ends_with("/versions/1.0.0") => resp(200, serde_json::json!({"data":{"id":"provver-1",
+            "type":"registry-provider-versions","attributes":{"version":"1.0.0","key-id":"ABCD","protocols":["6.0"]}}})),
+        _ => resp(404, serde_json::Value::Null),
+    })
+    .await;
+    let e = client_for(&stub)
+        .get_provider_version(&hello(), "1.0.0")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ApiError::Decode { .. }), "{e:?}");
+    assert!(e.to_string().contains("key id \"ABCD\""), "{e}");
 }

@@ -19,3 +19,4 @@ pub mod publish;
 pub mod report;
 pub mod secret;
 pub mod sign;
+pub mod vocab;

@@ -26,6 +26,7 @@ use openpgp::{Cert, KeyHandle};
 use sequoia_openpgp as openpgp;
 
 use crate::secret::Secret;
+use crate::vocab::KeyId;
 
 const GENERATE_HINT: &str = "generate a suitable RSA key with `tfpub gpg-key generate` \
      (or `gpg --quick-gen-key 'Name <email>' rsa4096 sign`)";
@@ -192,8 +193,8 @@ impl Signer {
     }
 
     /// The primary key ID: 16 upper-case hex digits (what the registry calls `key-id`).
-    pub fn key_id(&self) -> String {
-        self.cert.keyid().to_hex()
+    pub fn key_id(&self) -> KeyId {
+        KeyId::from_bytes(self.cert.keyid().as_bytes()).expect("an OpenPGP v4 key id has 8 bytes")
     }
 
     /// The primary key fingerprint, upper-case hex without spaces.

@@ -34,6 +34,7 @@ use url::Url;
 
 use crate::config::Target;
 use crate::secret::Secret;
+use crate::vocab::{KeyId, ModuleAddress, ProviderAddress, Sha256};
 use types::{ErrorDoc, FromResource, Many, One};
 
 const JSONAPI: &str = "application/vnd.api+json";
@@ -529,9 +530,14 @@ impl Client {
 
     // ---------------------------------------------------------------- modules
 
-    fn module_url(&self, name: &str, provider: &str, rest: &[&str]) -> Url {
-        let org = self.organization.clone();
-        let mut segs = vec!["registry-modules", "private", org.as_str(), name, provider];
+    fn module_url(&self, m: &ModuleAddress, rest: &[&str]) -> Url {
+        let mut segs = vec![
+            "registry-modules",
+            "private",
+            m.namespace(),
+            m.name(),
+            m.provider(),
+        ];
         segs.extend_from_slice(rest);
         self.org_url(&segs, &[])
     }
@@ -540,33 +546,32 @@ impl Client {
         self.list(self.org_url(&["registry-modules"], &[])).await
     }
 
-    pub async fn get_module(&self, name: &str, provider: &str) -> Result<Option<Module>, ApiError> {
-        self.get_one(self.module_url(name, provider, &[])).await
+    pub async fn get_module(&self, m: &ModuleAddress) -> Result<Option<Module>, ApiError> {
+        self.get_one(self.module_url(m, &[])).await
     }
 
     /// Create a private module with no VCS connection (namespace is never sent).
     pub async fn create_module(
         &self,
-        name: &str,
-        provider: &str,
+        m: &ModuleAddress,
         no_code: bool,
     ) -> Result<Module, ApiError> {
         let body = json!({"data": {"type": "registry-modules", "attributes": {
-            "name": name, "provider": provider, "registry-name": "private", "no-code": no_code}}});
+            "name": m.name(), "provider": m.provider(), "registry-name": "private",
+            "no-code": no_code}}});
         self.create(self.org_url(&["registry-modules"], &[]), body, || {
-            Box::pin(self.get_module(name, provider))
+            Box::pin(self.get_module(m))
         })
         .await
     }
 
-    pub async fn delete_module(&self, name: &str, provider: &str) -> Result<(), ApiError> {
-        self.delete(self.module_url(name, provider, &[])).await
+    pub async fn delete_module(&self, m: &ModuleAddress) -> Result<(), ApiError> {
+        self.delete(self.module_url(m, &[])).await
     }
 
     pub async fn create_module_version(
         &self,
-        name: &str,
-        provider: &str,
+        m: &ModuleAddress,
         version: &str,
         commit_sha: Option<&str>,
     ) -> Result<ModuleVersion, ApiError> {
@@ -575,38 +580,34 @@ impl Client {
             attrs["commit-sha"] = json!(sha);
         }
         let body = json!({"data": {"type": "registry-module-versions", "attributes": attrs}});
-        self.create(self.module_url(name, provider, &["versions"]), body, || {
-            Box::pin(self.get_module_version(name, provider, version))
+        self.create(self.module_url(m, &["versions"]), body, || {
+            Box::pin(self.get_module_version(m, version))
         })
         .await
     }
 
     pub async fn get_module_version(
         &self,
-        name: &str,
-        provider: &str,
+        m: &ModuleAddress,
         version: &str,
     ) -> Result<Option<ModuleVersion>, ApiError> {
-        let mut u = self.module_url(name, provider, &["version"]);
+        let mut u = self.module_url(m, &["version"]);
         u.query_pairs_mut().append_pair("module_version", version);
         self.get_one(u).await
     }
 
     pub async fn delete_module_version(
         &self,
-        name: &str,
-        provider: &str,
+        m: &ModuleAddress,
         version: &str,
     ) -> Result<(), ApiError> {
-        self.delete(self.module_url(name, provider, &[version]))
-            .await
+        self.delete(self.module_url(m, &[version])).await
     }
 
     /// Deprecate/undeprecate/revoke/unrevoke a version, then return it as re-read.
     pub async fn change_module_version(
         &self,
-        name: &str,
-        provider: &str,
+        m: &ModuleAddress,
         version: &str,
         change: VersionChange,
     ) -> Result<ModuleVersion, ApiError> {
@@ -622,10 +623,10 @@ impl Client {
             VersionChange::Unrevoke => json!({"revocation": {"status": "Unrevoked"}}),
         };
         let body = json!({"data": {"type": "module-versions", "attributes": attrs}});
-        let url = self.module_url(name, provider, &[version]);
+        let url = self.module_url(m, &[version]);
         self.request(Method::PATCH, url.clone(), Some(body), true)
             .await?;
-        self.get_module_version(name, provider, version)
+        self.get_module_version(m, version)
             .await?
             .ok_or_else(|| ApiError::NotFound {
                 method: "GET".into(),
@@ -635,9 +636,8 @@ impl Client {
 
     // ---------------------------------------------------------------- providers
 
-    fn provider_url(&self, name: &str, rest: &[&str]) -> Url {
-        let org = self.organization.clone();
-        let mut segs = vec!["registry-providers", "private", org.as_str(), name];
+    fn provider_url(&self, p: &ProviderAddress, rest: &[&str]) -> Url {
+        let mut segs = vec!["registry-providers", "private", p.namespace(), p.name()];
         segs.extend_from_slice(rest);
         self.org_url(&segs, &[])
     }
@@ -646,95 +646,99 @@ impl Client {
         self.list(self.org_url(&["registry-providers"], &[])).await
     }
 
-    pub async fn get_provider(&self, name: &str) -> Result<Option<Provider>, ApiError> {
-        self.get_one(self.provider_url(name, &[])).await
+    pub async fn get_provider(&self, p: &ProviderAddress) -> Result<Option<Provider>, ApiError> {
+        self.get_one(self.provider_url(p, &[])).await
     }
 
-    pub async fn create_provider(&self, name: &str) -> Result<Provider, ApiError> {
+    pub async fn create_provider(&self, p: &ProviderAddress) -> Result<Provider, ApiError> {
         let body = json!({"data": {"type": "registry-providers", "attributes": {
-            "name": name, "namespace": self.organization, "registry-name": "private"}}});
+            "name": p.name(), "namespace": p.namespace(), "registry-name": "private"}}});
         self.create(self.org_url(&["registry-providers"], &[]), body, || {
-            Box::pin(self.get_provider(name))
+            Box::pin(self.get_provider(p))
         })
         .await
     }
 
-    pub async fn delete_provider(&self, name: &str) -> Result<(), ApiError> {
-        self.delete(self.provider_url(name, &[])).await
+    pub async fn delete_provider(&self, p: &ProviderAddress) -> Result<(), ApiError> {
+        self.delete(self.provider_url(p, &[])).await
     }
 
     pub async fn create_provider_version(
         &self,
-        name: &str,
+        p: &ProviderAddress,
         version: &str,
-        key_id: &str,
+        key_id: &KeyId,
         protocols: &[String],
     ) -> Result<ProviderVersion, ApiError> {
         let body = json!({"data": {"type": "registry-provider-versions", "attributes": {
             "version": version, "key-id": key_id, "protocols": protocols}}});
-        self.create(self.provider_url(name, &["versions"]), body, || {
-            Box::pin(self.get_provider_version(name, version))
+        self.create(self.provider_url(p, &["versions"]), body, || {
+            Box::pin(self.get_provider_version(p, version))
         })
         .await
     }
 
     pub async fn get_provider_version(
         &self,
-        name: &str,
+        p: &ProviderAddress,
         version: &str,
     ) -> Result<Option<ProviderVersion>, ApiError> {
-        self.get_one(self.provider_url(name, &["versions", version]))
+        self.get_one(self.provider_url(p, &["versions", version]))
             .await
     }
 
     pub async fn list_provider_versions(
         &self,
-        name: &str,
+        p: &ProviderAddress,
     ) -> Result<Vec<ProviderVersion>, ApiError> {
-        self.list(self.provider_url(name, &["versions"])).await
+        self.list(self.provider_url(p, &["versions"])).await
     }
 
-    pub async fn delete_provider_version(&self, name: &str, version: &str) -> Result<(), ApiError> {
-        self.delete(self.provider_url(name, &["versions", version]))
+    pub async fn delete_provider_version(
+        &self,
+        p: &ProviderAddress,
+        version: &str,
+    ) -> Result<(), ApiError> {
+        self.delete(self.provider_url(p, &["versions", version]))
             .await
     }
 
     pub async fn create_platform(
         &self,
-        name: &str,
+        p: &ProviderAddress,
         version: &str,
         os: &str,
         arch: &str,
         filename: &str,
-        shasum: &str,
+        shasum: &Sha256,
     ) -> Result<Platform, ApiError> {
         let body = json!({"data": {"type": "registry-provider-version-platforms", "attributes": {
             "os": os, "arch": arch, "filename": filename, "shasum": shasum}}});
         self.create(
-            self.provider_url(name, &["versions", version, "platforms"]),
+            self.provider_url(p, &["versions", version, "platforms"]),
             body,
-            || Box::pin(self.get_platform(name, version, os, arch)),
+            || Box::pin(self.get_platform(p, version, os, arch)),
         )
         .await
     }
 
     pub async fn get_platform(
         &self,
-        name: &str,
+        p: &ProviderAddress,
         version: &str,
         os: &str,
         arch: &str,
     ) -> Result<Option<Platform>, ApiError> {
-        self.get_one(self.provider_url(name, &["versions", version, "platforms", os, arch]))
+        self.get_one(self.provider_url(p, &["versions", version, "platforms", os, arch]))
             .await
     }
 
     pub async fn list_platforms(
         &self,
-        name: &str,
+        p: &ProviderAddress,
         version: &str,
     ) -> Result<Vec<Platform>, ApiError> {
-        self.list(self.provider_url(name, &["versions", version, "platforms"]))
+        self.list(self.provider_url(p, &["versions", version, "platforms"]))
             .await
     }
 
@@ -771,8 +775,9 @@ impl Client {
         .await
     }
 
-    pub async fn delete_gpg_key(&self, namespace: &str, key_id: &str) -> Result<(), ApiError> {
-        self.delete(self.gpg_url(&[namespace, key_id])).await
+    pub async fn delete_gpg_key(&self, namespace: &str, key_id: &KeyId) -> Result<(), ApiError> {
+        self.delete(self.gpg_url(&[namespace, key_id.as_str()]))
+            .await
     }
 
     // ---------------------------------------------------------------- consumer side
@@ -816,8 +821,7 @@ impl Client {
     /// The providers.v1 download document, as Terraform would read it.
     pub async fn provider_download(
         &self,
-        namespace: &str,
-        name: &str,
+        p: &ProviderAddress,
         version: &str,
         os: &str,
         arch: &str,
@@ -825,7 +829,7 @@ impl Client {
         let s = self.services().await?;
         let u = Self::service_url(
             &s.providers,
-            &[namespace, name, version, "download", os, arch],
+            &[p.namespace(), p.name(), version, "download", os, arch],
         );
         let raw = self.request(Method::GET, u.clone(), None, true).await?;
         serde_json::from_slice(&raw.body).map_err(|e| ApiError::Decode {
@@ -838,15 +842,13 @@ impl Client {
     /// The `X-Terraform-Get` location of a module version (resolved to an absolute URL).
     pub async fn module_download_url(
         &self,
-        namespace: &str,
-        name: &str,
-        provider: &str,
+        m: &ModuleAddress,
         version: &str,
     ) -> Result<String, ApiError> {
         let s = self.services().await?;
         let u = Self::service_url(
             &s.modules,
-            &[namespace, name, provider, version, "download"],
+            &[m.namespace(), m.name(), m.provider(), version, "download"],
         );
         let raw = self.request(Method::GET, u.clone(), None, true).await?;
         let loc = raw

@@ -6,12 +6,15 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::secret::SecretUrl;
+use crate::vocab::{KeyId, Sha256, VersionStatus};
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct VersionStatus {
+/// One entry of a module's `version-statuses`: where an ingress error is read.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct VersionStatusEntry {
+    #[serde(default)]
     pub version: String,
-    pub status: String,
+    pub status: VersionStatus,
+    #[serde(default)]
     pub error: Option<String>,
 }
 
@@ -25,21 +28,26 @@ pub struct Module {
     pub namespace: String,
     pub registry_name: String,
     pub status: String,
-    pub version_statuses: Vec<VersionStatus>,
+    pub version_statuses: Vec<VersionStatusEntry>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ModuleVersion {
     #[serde(skip)]
     pub id: String,
+    #[serde(default)]
     pub version: String,
-    pub status: String,
+    pub status: VersionStatus,
+    #[serde(default)]
     pub source: Option<String>,
+    #[serde(default)]
     pub commit_sha: Option<String>,
     /// Raw `deprecation` attribute, when the service reports one.
+    #[serde(default)]
     pub deprecation: Option<Value>,
     /// Raw `revocation` attribute, when the service reports one.
+    #[serde(default)]
     pub revocation: Option<Value>,
     #[serde(skip)]
     pub upload: Option<SecretUrl>,
@@ -81,15 +89,19 @@ pub struct Provider {
     pub registry_name: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ProviderVersion {
     #[serde(skip)]
     pub id: String,
+    #[serde(default)]
     pub version: String,
-    pub key_id: String,
+    pub key_id: KeyId,
+    #[serde(default)]
     pub protocols: Vec<String>,
+    #[serde(default)]
     pub shasums_uploaded: bool,
+    #[serde(default)]
     pub shasums_sig_uploaded: bool,
     #[serde(skip)]
     pub shasums_upload: Option<SecretUrl>,
@@ -101,15 +113,19 @@ pub struct ProviderVersion {
     pub shasums_sig_download: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Platform {
     #[serde(skip)]
     pub id: String,
+    #[serde(default)]
     pub os: String,
+    #[serde(default)]
     pub arch: String,
+    #[serde(default)]
     pub filename: String,
-    pub shasum: String,
+    pub shasum: Sha256,
+    #[serde(default)]
     pub provider_binary_uploaded: bool,
     #[serde(skip)]
     pub binary_upload: Option<SecretUrl>,
@@ -117,13 +133,15 @@ pub struct Platform {
     pub binary_download: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "kebab-case")]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct GpgKey {
     #[serde(skip)]
     pub id: String,
-    pub key_id: String,
+    pub key_id: KeyId,
+    #[serde(default)]
     pub namespace: String,
+    #[serde(default)]
     pub ascii_armor: String,
 }
 
@@ -151,17 +169,24 @@ pub enum VersionChange {
 }
 
 /// The providers.v1 download document Terraform reads.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct ProviderDownload {
+    #[serde(default)]
     pub protocols: Vec<String>,
+    #[serde(default)]
     pub os: String,
+    #[serde(default)]
     pub arch: String,
+    #[serde(default)]
     pub filename: String,
+    #[serde(default)]
     pub download_url: String,
+    #[serde(default)]
     pub shasums_url: String,
+    #[serde(default)]
     pub shasums_signature_url: String,
-    pub shasum: String,
+    pub shasum: Sha256,
+    #[serde(default)]
     pub signing_keys: SigningKeys,
 }
 
@@ -171,13 +196,16 @@ pub struct SigningKeys {
     pub gpg_public_keys: Vec<PublicKey>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(default)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct PublicKey {
-    pub key_id: String,
+    pub key_id: KeyId,
+    #[serde(default)]
     pub ascii_armor: String,
+    #[serde(default)]
     pub trust_signature: Option<String>,
+    #[serde(default)]
     pub source: Option<String>,
+    #[serde(default)]
     pub source_url: Option<String>,
 }
 
@@ -203,9 +231,10 @@ impl Resource {
     fn secret_link(&self, name: &str) -> Option<SecretUrl> {
         self.link(name).and_then(|s| SecretUrl::parse(&s).ok())
     }
-    fn attrs<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, serde_json::Error> {
+    fn attrs<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         if self.attributes.is_null() {
-            return Ok(T::default());
+            // A resource without attributes decodes like one with none set.
+            return serde_json::from_value(Value::Object(Default::default()));
         }
         serde_json::from_value(self.attributes.clone())
     }
@@ -312,7 +341,7 @@ mod tests {
         .unwrap();
         let v = ModuleVersion::from_resource(doc.data).unwrap();
         assert_eq!(v.id, "modver-1");
-        assert_eq!(v.status, "pending");
+        assert_eq!(v.status, VersionStatus::Pending);
         assert!(v.upload.is_some());
         assert!(!format!("{v:?}").contains("SIGNEDTOKEN"));
         assert!(!v.deprecated());

@@ -91,12 +91,13 @@ pub async fn add(ctx: &Context, file: &Path) -> anyhow::Result<Outcome> {
 
 /// Deletes a key by its id, once the user confirmed.
 pub async fn delete(ctx: &Context, key_id: &str, confirm: &dyn Confirm) -> anyhow::Result<Outcome> {
+    let key_id: crate::vocab::KeyId = key_id.parse()?;
     confirm.confirm(&format!("delete GPG key {key_id}"))?;
-    ctx.client.delete_gpg_key(ctx.org(), key_id).await?;
+    ctx.client.delete_gpg_key(ctx.org(), &key_id).await?;
     let mut o = Outcome::new("gpg-key delete");
     o.target = Some(ctx.target_info());
     o.outcome = OutcomeKind::Deleted;
-    o.push(Item::new(ItemKind::GpgKey, key_id, Action::Deleted));
+    o.push(Item::new(ItemKind::GpgKey, key_id.to_string(), Action::Deleted));
     Ok(o)
 }
 

@@ -102,12 +102,13 @@ fn input(path: Option<PathBuf>, binaries: &[String]) -> anyhow::Result<ProviderI
 pub async fn versions(ctx: &Context, name: &str) -> anyhow::Result<Outcome> {
     let mut o = Outcome::new("provider versions");
     o.target = Some(ctx.target_info());
-    let id = format!("{}/{name}", ctx.org());
-    for v in ctx.client.list_provider_versions(name).await? {
+    let addr = ctx.provider(name);
+    let id = addr.to_string();
+    for v in ctx.client.list_provider_versions(&addr).await? {
         o.push(
             Item::new(ItemKind::ProviderVersion, &id, Action::Exists)
                 .version(&v.version)
-                .url(ctx.provider_url(name, Some(&v.version)))
+                .url(ctx.provider_url(&addr, Some(&v.version)))
                 .detail(format!(
                     "key {}, protocols {}",
                     v.key_id,
@@ -125,18 +126,19 @@ pub async fn delete(
     version: Option<&str>,
     confirm: &dyn Confirm,
 ) -> anyhow::Result<Outcome> {
-    let id = format!("{}/{name}", ctx.org());
+    let addr = ctx.provider(name);
+    let id = addr.to_string();
     let mut o = Outcome::new("provider delete");
     o.target = Some(ctx.target_info());
     match version {
         Some(v) => {
             confirm.confirm(&format!("delete version {v} of provider {id}"))?;
-            ctx.client.delete_provider_version(name, v).await?;
+            ctx.client.delete_provider_version(&addr, v).await?;
             o.push(Item::new(ItemKind::ProviderVersion, &id, Action::Deleted).version(v));
         }
         None => {
             confirm.confirm(&format!("delete provider {id} and all its versions"))?;
-            ctx.client.delete_provider(name).await?;
+            ctx.client.delete_provider(&addr).await?;
             o.push(Item::new(ItemKind::Provider, &id, Action::Deleted));
         }
     }

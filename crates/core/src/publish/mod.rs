@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::api::Client;
 use crate::config::Target;
 use crate::report::{Progress, TargetInfo};
+use crate::vocab::{ModuleAddress, ProviderAddress};
 
 /// What every pipeline needs: a client for the target and a progress sink.
 pub struct Context {
@@ -49,12 +50,22 @@ impl Context {
         &self.target.organization
     }
 
+    /// The address of module `name`/`provider` of the target's organization.
+    pub fn module(&self, name: &str, provider: &str) -> ModuleAddress {
+        ModuleAddress::new(self.org(), name, provider)
+    }
+
+    /// The address of provider `name` of the target's organization.
+    pub fn provider(&self, name: &str) -> ProviderAddress {
+        ProviderAddress::new(self.org(), name)
+    }
+
     /// The registry UI address of a private module version (never an upload URL).
-    pub fn module_url(&self, name: &str, provider: &str, version: Option<&str>) -> String {
-        let org = self.org();
+    pub fn module_url(&self, m: &ModuleAddress, version: Option<&str>) -> String {
         let mut u = format!(
-            "{}app/{org}/registry/modules/private/{org}/{name}/{provider}",
-            self.target.base_url
+            "{}app/{}/registry/modules/private/{m}",
+            self.target.base_url,
+            self.org()
         );
         if let Some(v) = version {
             u.push('/');
@@ -64,11 +75,11 @@ impl Context {
     }
 
     /// The registry UI address of a private provider version.
-    pub fn provider_url(&self, name: &str, version: Option<&str>) -> String {
-        let org = self.org();
+    pub fn provider_url(&self, p: &ProviderAddress, version: Option<&str>) -> String {
         let mut u = format!(
-            "{}app/{org}/registry/providers/private/{org}/{name}",
-            self.target.base_url
+            "{}app/{}/registry/providers/private/{p}",
+            self.target.base_url,
+            self.org()
         );
         if let Some(v) = version {
             u.push('/');

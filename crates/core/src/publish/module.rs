@@ -20,6 +20,7 @@ use crate::api::{ModuleVersion, VersionChange};
 use crate::error::hinted;
 use crate::package::module::{self as pkg, ModuleArchive, ModulePackageOptions};
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind, Progress};
+use crate::vocab::ModuleAddress;
 
 /// Everything `tfpub module publish` was asked.
 #[derive(Debug, Clone)]
@@ -130,7 +131,7 @@ pub async fn publish_configured(
                 all.push(
                     Item::new(
                         ItemKind::Module,
-                        format!("{}/{}/{}", ctx.org(), m.name, m.provider),
+                        ctx.module(&m.name, &m.provider).to_string(),
                         Action::Failed,
                     )
                     .detail(crate::error::chain_messages(&e).join(": ")),
@@ -251,7 +252,8 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     let mut outcome = Outcome::new("module publish");
     outcome.target = Some(ctx.target_info());
     let m = resolve(req)?;
-    let id = format!("{}/{}/{}", ctx.org(), m.name, m.provider);
+    let addr = ctx.module(&m.name, &m.provider);
+    let id = addr.to_string();
     let version = m.version.to_string();
 
     let opts = package_options(req);
@@ -267,10 +269,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
 
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;
-        let existing = ctx
-            .client
-            .get_module_version(&m.name, &m.provider, &version)
-            .await?;
+        let existing = ctx.client.get_module_version(&addr, &version).await?;
         let action = if existing.is_some() {
             Action::Exists
         } else {
@@ -278,7 +277,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
         };
         let mut it = Item::new(ItemKind::ModuleVersion, &id, action)
             .version(&version)
-            .url(ctx.module_url(&m.name, &m.provider, Some(&version)))
+            .url(ctx.module_url(&addr, Some(&version)))
             .detail(format!(
                 "{} files, {} bytes, sha256 {}",
                 archive.files.len(),
@@ -306,8 +305,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     };
     let published = publish_archive(
         ctx,
-        &m.name,
-        &m.provider,
+        &addr,
         &m.version,
         m.commit_sha.as_deref(),
         &archive,
@@ -327,21 +325,20 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
 /// Make sure the module exists; returns the item describing what happened.
 pub async fn ensure_module(
     ctx: &Context,
-    name: &str,
-    provider: &str,
+    addr: &ModuleAddress,
     no_code: bool,
 ) -> anyhow::Result<Item> {
-    let id = format!("{}/{name}/{provider}", ctx.org());
-    let url = ctx.module_url(name, provider, None);
-    if ctx.client.get_module(name, provider).await?.is_some() {
+    let id = addr.to_string();
+    let url = ctx.module_url(addr, None);
+    if ctx.client.get_module(addr).await?.is_some() {
         return Ok(Item::new(ItemKind::Module, id, Action::Exists).url(url));
     }
     ctx.progress.stage(&format!("creating module {id}"));
-    match ctx.client.create_module(name, provider, no_code).await {
+    match ctx.client.create_module(addr, no_code).await {
         Ok(_) => Ok(Item::new(ItemKind::Module, id, Action::Created).url(url)),
         Err(e) => {
             // Another publisher may have created it between our read and our write.
-            if ctx.client.get_module(name, provider).await?.is_some() {
+            if ctx.client.get_module(addr).await?.is_some() {
                 Ok(Item::new(ItemKind::Module, id, Action::Exists).url(url))
             } else {
                 Err(anyhow::Error::new(e).context(format!("creating module {id}")))
@@ -350,17 +347,12 @@ pub async fn ensure_module(
     }
 }
 
-fn is_failed(status: &str) -> bool {
-    status.ends_with("_failed")
-}
-
 /// The converging core: given a packaged archive, make the registry hold it as `ok`.
 /// Returns whether anything new was published. Items describing each step are pushed.
 #[allow(clippy::too_many_arguments)]
 pub async fn publish_archive(
     ctx: &Context,
-    name: &str,
-    provider: &str,
+    addr: &ModuleAddress,
     version: &semver::Version,
     commit_sha: Option<&str>,
     archive: &ModuleArchive,
@@ -368,28 +360,32 @@ pub async fn publish_archive(
     items: &mut Vec<Item>,
 ) -> anyhow::Result<bool> {
     let v = version.to_string();
-    let id = format!("{}/{name}/{provider}", ctx.org());
-    let vurl = ctx.module_url(name, provider, Some(&v));
+    let id = addr.to_string();
+    let vurl = ctx.module_url(addr, Some(&v));
 
-    let mut existing = ctx.client.get_module_version(name, provider, &v).await?;
+    let mut existing = ctx.client.get_module_version(addr, &v).await?;
     if let Some(ev) = &existing {
-        if is_failed(&ev.status) {
-            let why = ingress_error(ctx, name, provider, &v)
+        if ev.status.is_failed() {
+            let why = ingress_error(ctx, addr, &v)
                 .await
-                .unwrap_or_else(|| ev.status.clone());
+                .unwrap_or_else(|| ev.status.to_string());
             if !opts.replace_failed {
                 return Err(hinted(
-                    format!("version {v} of {id} is in the failed state {}: {why}", ev.status),
+                    format!(
+                        "version {v} of {id} is in the failed state {}: {why}",
+                        ev.status
+                    ),
                     format!(
                         "fix the module, then delete the failed version and publish again: \
-                         `tfpub module delete {name}/{provider} {v} --yes`, or re-run with --replace-failed"
+                         `tfpub module delete {} {v} --yes`, or re-run with --replace-failed",
+                        addr.cli_ref()
                     ),
                 ));
             }
             ctx.progress
                 .stage(&format!("deleting failed version {v} ({})", ev.status));
             ctx.client
-                .delete_module_version(name, provider, &v)
+                .delete_module_version(addr, &v)
                 .await
                 .with_context(|| format!("deleting failed version {v} of {id}"))?;
             items.push(
@@ -402,9 +398,9 @@ pub async fn publish_archive(
     }
 
     let ver: ModuleVersion = match existing {
-        Some(ev) if ev.status == "ok" => {
+        Some(ev) if ev.status.is_ok() => {
             // Already published: prove the bytes are ours before saying so.
-            same_archive(ctx, name, provider, &v, archive).await?;
+            same_archive(ctx, addr, &v, archive).await?;
             items.push(
                 Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
                     .version(&v)
@@ -423,14 +419,10 @@ pub async fn publish_archive(
         }
         None => {
             if !opts.module_known {
-                items.push(ensure_module(ctx, name, provider, opts.no_code).await?);
+                items.push(ensure_module(ctx, addr, opts.no_code).await?);
             }
             ctx.progress.stage(&format!("creating version {v}"));
-            match ctx
-                .client
-                .create_module_version(name, provider, &v, commit_sha)
-                .await
-            {
+            match ctx.client.create_module_version(addr, &v, commit_sha).await {
                 Ok(created) => {
                     items.push(
                         Item::new(ItemKind::ModuleVersion, &id, Action::Created)
@@ -439,11 +431,11 @@ pub async fn publish_archive(
                     );
                     created
                 }
-                Err(e) => match ctx.client.get_module_version(name, provider, &v).await? {
+                Err(e) => match ctx.client.get_module_version(addr, &v).await? {
                     // A concurrent publisher (or a retried request) created it.
-                    Some(found) if found.status == "ok" => {
+                    Some(found) if found.status.is_ok() => {
                         // Finished by the other publisher: ours only if the bytes are.
-                        same_archive(ctx, name, provider, &v, archive).await?;
+                        same_archive(ctx, addr, &v, archive).await?;
                         items.push(
                             Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
                                 .version(&v)
@@ -470,7 +462,7 @@ pub async fn publish_archive(
         }
     };
 
-    if ver.status == "pending" {
+    if ver.status.is_pending() {
         if let Some(link) = &ver.upload {
             ctx.progress.mask(link.expose().as_str());
             // The upload reports itself (transfer_start): no separate stage line.
@@ -492,9 +484,9 @@ pub async fn publish_archive(
                     // A concurrent publisher may have uploaded first, which spends the
                     // link. If the version has moved on from `pending`, wait for it and
                     // let the content check below decide; otherwise the failure stands.
-                    let now = ctx.client.get_module_version(name, provider, &v).await?;
+                    let now = ctx.client.get_module_version(addr, &v).await?;
                     match now {
-                        Some(n) if n.status != "pending" => items.push(
+                        Some(n) if !n.status.is_pending() => items.push(
                             Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
                                 .version(&v)
                                 .detail(format!(
@@ -512,10 +504,10 @@ pub async fn publish_archive(
         }
     }
 
-    wait_ok(ctx, name, provider, &v, opts.timeout).await?;
+    wait_ok(ctx, addr, &v, opts.timeout).await?;
     // A concurrent publisher may have uploaded into the same version: say `published`
     // only if the registry serves our bytes.
-    same_archive(ctx, name, provider, &v, archive).await?;
+    same_archive(ctx, addr, &v, archive).await?;
     items.push(
         Item::new(ItemKind::ModuleVersion, &id, Action::Updated)
             .version(&v)
@@ -530,8 +522,8 @@ fn archive_label(v: &str) -> String {
     format!("module-{v}.tar.gz")
 }
 
-async fn ingress_error(ctx: &Context, name: &str, provider: &str, v: &str) -> Option<String> {
-    let m = ctx.client.get_module(name, provider).await.ok()??;
+async fn ingress_error(ctx: &Context, addr: &ModuleAddress, v: &str) -> Option<String> {
+    let m = ctx.client.get_module(addr).await.ok()??;
     m.version_statuses
         .into_iter()
         .find(|s| s.version == v)
@@ -542,16 +534,15 @@ async fn ingress_error(ctx: &Context, name: &str, provider: &str, v: &str) -> Op
 /// Fails unless the registry's archive of version `v` has the bytes of `archive`.
 async fn same_archive(
     ctx: &Context,
-    name: &str,
-    provider: &str,
+    addr: &ModuleAddress,
     v: &str,
     archive: &ModuleArchive,
 ) -> anyhow::Result<()> {
-    let id = format!("{}/{name}/{provider}", ctx.org());
+    let id = addr;
     // Compare what the archives hold (the tar stream), not their gzip bytes: a tfpub
     // built with another deflate implementation must still recognise its own content.
     let local = &archive.tar_sha256;
-    match registry_archive_sha256(ctx, name, provider, v).await {
+    match registry_archive_sha256(ctx, addr, v).await {
         Ok(remote) if &remote == local => Ok(()),
         Ok(remote) => Err(hinted(
             format!(
@@ -569,14 +560,10 @@ async fn same_archive(
 
 async fn registry_archive_sha256(
     ctx: &Context,
-    name: &str,
-    provider: &str,
+    addr: &ModuleAddress,
     v: &str,
 ) -> anyhow::Result<String> {
-    let url = ctx
-        .client
-        .module_download_url(ctx.org(), name, provider, v)
-        .await?;
+    let url = ctx.client.module_download_url(addr, v).await?;
     let bytes = ctx.client.fetch(&url).await?;
     tar_sha256(&bytes[..]).context("the registry's archive is not a readable .tar.gz")
 }
@@ -591,48 +578,48 @@ fn tar_sha256(gz: impl std::io::Read) -> std::io::Result<String> {
 /// Poll the version until `ok`, a failed state, or the timeout (bounded backoff).
 pub async fn wait_ok(
     ctx: &Context,
-    name: &str,
-    provider: &str,
+    addr: &ModuleAddress,
     v: &str,
     timeout: Duration,
 ) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut delay = Duration::from_millis(200);
-    let mut last = String::new();
+    let mut last: Option<crate::vocab::VersionStatus> = None;
+    let name_provider = addr.cli_ref();
     loop {
         let cur = ctx
             .client
-            .get_module_version(name, provider, v)
+            .get_module_version(addr, v)
             .await?
-            .ok_or_else(|| anyhow!("version {v} of {name}/{provider} disappeared while waiting"))?;
-        if cur.status == "ok" {
+            .ok_or_else(|| anyhow!("version {v} of {name_provider} disappeared while waiting"))?;
+        if cur.status.is_ok() {
             return Ok(());
         }
-        if is_failed(&cur.status) {
-            let why = ingress_error(ctx, name, provider, v)
+        if cur.status.is_failed() {
+            let why = ingress_error(ctx, addr, v)
                 .await
                 .unwrap_or_else(|| "the registry gave no error text".into());
             return Err(hinted(
                 format!(
-                    "the registry could not ingest version {v} of {name}/{provider}: status {}: {why}",
+                    "the registry could not ingest version {v} of {name_provider}: status {}: {why}",
                     cur.status
                 ),
                 format!(
                     "fix the module (the archive must be a gzip tarball with .tf files at its root), \
-                     then run `tfpub module delete {name}/{provider} {v} --yes` and publish again, \
+                     then run `tfpub module delete {name_provider} {v} --yes` and publish again, \
                      or publish again with --replace-failed"
                 ),
             ));
         }
-        if cur.status != last {
+        if last.as_ref() != Some(&cur.status) {
             ctx.progress
                 .stage(&format!("waiting: version {v} is {}", cur.status));
-            last = cur.status.clone();
+            last = Some(cur.status.clone());
         }
         if start.elapsed() + delay > timeout {
             return Err(hinted(
                 format!(
-                    "version {v} of {name}/{provider} is still `{}` after {}s",
+                    "version {v} of {name_provider} is still `{}` after {}s",
                     cur.status,
                     timeout.as_secs()
                 ),
@@ -691,35 +678,18 @@ pub fn package(
     Ok(outcome)
 }
 
-/// Parse `NAME/PROVIDER`.
-pub fn parse_module_ref(s: &str) -> anyhow::Result<(String, String)> {
-    match s.split_once('/') {
-        Some((n, p)) if !n.is_empty() && !p.is_empty() && !p.contains('/') => {
-            Ok((n.to_string(), p.to_string()))
-        }
-        _ => Err(hinted(
-            format!("module {s:?} is not NAME/PROVIDER"),
-            "write it like vpc/aws",
-        )),
-    }
-}
-
 /// `tfpub module versions NAME/PROVIDER`.
 pub async fn versions(ctx: &Context, module: &str) -> anyhow::Result<Outcome> {
-    let (name, provider) = parse_module_ref(module)?;
+    let addr = ModuleAddress::parse_ref(ctx.org(), module)?;
     let mut outcome = Outcome::new("module versions");
     outcome.target = Some(ctx.target_info());
-    let id = format!("{}/{name}/{provider}", ctx.org());
-    let m = ctx
-        .client
-        .get_module(&name, &provider)
-        .await?
-        .ok_or_else(|| {
-            hinted(
-                format!("module {id} is not in the registry"),
-                "check the name, provider and --organization",
-            )
-        })?;
+    let id = addr.to_string();
+    let m = ctx.client.get_module(&addr).await?.ok_or_else(|| {
+        hinted(
+            format!("module {id} is not in the registry"),
+            "check the name, provider and --organization",
+        )
+    })?;
     let mut statuses = m.version_statuses.clone();
     statuses.sort_by(|a, b| {
         let pa = semver::Version::parse(&a.version).ok();
@@ -728,11 +698,7 @@ pub async fn versions(ctx: &Context, module: &str) -> anyhow::Result<Outcome> {
     });
     for s in statuses {
         let mut detail = format!("status {}", s.status);
-        if let Ok(Some(v)) = ctx
-            .client
-            .get_module_version(&name, &provider, &s.version)
-            .await
-        {
+        if let Ok(Some(v)) = ctx.client.get_module_version(&addr, &s.version).await {
             if v.revoked() {
                 detail.push_str(", revoked");
             } else if v.deprecated() {
@@ -745,7 +711,7 @@ pub async fn versions(ctx: &Context, module: &str) -> anyhow::Result<Outcome> {
         outcome.push(
             Item::new(ItemKind::ModuleVersion, &id, Action::Exists)
                 .version(&s.version)
-                .url(ctx.module_url(&name, &provider, Some(&s.version)))
+                .url(ctx.module_url(&addr, Some(&s.version)))
                 .detail(detail),
         );
     }
@@ -760,20 +726,20 @@ pub async fn change(
     change: VersionChange,
     verb: &str,
 ) -> anyhow::Result<Outcome> {
-    let (name, provider) = parse_module_ref(module)?;
+    let addr = ModuleAddress::parse_ref(ctx.org(), module)?;
     let v = parse_version(version)?.to_string();
     let mut outcome = Outcome::new(format!("module {verb}"));
     outcome.target = Some(ctx.target_info());
-    let id = format!("{}/{name}/{provider}", ctx.org());
+    let id = addr.to_string();
     ctx.client
-        .change_module_version(&name, &provider, &v, change)
+        .change_module_version(&addr, &v, change)
         .await
         .with_context(|| format!("{verb} version {v} of {id}"))?;
     outcome.outcome = OutcomeKind::Updated;
     outcome.push(
         Item::new(ItemKind::ModuleVersion, &id, Action::Updated)
             .version(&v)
-            .url(ctx.module_url(&name, &provider, Some(&v)))
+            .url(ctx.module_url(&addr, Some(&v)))
             .detail(verb.to_string()),
     );
     Ok(outcome)
@@ -781,22 +747,22 @@ pub async fn change(
 
 /// `tfpub module delete NAME/PROVIDER [VERSION]`.
 pub async fn delete(ctx: &Context, module: &str, version: Option<&str>) -> anyhow::Result<Outcome> {
-    let (name, provider) = parse_module_ref(module)?;
+    let addr = ModuleAddress::parse_ref(ctx.org(), module)?;
     let mut outcome = Outcome::new("module delete");
     outcome.target = Some(ctx.target_info());
-    let id = format!("{}/{name}/{provider}", ctx.org());
+    let id = addr.to_string();
     match version {
         Some(version) => {
             let v = parse_version(version)?.to_string();
             ctx.client
-                .delete_module_version(&name, &provider, &v)
+                .delete_module_version(&addr, &v)
                 .await
                 .with_context(|| format!("deleting version {v} of {id}"))?;
             outcome.push(Item::new(ItemKind::ModuleVersion, &id, Action::Deleted).version(&v));
         }
         None => {
             ctx.client
-                .delete_module(&name, &provider)
+                .delete_module(&addr)
                 .await
                 .with_context(|| format!("deleting module {id}"))?;
             outcome.push(Item::new(ItemKind::Module, &id, Action::Deleted));

@@ -17,6 +17,7 @@ use crate::package::provider::{self as pkg, BinaryInput, ProviderRelease};
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 use crate::secret::Secret;
 use crate::sign::Signer;
+use crate::vocab::{KeyId, Sha256};
 
 /// Where the release files come from.
 #[derive(Debug, Clone)]
@@ -207,9 +208,10 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     let name = rel.name.clone();
     let v = rel.version.to_string();
     let org = ctx.org().to_string();
-    let id = format!("{org}/{name}");
+    let addr = ctx.provider(&name);
+    let id = addr.to_string();
     let key_id = req.signer.key_id();
-    let vurl = ctx.provider_url(&name, Some(&v));
+    let vurl = ctx.provider_url(&addr, Some(&v));
 
     // ---- read everything the registry holds, compare, plan ----
     // Three independent reads: one round trip instead of three.
@@ -222,18 +224,18 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
         },
         async {
             ctx.client
-                .get_provider(&name)
+                .get_provider(&addr)
                 .await
                 .with_context(|| format!("reading provider {id}"))
         },
         async {
             ctx.client
-                .get_provider_version(&name, &v)
+                .get_provider_version(&addr, &v)
                 .await
                 .with_context(|| format!("reading version {v} of {id}"))
         },
     )?;
-    let key_present = keys.iter().any(|k| k.key_id.eq_ignore_ascii_case(&key_id));
+    let key_present = keys.iter().any(|k| k.key_id == key_id);
     let provider_present = provider.is_some();
     let existing_version = if provider_present {
         existing_version
@@ -242,7 +244,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     };
     let mut existing_platforms = Vec::new();
     if let Some(ev) = &existing_version {
-        if !ev.key_id.eq_ignore_ascii_case(&key_id) {
+        if ev.key_id != key_id {
             return Err(hinted(
                 format!(
                     "version {v} of {id} is registered with GPG key {}, but the local release is signed with {key_id}",
@@ -265,7 +267,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
                 "published versions are not overwritten: fix the release or publish a new version",
             ));
         }
-        existing_platforms = ctx.client.list_platforms(&name, &v).await?;
+        existing_platforms = ctx.client.list_platforms(&addr, &v).await?;
         for p in &rel.platforms {
             if let Some(ep) = existing_platforms
                 .iter()
@@ -308,7 +310,11 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
                 Action::Planned
             }
         };
-        outcome.push(Item::new(ItemKind::GpgKey, &key_id, act(key_present)));
+        outcome.push(Item::new(
+            ItemKind::GpgKey,
+            key_id.as_str(),
+            act(key_present),
+        ));
         outcome.push(Item::new(ItemKind::Provider, &id, act(provider_present)));
         outcome.push(
             Item::new(
@@ -341,7 +347,10 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     // The key and the provider do not depend on each other: create them side by side.
     let key_step = async {
         if key_present {
-            return anyhow::Ok((Item::new(ItemKind::GpgKey, &key_id, Action::Exists), false));
+            return anyhow::Ok((
+                Item::new(ItemKind::GpgKey, key_id.as_str(), Action::Exists),
+                false,
+            ));
         }
         ctx.progress.stage(&format!("registering GPG key {key_id}"));
         match ctx
@@ -349,11 +358,17 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
             .add_gpg_key(&org, &req.signer.public_key_armored())
             .await
         {
-            Ok(_) => Ok((Item::new(ItemKind::GpgKey, &key_id, Action::Created), true)),
+            Ok(_) => Ok((
+                Item::new(ItemKind::GpgKey, key_id.as_str(), Action::Created),
+                true,
+            )),
             Err(e) => {
                 let again = ctx.client.list_gpg_keys(&org).await?;
-                if again.iter().any(|k| k.key_id.eq_ignore_ascii_case(&key_id)) {
-                    Ok((Item::new(ItemKind::GpgKey, &key_id, Action::Exists), false))
+                if again.iter().any(|k| k.key_id == key_id) {
+                    Ok((
+                        Item::new(ItemKind::GpgKey, key_id.as_str(), Action::Exists),
+                        false,
+                    ))
                 } else {
                     Err(anyhow::Error::new(e).context(format!("registering GPG key {key_id}")))
                 }
@@ -365,10 +380,10 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
             return anyhow::Ok((Item::new(ItemKind::Provider, &id, Action::Exists), false));
         }
         ctx.progress.stage(&format!("creating provider {id}"));
-        match ctx.client.create_provider(&name).await {
+        match ctx.client.create_provider(&addr).await {
             Ok(_) => Ok((Item::new(ItemKind::Provider, &id, Action::Created), true)),
             Err(e) => {
-                if ctx.client.get_provider(&name).await?.is_none() {
+                if ctx.client.get_provider(&addr).await?.is_none() {
                     return Err(anyhow::Error::new(e).context(format!("creating provider {id}")));
                 }
                 Ok((Item::new(ItemKind::Provider, &id, Action::Exists), false))
@@ -390,7 +405,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
             ctx.progress.stage(&format!("creating version {v}"));
             match ctx
                 .client
-                .create_provider_version(&name, &v, &key_id, &rel.protocols)
+                .create_provider_version(&addr, &v, &key_id, &rel.protocols)
                 .await
             {
                 Ok(created) => {
@@ -402,8 +417,8 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
                     );
                     created
                 }
-                Err(e) => match ctx.client.get_provider_version(&name, &v).await? {
-                    Some(found) if found.key_id.eq_ignore_ascii_case(&key_id) => found,
+                Err(e) => match ctx.client.get_provider_version(&addr, &v).await? {
+                    Some(found) if found.key_id == key_id => found,
                     _ => {
                         return Err(
                             anyhow::Error::new(e).context(format!("creating version {v} of {id}"))
@@ -469,22 +484,24 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
             .iter()
             .find(|e| e.os == p.os && e.arch == p.arch)
             .cloned();
-        let name = name.clone();
+        let addr = &addr;
         let v = v.clone();
         async move {
             let plat_id = format!("{}_{}", p.os, p.arch);
+            let sha: Sha256 = p
+                .sha256
+                .parse()
+                .with_context(|| format!("the checksum of {}", p.filename))?;
             let (plat, created) = match existing {
                 Some(e) => (e, false),
                 None => match ctx
                     .client
-                    .create_platform(&name, &v, &p.os, &p.arch, &p.filename, &p.sha256)
+                    .create_platform(addr, &v, &p.os, &p.arch, &p.filename, &sha)
                     .await
                 {
                     Ok(c) => (c, true),
-                    Err(e) => match ctx.client.get_platform(&name, &v, &p.os, &p.arch).await? {
-                        Some(found) if found.shasum.eq_ignore_ascii_case(&p.sha256) => {
-                            (found, false)
-                        }
+                    Err(e) => match ctx.client.get_platform(addr, &v, &p.os, &p.arch).await? {
+                        Some(found) if found.shasum == sha => (found, false),
                         _ => {
                             return Err(anyhow::Error::new(e)
                                 .context(format!("creating platform {plat_id}")))
@@ -542,7 +559,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
 
     // Read back what `terraform init` will read.
     ctx.progress.stage("checking what a consumer will read");
-    verify_consumer_view(ctx, &rel, &key_id).await?;
+    verify_consumer_view(ctx, &addr, &rel, &key_id).await?;
     outcome.push(
         Item::new(ItemKind::ProviderVersion, &id, Action::Updated)
             .version(&v)
@@ -560,8 +577,9 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
 
 async fn verify_consumer_view(
     ctx: &Context,
+    addr: &crate::vocab::ProviderAddress,
     rel: &ProviderRelease,
-    key_id: &str,
+    key_id: &KeyId,
 ) -> anyhow::Result<()> {
     let v = rel.version.to_string();
     let first = rel
@@ -575,13 +593,13 @@ async fn verify_consumer_view(
     let (listed, d) = tokio::try_join!(
         async {
             ctx.client
-                .list_platforms(&rel.name, &v)
+                .list_platforms(addr, &v)
                 .await
                 .with_context(|| format!("reading back the platforms of {v}"))
         },
         async {
             ctx.client
-                .provider_download(ctx.org(), &rel.name, &v, &first.os, &first.arch)
+                .provider_download(addr, &v, &first.os, &first.arch)
                 .await
                 .with_context(|| {
                     format!(
@@ -633,7 +651,7 @@ async fn verify_consumer_view(
         .signing_keys
         .gpg_public_keys
         .iter()
-        .any(|k| k.key_id.eq_ignore_ascii_case(key_id))
+        .any(|k| k.key_id == *key_id)
     {
         return Err(hinted(
             format!("the registry does not list key {key_id} for {v}"),
@@ -660,15 +678,15 @@ async fn verify_consumer_view(
 }
 
 /// Whether a file the registry describes (checksum and name) is the local `p`.
-fn is_local_file(shasum: &str, filename: &str, p: &pkg::PlatformFile) -> bool {
-    shasum.eq_ignore_ascii_case(&p.sha256) && filename == p.filename
+fn is_local_file(shasum: &Sha256, filename: &str, p: &pkg::PlatformFile) -> bool {
+    *shasum == p.sha256 && filename == p.filename
 }
 
-fn req_public(d: &crate::api::ProviderDownload, key_id: &str) -> String {
+fn req_public(d: &crate::api::ProviderDownload, key_id: &KeyId) -> String {
     d.signing_keys
         .gpg_public_keys
         .iter()
-        .find(|k| k.key_id.eq_ignore_ascii_case(key_id))
+        .find(|k| k.key_id == *key_id)
         .map(|k| k.ascii_armor.clone())
         .unwrap_or_default()
 }

@@ -113,17 +113,18 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
     let mut any_published = false;
 
     for m in &req.modules {
-        let id = format!("{}/{}/{}", ctx.org(), m.name, m.provider);
+        let addr = ctx.module(&m.name, &m.provider);
+        let id = addr.to_string();
         let scan = repo
             .semver_tags(&m.tag_prefix)
             .with_context(|| format!("reading the tags of {}", repo.root().display()))?;
-        let module = ctx.client.get_module(&m.name, &m.provider).await?;
+        let module = ctx.client.get_module(&addr).await?;
         let published: BTreeSet<semver::Version> = module
             .as_ref()
             .map(|md| {
                 md.version_statuses
                     .iter()
-                    .filter(|s| s.status == "ok")
+                    .filter(|s| s.status.is_ok())
                     .filter_map(|s| semver::Version::parse(&s.version).ok())
                     .collect()
             })
@@ -154,7 +155,7 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
             continue;
         }
         if module.is_none() {
-            match ensure_module(ctx, &m.name, &m.provider, req.core.no_code).await {
+            match ensure_module(ctx, &addr, req.core.no_code).await {
                 Ok(it) => outcome.push(it),
                 Err(e) => {
                     any_failed = true;
@@ -186,8 +187,7 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
                 let mut items = Vec::new();
                 publish_archive(
                     ctx,
-                    &m.name,
-                    &m.provider,
+                    &addr,
                     &t.version,
                     Some(&t.commit),
                     &archive,
@@ -212,7 +212,7 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
                             if p { Action::Uploaded } else { Action::Exists },
                         )
                         .version(&v)
-                        .url(ctx.module_url(&m.name, &m.provider, Some(&v)))
+                        .url(ctx.module_url(&addr, Some(&v)))
                         .detail(format!("commit {}", t.commit)),
                     );
                     let _ = items;
