@@ -400,6 +400,7 @@ pub fn run(cli: Cli) -> i32 {
                 message: msgs.first().cloned().unwrap_or_default(),
                 causes: msgs.iter().skip(1).cloned().collect(),
                 hint: hint.clone(),
+                kind: ErrorInfo::from_error(&err, &|_| None).kind,
             });
             if json {
                 println!("{}", o.to_json());
