@@ -16,7 +16,8 @@ use std::sync::Mutex;
 use clap::CommandFactory;
 
 use tfpub_core::commands::Confirm;
-use tfpub_core::error::{chain_messages, find_hint, hinted};
+use tfpub_core::error::hinted;
+use tfpub_core::error::ErrorKind;
 use tfpub_core::report::{ErrorInfo, Outcome, OutcomeKind, Progress};
 
 use super::args::Cli;
@@ -34,14 +35,8 @@ pub fn outcome(o: &Outcome, json: bool) {
 /// A failed command: the JSON document (with `--json`) on stdout, and always the
 /// message, its causes and the hint on stderr.
 pub fn failure(command: String, err: &anyhow::Error, json: bool) {
-    let info = error_info(err);
-    let mut s = format!("error: {}\n", info.message);
-    for c in &info.causes {
-        s.push_str(&format!("  caused by: {c}\n"));
-    }
-    if let Some(h) = &info.hint {
-        s.push_str(&format!("  hint: {h}\n"));
-    }
+    let info = ErrorInfo::from_error(err, &registry_hint);
+    let s = info.to_human();
     if json {
         let mut o = Outcome::new(command);
         o.ok = false;
@@ -52,28 +47,12 @@ pub fn failure(command: String, err: &anyhow::Error, json: bool) {
     eprint!("{s}");
 }
 
-/// The message, causes and hint of an error, as both renderings show them. The one
-/// place that reads an error chain.
-fn error_info(err: &anyhow::Error) -> ErrorInfo {
-    let msgs = chain_messages(err);
-    ErrorInfo {
-        message: msgs.first().cloned().unwrap_or_default(),
-        causes: msgs.iter().skip(1).cloned().collect(),
-        hint: find_hint(err).or_else(|| registry_hint(err)),
-    }
-}
-
-// ---- Registry errors --------------------------------------------------------------------
-// `registry serve` and `--local` fail with `tfpub_registry::RegistryError`. Its hints are
-// still written inside its messages today (and found by `find_hint`); once it has an
-// inherent `hint()`, map it here and nowhere else.
-fn registry_hint(err: &anyhow::Error) -> Option<String> {
-    let _registry_error = err
-        .chain()
-        .find_map(|c| c.downcast_ref::<tfpub_registry::RegistryError>())?;
+/// Hints for the errors of the one crate `tfpub_core` cannot know: the embedded registry
+/// (`registry serve`, `--local`). Every other layer is recognised by the core.
+fn registry_hint(cause: &(dyn std::error::Error + 'static)) -> Option<(Option<String>, Option<ErrorKind>)> {
+    let _e = cause.downcast_ref::<tfpub_registry::RegistryError>()?;
     None
 }
-// -----------------------------------------------------------------------------------------
 
 /// A failure before any command could run (no async runtime).
 pub fn fatal(message: &str) {

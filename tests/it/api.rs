@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tfpub_core::api::{ApiError, Client, ClientOptions, RetryPolicy, VersionChange};
 use tfpub_core::config::{resolve, Environment, TargetFlags};
+use tfpub_core::error::Hint;
 use tfpub_core::report::Progress;
 use tfpub_core::secret::SecretUrl;
 use tfpub_core::vocab::{ModuleAddress, ProviderAddress};

@@ -260,7 +260,11 @@ fn discover_from_subdir_and_errors() {
     let empty = tempfile::tempdir().unwrap();
     Repository::init(empty.path()).unwrap();
     let r = Repo::discover(empty.path()).unwrap();
-    let err = r.head_commit().unwrap_err().to_string();
+    let e = r.head_commit().unwrap_err();
+    let err = format!(
+        "{e} {}",
+        tfpub_core::error::Hint::hint(&e).unwrap_or_default()
+    );
     assert!(err.contains("commit"), "{err}");
 
     let bare = tempfile::tempdir().unwrap();

@@ -564,7 +564,10 @@ fn the_size_limit_refuses_with_a_clear_error_and_writes_nothing() {
     )
     .unwrap_err();
     assert!(matches!(err, PackageError::TooLarge { .. }), "{err:?}");
-    let msg = err.to_string();
+    let msg = format!(
+        "{err} {}",
+        tfpub_core::error::Hint::hint(&err).unwrap_or_default()
+    );
     assert!(
         msg.contains(&format!("exceeds the size limit of {} bytes", ok.size - 1))
             && msg.contains(&dir.display().to_string())

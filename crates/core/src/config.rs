@@ -8,6 +8,7 @@
 //! history and process lists). Every resolved value records its source so errors and
 //! `-v` output can say where a value came from.
 
+use crate::error::{ErrorKind, Hint};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -67,36 +68,60 @@ pub struct Target {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("no organization given\n  hint: pass --organization or set TFE_ORGANIZATION")]
+    #[error("no organization given")]
     NoOrganization,
-    #[error("malformed host {value:?} (from {source_name}): {reason}\n  hint: use a host name such as app.terraform.io, tfe.example.com:8443 or https://tfe.example.com")]
+    #[error("malformed host {value:?} (from {source_name}): {reason}")]
     MalformedHost {
         value: String,
         source_name: String,
         reason: String,
     },
-    #[error("credentials file {path} could not be read: {reason}\n  hint: run `terraform login {host}` or set {var}")]
+    #[error("credentials file {path} could not be read: {reason}")]
     CredentialsUnreadable {
         path: PathBuf,
         host: String,
         var: String,
         reason: String,
     },
-    #[error("credentials file {path} is not valid JSON: {reason}\n  hint: fix or remove the file, run `terraform login {host}`, or set {var}")]
+    #[error("credentials file {path} is not valid JSON: {reason}")]
     CredentialsInvalid {
         path: PathBuf,
         host: String,
         var: String,
         reason: String,
     },
-    #[error("CA certificate {path} (from {source_name}) is missing or unreadable: {reason}\n  hint: point --ca-cert / SSL_CERT_FILE at a PEM file")]
+    #[error("CA certificate {path} (from {source_name}) is missing or unreadable: {reason}")]
     CaCert {
         path: PathBuf,
         source_name: String,
         reason: String,
     },
-    #[error("no API token for {host}\n  hint: set {var} or TFE_TOKEN, or run `terraform login {host}` (tokens are never read from flags)")]
+    #[error("no API token for {host}")]
     NoToken { host: String, var: String },
+}
+
+impl Hint for ConfigError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            ConfigError::NoOrganization => "pass --organization or set TFE_ORGANIZATION".into(),
+            ConfigError::MalformedHost { .. } => {
+                "use a host name such as app.terraform.io, tfe.example.com:8443 or https://tfe.example.com".into()
+            }
+            ConfigError::CredentialsUnreadable { host, var, .. } => {
+                format!("run `terraform login {host}` or set {var}")
+            }
+            ConfigError::CredentialsInvalid { host, var, .. } => {
+                format!("fix or remove the file, run `terraform login {host}`, or set {var}")
+            }
+            ConfigError::CaCert { .. } => "point --ca-cert / SSL_CERT_FILE at a PEM file".into(),
+            ConfigError::NoToken { host, var } => format!(
+                "set {var} or TFE_TOKEN, or run `terraform login {host}` (tokens are never read from flags)"
+            ),
+        })
+    }
+    fn kind(&self) -> Option<ErrorKind> {
+        Some(ErrorKind::InvalidInput)
+    }
 }
 
 /// The environment variable Terraform reads a token for `host` from: dots become `_`,
@@ -420,10 +445,11 @@ mod tests {
 
     #[test]
     fn missing_org_names_both_sources() {
-        let msg = resolve(&flags(None, None), &env(&[("TFE_TOKEN", TOK)], None))
-            .unwrap_err()
-            .to_string();
-        assert!(msg.contains("--organization") && msg.contains("TFE_ORGANIZATION"));
+        let err = resolve(&flags(None, None), &env(&[("TFE_TOKEN", TOK)], None)).unwrap_err();
+        // The message says what is missing, the hint names both sources.
+        assert_eq!(err.to_string(), "no organization given");
+        let hint = err.hint().unwrap_or_default();
+        assert!(hint.contains("--organization") && hint.contains("TFE_ORGANIZATION"));
     }
 
     #[test]
@@ -450,7 +476,7 @@ mod tests {
         );
         // Another host: no token.
         let err = resolve(&flags(Some("tfe.other.test"), Some("o")), &e).unwrap_err();
-        let msg = err.to_string();
+        let msg = format!("{err} {}", err.hint().unwrap_or_default());
         assert!(
             msg.contains("TF_TOKEN_tfe_other_test") && msg.contains("tfe.other.test"),
             "{msg}"

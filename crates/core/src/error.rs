@@ -1,27 +1,83 @@
-//! User-facing error plumbing: hints that travel with an error, and exit codes.
+//! The error contract of the library: what every layer's error can say beyond its
+//! message.
 //!
-//! Pipelines return `anyhow::Result` whose chain names what was being worked on
-//! (file, URL path, version). A [`Hint`] attached with `.context(Hint(..))` or created
-//! with [`hinted`] says what the user should do next; the CLI prints the chain, then the
-//! hint, and puts both in the `--json` result.
+//! Each layer (API client, configuration, packaging, signing, git, project file,
+//! publish pipelines) has its own error enum whose `Display` says only what went wrong.
+//! What the user should do next, and what a script may branch on, come from the
+//! [`Hint`] trait those enums implement: [`Hint::hint`] and [`Hint::kind`]. The
+//! renderer ([`crate::report::ErrorInfo::from_error`]) walks an `anyhow` chain once and
+//! asks each layer error it recognises for both. No hint is ever written into a
+//! message, so a message reads the same in a log line, a `caused by:` line and JSON.
 
 use std::fmt;
 
-/// A "what to do next" sentence attached to an error chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hint(pub String);
+use serde::Serialize;
 
-impl fmt::Display for Hint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// A refusal a script may branch on, serialised as `error.kind` in the
+/// `tfpub.result/v1` JSON. The names are part of the stable schema: add, never rename.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// The version is already published with different content (archive, protocols,
+    /// platforms or SHA256SUMS); published versions are immutable.
+    ContentConflict,
+    /// The version is registered with another GPG key than the one the release is
+    /// signed with.
+    KeyMismatch,
+    /// The registry holds the version in a failed state (it could not ingest it).
+    VersionFailed,
+    /// The organization, module, provider or version does not exist or is hidden.
+    NotFound,
+    /// The token was rejected.
+    Unauthorized,
+    /// Still rate limited after the client's retries.
+    RateLimited,
+    /// Waiting on the registry or the network ran out of time; running again resumes.
+    TimedOut,
+    /// An argument, a file or a setting given to tfpub is wrong; nothing was sent.
+    InvalidInput,
+}
+
+impl ErrorKind {
+    /// The stable kebab-case name, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::ContentConflict => "content-conflict",
+            ErrorKind::KeyMismatch => "key-mismatch",
+            ErrorKind::VersionFailed => "version-failed",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::RateLimited => "rate-limited",
+            ErrorKind::TimedOut => "timed-out",
+            ErrorKind::InvalidInput => "invalid-input",
+        }
     }
 }
 
-/// An error with a message and a hint, for failures found by tfpub itself.
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a layer's error says beyond its message: the next step for the user, and the
+/// refusal kind a script may branch on. Implemented by every layer's error enum.
+pub trait Hint {
+    /// What the user could do about it, when there is something to say.
+    fn hint(&self) -> Option<String>;
+    /// The stable kind of the refusal, when a script may want to branch on it.
+    fn kind(&self) -> Option<ErrorKind> {
+        None
+    }
+}
+
+/// An error with a message and a hint, for the few refusals that belong to no layer
+/// (the binary's own checks, e.g. a missing confirmation).
 #[derive(Debug)]
 pub struct UserError {
     pub message: String,
     pub hint: String,
+    pub kind: Option<ErrorKind>,
 }
 
 impl fmt::Display for UserError {
@@ -32,98 +88,60 @@ impl fmt::Display for UserError {
 
 impl std::error::Error for UserError {}
 
-/// Build an `anyhow::Error` carrying a message and a hint.
+impl Hint for UserError {
+    fn hint(&self) -> Option<String> {
+        Some(self.hint.clone())
+    }
+    fn kind(&self) -> Option<ErrorKind> {
+        self.kind
+    }
+}
+
+/// Build an `anyhow::Error` carrying a message and a hint (see [`UserError`]).
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UserError {
         message: message.into(),
         hint: hint.into(),
+        kind: None,
     })
 }
 
-/// The hint of an error chain: the outermost [`Hint`] context, else a [`UserError`]'s
-/// hint, else the `hint: ...` part some layer errors carry in their message.
+/// The hint and kind of one error of the chain, if it is a layer error this crate
+/// knows. The renderer asks this for every link, outermost first.
+pub fn layer_hint(
+    e: &(dyn std::error::Error + 'static),
+) -> Option<(Option<String>, Option<ErrorKind>)> {
+    fn ask(h: &dyn Hint) -> Option<(Option<String>, Option<ErrorKind>)> {
+        Some((h.hint(), h.kind()))
+    }
+    macro_rules! try_layers {
+        ($($t:ty),* $(,)?) => {
+            $(if let Some(x) = e.downcast_ref::<$t>() { return ask(x); })*
+        };
+    }
+    try_layers!(
+        UserError,
+        crate::api::ApiError,
+        crate::config::ConfigError,
+        crate::package::PackageError,
+        crate::sign::SignError,
+        crate::git::GitError,
+        crate::project::ProjectError,
+        crate::publish::error::PublishError,
+        crate::gha::GhaError,
+    );
+    None
+}
+
+/// The hint of an error chain, as the renderer finds it. Kept for callers that have
+/// not moved to [`crate::report::ErrorInfo::from_error`].
 pub fn find_hint(err: &anyhow::Error) -> Option<String> {
-    if let Some(h) = err.downcast_ref::<Hint>() {
-        return Some(h.0.clone());
-    }
-    for cause in err.chain() {
-        if let Some(u) = cause.downcast_ref::<UserError>() {
-            return Some(u.hint.clone());
-        }
-    }
-    err.chain()
-        .find_map(|c| split_hint(&c.to_string()).1.map(str::to_owned))
+    crate::report::ErrorInfo::from_error(err, &|_| None).hint
 }
 
-/// Splits a layer error's message into its text and the `\n  hint: ...` part, if any.
-fn split_hint(msg: &str) -> (&str, Option<&str>) {
-    match msg.split_once("\n  hint: ") {
-        Some((m, h)) => (m, Some(h.trim())),
-        None => (msg, None),
-    }
-}
-
-/// The messages of an error chain, outermost first, without hint layers and without
-/// repeating a message already contained in the previous one.
+/// The messages of an error chain, outermost first (the message, then the causes).
+/// Kept for callers that have not moved to [`crate::report::ErrorInfo::from_error`].
 pub fn chain_messages(err: &anyhow::Error) -> Vec<String> {
-    let hint = err.downcast_ref::<Hint>().map(|h| h.0.clone());
-    let mut out: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let msg = split_hint(&cause.to_string()).0.to_owned();
-        if Some(&msg) == hint.as_ref() {
-            continue;
-        }
-        if out.last().is_some_and(|prev| prev.contains(&msg)) {
-            continue;
-        }
-        out.push(msg);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use anyhow::Context;
-
-    #[test]
-    fn hint_found_through_context_layers() {
-        let e: anyhow::Result<()> = Err(hinted("no .tf file at the root", "add main.tf"));
-        let e = e.context("packaging ./mod").unwrap_err();
-        assert_eq!(find_hint(&e).as_deref(), Some("add main.tf"));
-        assert_eq!(
-            chain_messages(&e),
-            vec!["packaging ./mod", "no .tf file at the root"]
-        );
-    }
-
-    #[test]
-    fn hint_context_is_not_printed_as_a_cause() {
-        let e: anyhow::Result<()> = Err(anyhow::anyhow!("401 Unauthorized"));
-        let e = e
-            .context(Hint("check TFE_TOKEN".into()))
-            .context("checking the token and the organization")
-            .unwrap_err();
-        assert_eq!(find_hint(&e).as_deref(), Some("check TFE_TOKEN"));
-        assert_eq!(
-            chain_messages(&e),
-            vec![
-                "checking the token and the organization",
-                "401 Unauthorized"
-            ]
-        );
-    }
-
-    #[test]
-    fn hint_embedded_in_a_layer_message_is_split_off() {
-        let e: anyhow::Result<()> = Err(anyhow::anyhow!(
-            "no organization given\n  hint: pass --organization"
-        ));
-        let e = e.context("resolving the target").unwrap_err();
-        assert_eq!(find_hint(&e).as_deref(), Some("pass --organization"));
-        assert_eq!(
-            chain_messages(&e),
-            vec!["resolving the target", "no organization given"]
-        );
-    }
+    let info = crate::report::ErrorInfo::from_error(err, &|_| None);
+    std::iter::once(info.message).chain(info.causes).collect()
 }

@@ -5,6 +5,7 @@
 //! tested Rust code instead of by `jq` one-liners in YAML. Nothing here prints: the caller
 //! gets the workflow-command lines back and writes them to stdout.
 
+use crate::error::Hint;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,15 +20,27 @@ pub enum GhaError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("the tfpub result is not a tfpub.result/v1 document (found schema {found:?}); hint: produce it with `tfpub --json ...`")]
+    #[error("the tfpub result is not a tfpub.result/v1 document (found schema {found:?})")]
     WrongSchema { found: Option<String> },
-    #[error("cannot append to {what} file {path}: {source}; hint: check that the runner set {what} to a writable file")]
+    #[error("cannot append to {what} file {path}: {source}")]
     Write {
         what: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+impl Hint for GhaError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            GhaError::WrongSchema { .. } => Some("produce it with `tfpub --json ...`".into()),
+            GhaError::Write { what, .. } => Some(format!(
+                "check that the runner set {what} to a writable file"
+            )),
+            GhaError::ParseResult { .. } => None,
+        }
+    }
 }
 
 /// Writes step outputs (`published`, `version`, `registry-url`, `result-json`) to
@@ -275,6 +288,7 @@ mod tests {
             message: "upload of linux_amd64 failed".into(),
             causes: vec!["HTTP 507".into()],
             hint: Some("free space, then rerun".into()),
+            kind: None,
         });
         o
     }

@@ -9,6 +9,7 @@
 //! metadata (`+build`) is rejected: registries ignore it, so `1.0.0+a` and `1.0.0+b` would
 //! collide as the same version.
 
+use crate::error::Hint;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -17,16 +18,26 @@ use git2::{ObjectType, Oid, Repository, StatusOptions};
 /// Errors from reading the git repository.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("no git work tree found at or above {path}: {source} (hint: run inside a git clone, or `git init`)")]
+    #[error("no git work tree found at or above {path}: {source}")]
     Discover { path: PathBuf, source: git2::Error },
     #[error("git repository at {path} is bare; tfpub needs a work tree")]
     Bare { path: PathBuf },
-    #[error("cannot resolve HEAD in {path}: {source} (hint: make at least one commit)")]
+    #[error("cannot resolve HEAD in {path}: {source}")]
     Head { path: PathBuf, source: git2::Error },
     #[error("cannot read git status of {path}: {source}")]
     Status { path: PathBuf, source: git2::Error },
     #[error("cannot read tags in {path}: {source}")]
     Tags { path: PathBuf, source: git2::Error },
+}
+
+impl Hint for GitError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            GitError::Discover { .. } => Some("run inside a git clone, or `git init`".into()),
+            GitError::Head { .. } => Some("make at least one commit".into()),
+            GitError::Bare { .. } | GitError::Status { .. } | GitError::Tags { .. } => None,
+        }
+    }
 }
 
 /// An opened work-tree repository.

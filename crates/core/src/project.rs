@@ -19,6 +19,7 @@
 //!   non-leading or trailing positions. Maximum length is 64 characters."
 //! - provider: "May contain lowercase alphanumeric characters. Maximum length is 64 characters."
 
+use crate::error::{ErrorKind, Hint};
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
@@ -35,7 +36,7 @@ pub enum ProjectError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid {path}: {message} (hint: allowed keys per [[module]] are path, name, provider, tag_prefix)")]
+    #[error("invalid {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{file}: module path {path:?} {problem}")]
     BadPath {
@@ -43,7 +44,7 @@ pub enum ProjectError {
         path: PathBuf,
         problem: String,
     },
-    #[error("{file}: module at {path:?} has no {what} and its directory name is not terraform-<PROVIDER>-<NAME>; set `{what}` explicitly")]
+    #[error("{file}: module at {path:?} has no {what} and its directory name is not terraform-<PROVIDER>-<NAME>")]
     MissingName {
         file: PathBuf,
         path: PathBuf,
@@ -62,6 +63,26 @@ pub enum ProjectError {
         file: PathBuf,
         source: Box<ProjectError>,
     },
+}
+
+impl Hint for ProjectError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ProjectError::Parse { .. } => {
+                Some("allowed keys per [[module]] are path, name, provider, tag_prefix".into())
+            }
+            ProjectError::MissingName { what, .. } => Some(format!("set `{what}` explicitly")),
+            // The boxed error is not reachable by downcasting the chain: ask it here.
+            ProjectError::InFile { source, .. } => source.hint(),
+            _ => None,
+        }
+    }
+    fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            ProjectError::InFile { source, .. } => source.kind(),
+            _ => Some(ErrorKind::InvalidInput),
+        }
+    }
 }
 
 /// All modules in a repository.

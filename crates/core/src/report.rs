@@ -7,6 +7,8 @@
 
 use serde::Serialize;
 
+use crate::error::ErrorKind;
+
 /// The schema name written into every JSON result.
 pub const SCHEMA: &str = "tfpub.result/v1";
 
@@ -90,11 +92,71 @@ pub struct TargetInfo {
     pub local: bool,
 }
 
+/// A failed command's error, as `error` in the JSON result and as the human lines on
+/// stderr. Built once from the error chain by [`ErrorInfo::from_error`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorInfo {
+    /// The outermost message: what was being done, or what went wrong.
     pub message: String,
+    /// The messages under it, outermost first; a message already contained in the one
+    /// before it is left out.
     pub causes: Vec<String>,
+    /// What to do next: the hint of the outermost layer error that has one.
     pub hint: Option<String>,
+    /// The stable refusal kind of the outermost layer error that has one
+    /// (`content-conflict`, `key-mismatch`, ...), null when none.
+    pub kind: Option<ErrorKind>,
+}
+
+/// What a caller can add for error types this crate does not know (the embedded
+/// registry's errors, for the binary): `Some((hint, kind))` when it recognises `e`.
+pub type ExtraHint<'a> =
+    dyn Fn(&(dyn std::error::Error + 'static)) -> Option<(Option<String>, Option<ErrorKind>)> + 'a;
+
+impl ErrorInfo {
+    /// Walk the chain of `err` once, outermost first: collect the messages, and take the
+    /// hint and the kind of the outermost error that has each. Layer errors of this crate
+    /// are recognised by [`crate::error::layer_hint`]; `extra` is asked for the others.
+    pub fn from_error(err: &anyhow::Error, extra: &ExtraHint<'_>) -> ErrorInfo {
+        let mut messages: Vec<String> = Vec::new();
+        let mut hint = None;
+        let mut kind = None;
+        for cause in err.chain() {
+            if let Some((h, k)) = crate::error::layer_hint(cause).or_else(|| extra(cause)) {
+                if hint.is_none() {
+                    hint = h;
+                }
+                if kind.is_none() {
+                    kind = k;
+                }
+            }
+            let msg = cause.to_string();
+            if messages.last().is_some_and(|prev| prev.contains(&msg)) {
+                continue;
+            }
+            messages.push(msg);
+        }
+        let mut messages = messages.into_iter();
+        ErrorInfo {
+            message: messages.next().unwrap_or_default(),
+            causes: messages.collect(),
+            hint,
+            kind,
+        }
+    }
+
+    /// The lines printed on stderr: `error: …`, one `  caused by: …` per cause, then
+    /// `  hint: …` when there is one.
+    pub fn to_human(&self) -> String {
+        let mut s = format!("error: {}\n", self.message);
+        for c in &self.causes {
+            s.push_str(&format!("  caused by: {c}\n"));
+        }
+        if let Some(h) = &self.hint {
+            s.push_str(&format!("  hint: {h}\n"));
+        }
+        s
+    }
 }
 
 /// What a command did. Serialises to the `tfpub.result/v1` document.

@@ -8,6 +8,7 @@
 //! Key material and passphrases stay inside [`Secret`]; neither errors nor `Debug`
 //! output ever contain them.
 
+use crate::error::{ErrorKind, Hint};
 use std::fmt;
 use std::io::Write;
 use std::time::SystemTime;
@@ -34,30 +35,65 @@ const GENERATE_HINT: &str = "generate a suitable RSA key with `tfpub gpg-key gen
 /// Why a key could not be loaded, or a signature made or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
-    #[error("the signing key could not be parsed as an armored OpenPGP key: {reason}; hint: pass the output of `gpg --armor --export-secret-keys KEYID`")]
+    #[error("the signing key could not be parsed as an armored OpenPGP key: {reason}")]
     Unparseable { reason: String },
-    #[error("the key {key_id} is a public key only; a secret key is needed to sign; hint: export it with `gpg --armor --export-secret-keys {key_id}`")]
+    #[error("the key {key_id} is a public key only; a secret key is needed to sign")]
     NotSecret { key_id: String },
-    #[error("the key {key_id} uses {algorithm}; the HCP Terraform registry accepts only RSA or DSA signing keys (ed25519/ECC keys are rejected); hint: {GENERATE_HINT}")]
+    #[error("the key {key_id} uses {algorithm}; the HCP Terraform registry accepts only RSA or DSA signing keys (ed25519/ECC keys are rejected)")]
     UnsupportedAlgorithm { key_id: String, algorithm: String },
-    #[error("the key {key_id} has expired; hint: extend it with `gpg --quick-set-expire {key_id} 2y` and export it again, or {GENERATE_HINT}")]
+    #[error("the key {key_id} has expired")]
     Expired { key_id: String },
-    #[error("the key {key_id} has been revoked; hint: {GENERATE_HINT}")]
+    #[error("the key {key_id} has been revoked")]
     Revoked { key_id: String },
-    #[error("the key {key_id} has no usable signing-capable key; hint: {GENERATE_HINT}")]
+    #[error("the key {key_id} has no usable signing-capable key")]
     NoSigningKey { key_id: String },
-    #[error("the key {key_id} is protected by a passphrase but none was given; hint: set the signing key passphrase (e.g. TFPUB_GPG_PASSPHRASE)")]
+    #[error("the key {key_id} is protected by a passphrase but none was given")]
     PassphraseRequired { key_id: String },
-    #[error("wrong passphrase for the key {key_id}; hint: check the signing key passphrase")]
+    #[error("wrong passphrase for the key {key_id}")]
     WrongPassphrase { key_id: String },
     #[error("the public key could not be parsed: {reason}")]
     BadPublicKey { reason: String },
-    #[error("the signature does not verify: {reason}; hint: re-sign the SHA256SUMS file with the key registered in the registry")]
+    #[error("the signature does not verify: {reason}")]
     BadSignature { reason: String },
     #[error("signing failed: {reason}")]
     Signing { reason: String },
     #[error("key generation failed: {reason}")]
     Generate { reason: String },
+}
+
+impl Hint for SignError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            SignError::Unparseable { .. } => {
+                "pass the output of `gpg --armor --export-secret-keys KEYID`".into()
+            }
+            SignError::NotSecret { key_id } => {
+                format!("export it with `gpg --armor --export-secret-keys {key_id}`")
+            }
+            SignError::UnsupportedAlgorithm { .. }
+            | SignError::Revoked { .. }
+            | SignError::NoSigningKey { .. } => GENERATE_HINT.into(),
+            SignError::Expired { key_id } => format!(
+                "extend it with `gpg --quick-set-expire {key_id} 2y` and export it again, or {GENERATE_HINT}"
+            ),
+            SignError::PassphraseRequired { .. } => {
+                "set the signing key passphrase (e.g. TFPUB_GPG_PASSPHRASE)".into()
+            }
+            SignError::WrongPassphrase { .. } => "check the signing key passphrase".into(),
+            SignError::BadSignature { .. } => {
+                "re-sign the SHA256SUMS file with the key registered in the registry".into()
+            }
+            SignError::BadPublicKey { .. }
+            | SignError::Signing { .. }
+            | SignError::Generate { .. } => return None,
+        })
+    }
+    fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            SignError::Signing { .. } | SignError::Generate { .. } => None,
+            _ => Some(ErrorKind::InvalidInput),
+        }
+    }
 }
 
 /// A loaded, checked, unlocked signing key.

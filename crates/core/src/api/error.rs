@@ -1,7 +1,10 @@
 //! API errors. Every variant names the request (method and URL path, never the query or
-//! an upload URL) and offers a hint; none carries a token or a pre-signed link.
+//! an upload URL); none carries a token or a pre-signed link. What to do about it and the
+//! refusal kind come from the [`Hint`] impl, never from the message.
 
 use std::path::PathBuf;
+
+use crate::error::{ErrorKind, Hint};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -13,25 +16,25 @@ pub enum ApiError {
         method: String,
         path: String,
     },
-    #[error("{method} {path}: HTTP 401 Unauthorized: the token was rejected\n  hint: check the token for this host (TF_TOKEN_<host>, TFE_TOKEN or `terraform login`); it may be expired or revoked")]
+    #[error("{method} {path}: HTTP 401 Unauthorized: the token was rejected")]
     Unauthorized { method: String, path: String },
-    #[error("{method} {path}: HTTP 404 Not Found\n  hint: the resource does not exist, or the token cannot see it (the API hides what you may not access)")]
+    #[error("{method} {path}: HTTP 404 Not Found")]
     NotFound { method: String, path: String },
-    #[error("organization {organization:?} not found or not accessible ({path})\n  hint: check --organization / TFE_ORGANIZATION and that the token's user or team can manage the private registry")]
+    #[error("organization {organization:?} not found or not accessible ({path})")]
     OrganizationNotFound { organization: String, path: String },
-    #[error("{method} {path}: still rate limited (HTTP 429) after {attempts} attempts\n  hint: lower --max-rps or retry later")]
+    #[error("{method} {path}: still rate limited (HTTP 429) after {attempts} attempts")]
     RateLimited {
         method: String,
         path: String,
         attempts: u32,
     },
-    #[error("{method} {path}: {message}\n  hint: check the host is reachable and its certificate trusted (--ca-cert)")]
+    #[error("{method} {path}: {message}")]
     Transport {
         method: String,
         path: String,
         message: String,
     },
-    #[error("{method} {path}: timed out\n  hint: the service is slow or unreachable; retry later")]
+    #[error("{method} {path}: timed out")]
     Timeout { method: String, path: String },
     #[error("{method} {path}: unexpected response body: {reason}")]
     Decode {
@@ -46,7 +49,7 @@ pub enum ApiError {
         from: String,
         to: String,
     },
-    #[error("upload of {id} failed: HTTP {status}\n  hint: the upload link may have expired; re-run to get a new one")]
+    #[error("upload of {id} failed: HTTP {status}")]
     Upload { id: String, status: u16 },
     #[error("reading {path} for upload of {id}: {source}")]
     File {
@@ -55,7 +58,7 @@ pub enum ApiError {
         #[source]
         source: std::io::Error,
     },
-    #[error("CA certificate {path}: {reason}\n  hint: --ca-cert / SSL_CERT_FILE must be a PEM certificate")]
+    #[error("CA certificate {path}: {reason}")]
     CaCert { path: PathBuf, reason: String },
     #[error("building the HTTP client: {0}")]
     Client(String),
@@ -100,28 +103,56 @@ impl ApiError {
         }
     }
 
-    /// What the user could do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
-        let s = self.to_string();
-        s.split_once("\n  hint: ")
-            .map(|(_, h)| h.to_string())
-            .or_else(|| match self {
-                ApiError::Status { status: 422, .. } => {
-                    Some("the registry refused the request; see the detail above".into())
-                }
-                ApiError::Status { status, .. } if *status >= 500 => {
-                    Some("the service failed; retry later".into())
-                }
-                _ => None,
-            })
-    }
-
     pub(crate) fn is_retryable(&self) -> bool {
         match self {
             ApiError::Transport { .. } | ApiError::Timeout { .. } => true,
             ApiError::Status { status, .. } => *status >= 500 || *status == 429,
             ApiError::Upload { status, .. } => *status >= 500 || *status == 429,
             _ => false,
+        }
+    }
+}
+
+impl Hint for ApiError {
+    fn hint(&self) -> Option<String> {
+        let h = match self {
+            ApiError::Unauthorized { .. } => {
+                "check the token for this host (TF_TOKEN_<host>, TFE_TOKEN or `terraform login`); it may be expired or revoked"
+            }
+            ApiError::NotFound { .. } => {
+                "the resource does not exist, or the token cannot see it (the API hides what you may not access)"
+            }
+            ApiError::OrganizationNotFound { .. } => {
+                "check --organization / TFE_ORGANIZATION and that the token's user or team can manage the private registry"
+            }
+            ApiError::RateLimited { .. } => "retry later (a provider publish can also lower --concurrency)",
+            ApiError::Transport { .. } => {
+                "check the host is reachable and its certificate trusted (--ca-cert)"
+            }
+            ApiError::Timeout { .. } => "the service is slow or unreachable; retry later",
+            ApiError::Upload { .. } => "the upload link may have expired; re-run to get a new one",
+            ApiError::CaCert { .. } => "--ca-cert / SSL_CERT_FILE must be a PEM certificate",
+            ApiError::Status { status: 422, .. } => {
+                "the registry refused the request; see the detail above"
+            }
+            ApiError::Status { status, .. } if *status >= 500 => "the service failed; retry later",
+            _ => return None,
+        };
+        Some(h.to_owned())
+    }
+
+    fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            ApiError::Unauthorized { .. } | ApiError::Status { status: 401, .. } => {
+                Some(ErrorKind::Unauthorized)
+            }
+            ApiError::NotFound { .. }
+            | ApiError::OrganizationNotFound { .. }
+            | ApiError::Status { status: 404, .. } => Some(ErrorKind::NotFound),
+            ApiError::RateLimited { .. } => Some(ErrorKind::RateLimited),
+            ApiError::Timeout { .. } => Some(ErrorKind::TimedOut),
+            ApiError::CaCert { .. } => Some(ErrorKind::InvalidInput),
+            _ => None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - [`provider`]: provider binaries as per-platform zips, `SHA256SUMS`, the manifest and
 //!   the detached signature, or an existing goreleaser `dist/` checked and completed.
 
+use crate::error::{ErrorKind, Hint};
 use std::path::PathBuf;
 
 pub mod module;
@@ -22,13 +23,13 @@ pub use provider::{
 /// Everything that can go wrong while packaging. Each variant names the file or directory.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("module directory {} does not exist; hint: pass the folder that holds the module's .tf files (relative paths start at the current folder)", .path.display())]
+    #[error("module directory {} does not exist", .path.display())]
     MissingDir { path: PathBuf },
     #[error("{} is not a directory", .path.display())]
     NotADir { path: PathBuf },
-    #[error("no .tf file at the root of the module {where_}; hint: point at the directory that holds the module's main.tf")]
+    #[error("no .tf file at the root of the module {where_}")]
     NoTfFiles { where_: String },
-    #[error("symlink {path} points outside the module (to {target}); hint: copy the file into the module or exclude the link in .terraformignore")]
+    #[error("symlink {path} points outside the module (to {target})")]
     SymlinkOutside { path: String, target: String },
     #[error("cannot read {}: {source}", .path.display())]
     Unreadable {
@@ -36,9 +37,9 @@ pub enum PackageError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{} changed while it was being packed; hint: retry when nothing is writing to the module", .path.display())]
+    #[error("{} changed while it was being packed", .path.display())]
     Changed { path: PathBuf },
-    #[error("the archive for {what} exceeds the size limit of {limit} bytes ({limit_human}); hint: exclude large files with a .terraformignore")]
+    #[error("the archive for {what} exceeds the size limit of {limit} bytes ({limit_human})")]
     TooLarge {
         what: String,
         limit: u64,
@@ -58,7 +59,7 @@ pub enum PackageError {
         #[source]
         source: git2::Error,
     },
-    #[error("invalid --binary argument {arg:?}: {reason}; hint: use OS_ARCH=PATH, e.g. linux_amd64=dist/terraform-provider-foo")]
+    #[error("invalid --binary argument {arg:?}: {reason}")]
     BadBinaryArg { arg: String, reason: String },
     #[error("unknown platform {os}_{arch} (from {from}); known OS: darwin, linux, windows, freebsd, openbsd, solaris; known arch: amd64, arm64, 386, arm")]
     UnknownPlatform {
@@ -66,19 +67,21 @@ pub enum PackageError {
         arch: String,
         from: String,
     },
-    #[error("the {platform} provider binary {} does not exist; hint: build it first, or fix the path given for {platform}", .path.display())]
+    #[error("the {platform} provider binary {} does not exist", .path.display())]
     MissingBinary { platform: String, path: PathBuf },
     #[error("no provider binaries found under {} (expected OS_ARCH/terraform-provider-{name}*)", .dir.display())]
     NoBinaries { dir: PathBuf, name: String },
     #[error("duplicate platform {os}_{arch}")]
     DuplicatePlatform { os: String, arch: String },
-    #[error("{file}: SHA-256 does not match the SHA256SUMS entry (expected {expected}, got {actual}); hint: rebuild the release so the checksums match")]
+    #[error(
+        "{file}: SHA-256 does not match the SHA256SUMS entry (expected {expected}, got {actual})"
+    )]
     ShaMismatch {
         file: String,
         expected: String,
         actual: String,
     },
-    #[error("{file} does not belong to provider {expected}; hint: check --name or remove foreign files from the dist directory")]
+    #[error("{file} does not belong to provider {expected}")]
     WrongName { file: String, expected: String },
     #[error("invalid release in {}: {reason}", .dir.display())]
     Dist { dir: PathBuf, reason: String },
@@ -90,7 +93,7 @@ pub enum PackageError {
         #[source]
         source: crate::sign::SignError,
     },
-    #[error("{} has no signature and no signing key was given; hint: provide the GPG secret key so tfpub can sign it", .path.display())]
+    #[error("{} has no signature and no signing key was given", .path.display())]
     NoSigner { path: PathBuf },
     #[error("signing {} failed: {source}", .path.display())]
     Sign {
@@ -100,4 +103,53 @@ pub enum PackageError {
     },
     #[error("zip error on {}: {reason}", .path.display())]
     Zip { path: PathBuf, reason: String },
+}
+
+impl Hint for PackageError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            PackageError::MissingDir { .. } => "pass the folder that holds the module's .tf files \
+                 (relative paths start at the current folder)"
+                .into(),
+            PackageError::NoTfFiles { .. } => {
+                "point at the directory that holds the module's main.tf".into()
+            }
+            PackageError::SymlinkOutside { .. } => {
+                "copy the file into the module or exclude the link in .terraformignore".into()
+            }
+            PackageError::Changed { .. } => "retry when nothing is writing to the module".into(),
+            PackageError::TooLarge { .. } => "exclude large files with a .terraformignore".into(),
+            PackageError::BadBinaryArg { .. } => {
+                "use OS_ARCH=PATH, e.g. linux_amd64=dist/terraform-provider-foo".into()
+            }
+            PackageError::MissingBinary { platform, .. } => {
+                format!("build it first, or fix the path given for {platform}")
+            }
+            PackageError::ShaMismatch { .. } => "rebuild the release so the checksums match".into(),
+            PackageError::WrongName { .. } => {
+                "check --name or remove foreign files from the dist directory".into()
+            }
+            PackageError::NoSigner { .. } => {
+                "provide the GPG secret key so tfpub can sign it".into()
+            }
+            // The signing layer knows what to do about its own errors.
+            PackageError::BadSignature { source, .. } | PackageError::Sign { source, .. } => {
+                return source.hint()
+            }
+            _ => return None,
+        })
+    }
+    fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            PackageError::Unreadable { .. }
+            | PackageError::Changed { .. }
+            | PackageError::Io { .. }
+            | PackageError::Git { .. }
+            | PackageError::Zip { .. } => None,
+            PackageError::BadSignature { source, .. } | PackageError::Sign { source, .. } => {
+                source.kind()
+            }
+            _ => Some(ErrorKind::InvalidInput),
+        }
+    }
 }
