@@ -395,7 +395,11 @@ pub fn run(cli: Cli) -> i32 {
             o.ok = false;
             o.outcome = OutcomeKind::Failed;
             let msgs = chain_messages(&err);
-            let hint = find_hint(&err);
+            let hint = find_hint(&err).or_else(|| {
+                err.chain()
+                    .find_map(|c| c.downcast_ref::<tfpub_registry::RegistryError>())
+                    .and_then(tfpub_registry::RegistryError::hint)
+            });
             o.error = Some(ErrorInfo {
                 message: msgs.first().cloned().unwrap_or_default(),
                 causes: msgs.iter().skip(1).cloned().collect(),
