@@ -49,9 +49,11 @@ pub fn failure(command: String, err: &anyhow::Error, json: bool) {
 
 /// Hints for the errors of the one crate `tfpub_core` cannot know: the embedded registry
 /// (`registry serve`, `--local`). Every other layer is recognised by the core.
-fn registry_hint(cause: &(dyn std::error::Error + 'static)) -> Option<(Option<String>, Option<ErrorKind>)> {
-    let _e = cause.downcast_ref::<tfpub_registry::RegistryError>()?;
-    None
+fn registry_hint(
+    cause: &(dyn std::error::Error + 'static),
+) -> Option<(Option<String>, Option<ErrorKind>)> {
+    let e = cause.downcast_ref::<tfpub_registry::RegistryError>()?;
+    Some((e.hint(), None))
 }
 
 /// A failure before any command could run (no async runtime).

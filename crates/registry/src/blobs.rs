@@ -1,6 +1,8 @@
 //! Content-addressed blob store: `DATA/blobs/sha256/ab/abcd…`. A blob is written to
 //! `DATA/tmp`, fsynced and renamed into place before the database refers to it, so a
 //! process killed mid-upload leaves at most a stray temp file (cleaned at start).
+//!
+//! A leaf: imports nothing from the crate; used by the state and the archivist.
 
 use std::io;
 use std::path::{Path, PathBuf};

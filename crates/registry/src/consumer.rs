@@ -1,14 +1,20 @@
 //! The consumer side Terraform itself reads: service discovery, module versions and
 //! download (204 + `X-Terraform-Get`), provider versions and download metadata with the
 //! signing keys. Only fully uploaded, installable releases are listed.
+//!
+//! Imports `jsonapi`, `auth`, `archivist` (download links), `store` and `state`; nothing
+//! imports this file but `routes`.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::http::{authorize, base_url, download_link, ApiError, ApiResult};
-use super::{api_modules, api_providers, gpg, SharedState};
+use crate::archivist::download_link;
+use crate::auth::authorize;
+use crate::jsonapi::{Problem, Reply};
+use crate::state::SharedState;
+use crate::store::{gpg_keys, modules, providers};
 
 fn plain_json(body: serde_json::Value) -> Response {
     (
@@ -30,11 +36,11 @@ pub(crate) async fn module_versions(
     State(state): State<SharedState>,
     Path((ns, name, provider)): Path<(String, String, String)>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> Reply {
     authorize(&state, &headers, &ns, false)?;
-    let conn = state.db.lock().unwrap_or_else(|e| e.into_inner());
-    let versions = api_modules::installable(&conn, &ns, &name, &provider)?
-        .ok_or_else(|| ApiError::not_found(format!("module {ns}/{name}/{provider} not found")))?;
+    let conn = state.conn();
+    let versions = modules::installable(&conn, &ns, &name, &provider)?
+        .ok_or_else(|| Problem::not_found(format!("module {ns}/{name}/{provider} not found")))?;
     let list: Vec<_> = versions
         .iter()
         .map(|(v, _)| json!({"version": v}))
@@ -49,17 +55,17 @@ pub(crate) async fn module_download(
     State(state): State<SharedState>,
     Path((ns, name, provider, version)): Path<(String, String, String, String)>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> Reply {
     authorize(&state, &headers, &ns, false)?;
-    let base = base_url(&state, &headers);
-    let conn = state.db.lock().unwrap_or_else(|e| e.into_inner());
-    let versions = api_modules::installable(&conn, &ns, &name, &provider)?
-        .ok_or_else(|| ApiError::not_found(format!("module {ns}/{name}/{provider} not found")))?;
+    let base = state.base_url(&headers);
+    let conn = state.conn();
+    let versions = modules::installable(&conn, &ns, &name, &provider)?
+        .ok_or_else(|| Problem::not_found(format!("module {ns}/{name}/{provider} not found")))?;
     let (_, blob) = versions
         .iter()
         .find(|(v, _)| *v == version)
         .ok_or_else(|| {
-            ApiError::not_found(format!(
+            Problem::not_found(format!(
                 "version {version} of module {ns}/{name}/{provider} is not available"
             ))
         })?;
@@ -67,7 +73,7 @@ pub(crate) async fn module_download(
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
         "x-terraform-get",
-        HeaderValue::from_str(&url).map_err(|_| ApiError::internal("bad download URL"))?,
+        HeaderValue::from_str(&url).map_err(|_| Problem::internal("bad download URL"))?,
     );
     Ok(resp)
 }
@@ -78,17 +84,17 @@ pub(crate) async fn provider_versions(
     State(state): State<SharedState>,
     Path((ns, name)): Path<(String, String)>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> Reply {
     authorize(&state, &headers, &ns, false)?;
-    let conn = state.db.lock().unwrap_or_else(|e| e.into_inner());
-    let p = api_providers::find_private(&conn, &ns, &name)?
-        .ok_or_else(|| ApiError::not_found(format!("provider {ns}/{name} not found")))?;
+    let conn = state.conn();
+    let p = providers::find_private(&conn, &ns, &name)?
+        .ok_or_else(|| Problem::not_found(format!("provider {ns}/{name} not found")))?;
     let mut out = Vec::new();
-    for v in api_providers::versions_of(&conn, p.id)? {
+    for v in providers::versions_of(&conn, p.id)? {
         if v.shasums_blob.is_none() || v.shasums_sig_blob.is_none() {
             continue;
         }
-        let platforms: Vec<_> = api_providers::platforms_of(&conn, v.id)?
+        let platforms: Vec<_> = providers::platforms_of(&conn, v.id)?
             .into_iter()
             .filter(|pl| pl.blob.is_some())
             .map(|pl| json!({"os": pl.os, "arch": pl.arch}))
@@ -107,28 +113,28 @@ pub(crate) async fn provider_download(
     State(state): State<SharedState>,
     Path((ns, name, version, os, arch)): Path<(String, String, String, String, String)>,
     headers: HeaderMap,
-) -> ApiResult {
+) -> Reply {
     authorize(&state, &headers, &ns, false)?;
-    let base = base_url(&state, &headers);
-    let conn = state.db.lock().unwrap_or_else(|e| e.into_inner());
+    let base = state.base_url(&headers);
+    let conn = state.conn();
     let not_found = || {
-        ApiError::not_found(format!(
+        Problem::not_found(format!(
             "provider {ns}/{name} {version} has no download for {os}_{arch}"
         ))
     };
-    let p = api_providers::find_private(&conn, &ns, &name)?.ok_or_else(not_found)?;
-    let v = api_providers::versions_of(&conn, p.id)?
+    let p = providers::find_private(&conn, &ns, &name)?.ok_or_else(not_found)?;
+    let v = providers::versions_of(&conn, p.id)?
         .into_iter()
         .find(|v| v.version == version)
         .ok_or_else(not_found)?;
     let (Some(sums), Some(sig)) = (&v.shasums_blob, &v.shasums_sig_blob) else {
         return Err(not_found());
     };
-    let pl = api_providers::platforms_of(&conn, v.id)?
+    let pl = providers::platforms_of(&conn, v.id)?
         .into_iter()
         .find(|pl| pl.os == os && pl.arch == arch && pl.blob.is_some())
         .ok_or_else(not_found)?;
-    let key = gpg::lookup(&conn, &ns, &v.key_id)?;
+    let key = gpg_keys::lookup(&conn, &ns, &v.key_id);
     let keys: Vec<_> = key
         .iter()
         .map(|k| json!({"key_id": k.key_id, "ascii_armor": k.ascii_armor, "trust_signature": "", "source": "", "source_url": null}))

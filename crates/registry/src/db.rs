@@ -1,6 +1,8 @@
 //! The SQLite schema. WAL mode and a busy timeout let two processes (a `registry serve`
 //! and a `--local` publish) share one data directory. Blobs are referred to by sha256 only
 //! after they are safely on disk.
+//!
+//! A leaf: imports nothing from the crate; only `lib.rs` (open) and the stores (`now`) use it.
 
 use std::path::Path;
 

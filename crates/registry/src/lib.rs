@@ -9,14 +9,28 @@
 //! content-addressed blobs. Links are computed per request from the public URL or the
 //! `Host` header and never stored, so one data directory can be served on any port.
 
-mod api_modules;
-mod api_providers;
+//!
+//! This file is the public surface only. Inside, dependencies point one way:
+//! `routes` → handlers (`modules`, `providers`, `gpg_keys`, `consumer`, `archivist`) →
+//! {`jsonapi`, `auth`, `archivist` link helpers, `store`} → {`db`, `blobs`}; `state`,
+//! `faults` and `stats` sit beside them and import no handler. The fault switches exist
+//! only with the cargo feature `faults` (tests and benchmarks).
+
+mod archivist;
+mod auth;
 mod blobs;
 mod consumer;
 mod db;
 mod faults;
-mod gpg;
-mod http;
+mod gpg_keys;
+mod jsonapi;
+mod modules;
+mod observe;
+mod providers;
+mod routes;
+mod state;
+mod stats;
+mod store;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -26,15 +40,16 @@ use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "faults")]
 pub use faults::Faults;
-use faults::Faults as FaultSwitches;
-pub use faults::Stats;
+pub use stats::Stats;
+
+use state::{AppState, SharedState};
 
 /// Errors starting the registry or loading its configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("refusing to listen on {addr} without a tokens file: easy local mode accepts any token, so it only binds loopback addresses (hint: listen on 127.0.0.1 or pass a tokens file)")]
+    #[error("refusing to listen on {addr} without a tokens file: easy local mode accepts any token, so it only binds loopback addresses")]
     NonLoopbackWithoutTokens { addr: SocketAddr },
-    #[error("cannot listen on {addr}: {source} (hint: is the port already in use?)")]
+    #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -44,7 +59,7 @@ pub enum RegistryError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("registry database {path}: {source} (hint: is the data directory writable and not corrupted?)")]
+    #[error("registry database {path}: {source}")]
     Database {
         path: PathBuf,
         source: rusqlite::Error,
@@ -59,6 +74,23 @@ pub enum RegistryError {
         path: PathBuf,
         source: serde_json::Error,
     },
+}
+
+impl RegistryError {
+    /// What the user can do about it, if there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            RegistryError::NonLoopbackWithoutTokens { .. } => {
+                "listen on 127.0.0.1 or pass a tokens file"
+            }
+            RegistryError::Bind { .. } => "is the port already in use?",
+            RegistryError::Database { .. } => "is the data directory writable and not corrupted?",
+            RegistryError::DataDir { .. }
+            | RegistryError::TokensRead { .. }
+            | RegistryError::TokensParse { .. } => return None,
+        };
+        Some(hint.to_string())
+    }
 }
 
 /// How to run the registry.
@@ -111,19 +143,6 @@ pub fn load_tokens_file(path: &Path) -> Result<HashMap<String, Vec<String>>, Reg
     })
 }
 
-/// Shared state of one running registry.
-pub(crate) struct AppState {
-    pub db: Mutex<rusqlite::Connection>,
-    pub blobs: blobs::Blobs,
-    pub tokens: Option<HashMap<String, Vec<String>>>,
-    pub public_url: Option<url::Url>,
-    pub local_addr: SocketAddr,
-    pub faults: FaultSwitches,
-    pub stats: Stats,
-}
-
-pub(crate) type SharedState = Arc<AppState>;
-
 /// Starts the registry on `listen` (port 0 picks a free port). Refuses a non-loopback
 /// address unless tokens are configured.
 pub async fn start(
@@ -162,21 +181,14 @@ pub async fn start(
         tokens: opts.tokens,
         public_url: opts.public_url,
         local_addr,
-        faults: FaultSwitches::default(),
+        faults: faults::Faults::default(),
         stats: Stats::default(),
     });
-    let app = http::router(state.clone());
+    let app = routes::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(
-            faults::KillableListener(listener),
-            app.into_make_service_with_connect_info::<faults::ConnControl>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.await;
-        })
-        .await;
-    });
+    let task = tokio::spawn(faults::serve(listener, app, async move {
+        let _ = rx.await;
+    }));
     Ok(RunningRegistry {
         addr: local_addr,
         state,
@@ -258,4 +270,62 @@ pub fn cli_config_snippet(host_alias: &str, base: &url::Url) -> String {
         join("api/registry/v1/modules/"),
         join("api/registry/v1/providers/"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_errors() -> Vec<RegistryError> {
+        let io = || std::io::Error::other("boom");
+        let path = PathBuf::from("/data");
+        vec![
+            RegistryError::NonLoopbackWithoutTokens {
+                addr: "0.0.0.0:1".parse().unwrap(),
+            },
+            RegistryError::Bind {
+                addr: "127.0.0.1:1".parse().unwrap(),
+                source: io(),
+            },
+            RegistryError::DataDir {
+                path: path.clone(),
+                source: io(),
+            },
+            RegistryError::Database {
+                path: path.clone(),
+                source: rusqlite::Error::InvalidQuery,
+            },
+            RegistryError::TokensRead {
+                path: path.clone(),
+                source: io(),
+            },
+            RegistryError::TokensParse {
+                path,
+                source: serde_json::from_str::<u8>("x").unwrap_err(),
+            },
+        ]
+    }
+
+    #[test]
+    fn no_message_carries_its_hint() {
+        for e in all_errors() {
+            assert!(!e.to_string().contains("hint"), "{e}");
+        }
+    }
+
+    #[test]
+    fn hints_say_what_to_do() {
+        let hints: Vec<Option<String>> = all_errors().iter().map(RegistryError::hint).collect();
+        assert_eq!(
+            hints,
+            vec![
+                Some("listen on 127.0.0.1 or pass a tokens file".to_string()),
+                Some("is the port already in use?".to_string()),
+                None,
+                Some("is the data directory writable and not corrupted?".to_string()),
+                None,
+                None,
+            ]
+        );
+    }
 }

@@ -97,7 +97,11 @@ pub async fn delete(ctx: &Context, key_id: &str, confirm: &dyn Confirm) -> anyho
     let mut o = Outcome::new("gpg-key delete");
     o.target = Some(ctx.target_info());
     o.outcome = OutcomeKind::Deleted;
-    o.push(Item::new(ItemKind::GpgKey, key_id.to_string(), Action::Deleted));
+    o.push(Item::new(
+        ItemKind::GpgKey,
+        key_id.to_string(),
+        Action::Deleted,
+    ));
     Ok(o)
 }
 

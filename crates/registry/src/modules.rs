@@ -1,0 +1,386 @@
+//! HTTP handlers of the management API for private registry modules and their versions
+//! (no-VCS publishing: create, upload a tarball through the archivist, watch the status).
+//! Parse the request, check access, call `store::modules`, shape the JSON:API document.
+//!
+//! Imports `jsonapi`, `auth`, `archivist` (link helpers), `store` and `state`; nothing
+//! imports this file but `routes`.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use crate::archivist::upload_link;
+use crate::auth::authorize;
+use crate::jsonapi::{
+    attributes, doc, link, page_params, paginate, require_semver, required_str, valid_name,
+    Problem, Reply,
+};
+use crate::state::SharedState;
+use crate::store::modules::{self as store, Lifecycle, Module, Version};
+use crate::store::uploads::UploadKind;
+
+type ModPath = (String, String, String, String, String);
+type VerPath = (String, String, String, String, String, String);
+
+fn module_json(conn: &Connection, base: &url::Url, m: &Module) -> Result<Value, Problem> {
+    let versions = store::versions_of(conn, m.id)?;
+    // A module with versions is set up whatever their statuses; one without is pending.
+    let status = if versions.is_empty() {
+        "pending"
+    } else {
+        "setup_complete"
+    };
+    let statuses: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"version": v.version, "status": v.status, "error": v.error.clone().unwrap_or_default()}))
+        .collect();
+    let revoked: Vec<&str> = versions
+        .iter()
+        .filter(|v| v.revoked)
+        .map(|v| v.version.as_str())
+        .collect();
+    Ok(json!({
+        "id": format!("mod-{}", m.id),
+        "type": "registry-modules",
+        "attributes": {
+            "name": m.name,
+            "namespace": m.namespace,
+            "provider": m.provider,
+            "registry-name": "private",
+            "status": status,
+            "version-statuses": statuses,
+            "revoked-versions": revoked,
+            "no-code": false,
+            "publishing-mechanism": "tfe-api",
+            "created-at": m.created_at,
+            "updated-at": m.updated_at,
+            "permissions": {"can-delete": true, "can-resync": true, "can-retry": true},
+        },
+        "relationships": {"organization": {"data": {"id": m.org, "type": "organizations"}}},
+        "links": {"self": link(base, &format!("api/v2/organizations/{}/registry-modules/private/{}/{}/{}", m.org, m.namespace, m.name, m.provider))},
+    }))
+}
+
+fn version_json(
+    conn: &Connection,
+    base: &url::Url,
+    m: &Module,
+    v: &Version,
+) -> Result<Value, Problem> {
+    let mut links = serde_json::Map::new();
+    if v.blob.is_none() {
+        links.insert(
+            "upload".into(),
+            json!(upload_link(conn, base, UploadKind::Module, v.id)?),
+        );
+    }
+    let deprecation = if v.deprecated {
+        json!({"deprecated-status": "Deprecated", "reason": v.deprecation_reason, "link": v.deprecation_link})
+    } else {
+        Value::Null
+    };
+    let revocation = if v.revoked {
+        json!({"status": "Revoked", "message": v.revocation_message, "link": v.revocation_link})
+    } else {
+        Value::Null
+    };
+    Ok(json!({
+        "id": format!("modver-{}", v.id),
+        "type": "registry-module-versions",
+        "attributes": {
+            "source": "tfe-api",
+            "status": v.status,
+            "version": v.version,
+            "error": v.error,
+            "commit-sha": v.commit_sha,
+            "branch": null,
+            "deprecation": deprecation,
+            "revocation": revocation,
+            "created-at": v.created_at,
+            "updated-at": v.updated_at,
+        },
+        "relationships": {"registry-module": {"data": {"id": format!("mod-{}", m.id), "type": "registry-modules"}}},
+        "links": links,
+    }))
+}
+
+fn version_doc(
+    conn: &Connection,
+    base: &url::Url,
+    m: &Module,
+    v: &Version,
+    status: StatusCode,
+) -> Reply {
+    Ok(doc(
+        status,
+        json!({"data": version_json(conn, base, m, v)?}),
+    ))
+}
+
+/// Whether a module passes the list's `q` and `filter[...]` parameters.
+fn listed(q: &HashMap<String, String>, needle: Option<&str>, m: &Module) -> bool {
+    let matches_needle = needle.is_none_or(|n| {
+        m.name.to_lowercase().contains(n) || m.namespace.to_lowercase().contains(n)
+    });
+    matches_needle
+        && q.get("filter[provider]").is_none_or(|p| *p == m.provider)
+        && q.get("filter[registry_name]")
+            .is_none_or(|r| r == "private")
+}
+
+pub(crate) async fn list(
+    State(state): State<SharedState>,
+    Path(org): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &org, false)?;
+    let (page, size) = page_params(&q)?;
+    let base = state.base_url(&headers);
+    let conn = state.conn();
+    let needle = q.get("q").map(|s| s.to_lowercase());
+    let items = store::list(&conn, &org)?
+        .iter()
+        .filter(|m| listed(&q, needle.as_deref(), m))
+        .map(|m| module_json(&conn, &base, m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (data, meta) = paginate(items, page, size);
+    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+}
+
+/// The checks of a create request: a private module, valid name and provider.
+fn check_new_module(
+    attrs: &serde_json::Map<String, Value>,
+    name: &str,
+    provider: &str,
+) -> Result<(), Problem> {
+    let registry = attrs
+        .get("registry-name")
+        .and_then(Value::as_str)
+        .unwrap_or("private");
+    if registry != "private" {
+        return Err(Problem::invalid(format!(
+            "registry-name {registry:?} is not supported here: only private modules can be created"
+        )));
+    }
+    if attrs.contains_key("namespace") {
+        return Err(Problem::invalid(
+            "Namespace must not be set for a private module (it is the organization name)",
+        ));
+    }
+    if !valid_name(name) {
+        return Err(Problem::invalid(format!(
+            "Name {name:?} is invalid: use letters, digits, '-' and '_'"
+        )));
+    }
+    if !valid_name(provider) || provider.contains('-') {
+        return Err(Problem::invalid(format!(
+            "Provider {provider:?} is invalid: use lower-case letters and digits"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn create(
+    State(state): State<SharedState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    let attrs = attributes(&body)?;
+    let name = required_str(&attrs, "name")?;
+    let provider = required_str(&attrs, "provider")?;
+    check_new_module(&attrs, name, provider)?;
+    let base = state.base_url(&headers);
+    let conn = state.conn();
+    let m = store::create(&conn, &org, name, provider)?;
+    Ok(doc(
+        StatusCode::CREATED,
+        json!({"data": module_json(&conn, &base, &m)?}),
+    ))
+}
+
+fn private_only(registry: &str) -> Result<(), Problem> {
+    if registry == "private" {
+        Ok(())
+    } else {
+        Err(Problem::not_found(format!(
+            "registry {registry:?} has no modules here"
+        )))
+    }
+}
+
+pub(crate) async fn get_module(
+    State(state): State<SharedState>,
+    Path((org, registry, ns, name, provider)): Path<ModPath>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &org, false)?;
+    private_only(&registry)?;
+    let base = state.base_url(&headers);
+    let conn = state.conn();
+    let m = store::find(&conn, &org, &ns, &name, &provider)?;
+    Ok(doc(
+        StatusCode::OK,
+        json!({"data": module_json(&conn, &base, &m)?}),
+    ))
+}
+
+pub(crate) async fn delete_module(
+    State(state): State<SharedState>,
+    Path((org, registry, ns, name)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    private_only(&registry)?;
+    store::delete_all_providers(&state.conn(), &org, &ns, &name)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn delete_provider(
+    State(state): State<SharedState>,
+    Path((org, registry, ns, name, provider)): Path<ModPath>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    private_only(&registry)?;
+    let conn = state.conn();
+    let m = store::find(&conn, &org, &ns, &name, &provider)?;
+    store::delete(&conn, &m)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The module a version is created in: (org, namespace, name, provider).
+struct Target<'a>(&'a str, &'a str, &'a str, &'a str);
+
+fn create_version_in(
+    state: &SharedState,
+    headers: &HeaderMap,
+    t: Target<'_>,
+    body: &[u8],
+) -> Reply {
+    let Target(org, ns, name, provider) = t;
+    authorize(state, headers, org, true)?;
+    let attrs = attributes(body)?;
+    let version = required_str(&attrs, "version")?;
+    require_semver(version)?;
+    let commit = attrs.get("commit-sha").and_then(Value::as_str);
+    let base = state.base_url(headers);
+    let conn = state.conn();
+    let m = store::find(&conn, org, ns, name, provider)?;
+    let v = store::create_version(&conn, &m, version, commit)?;
+    version_doc(&conn, &base, &m, &v, StatusCode::CREATED)
+}
+
+pub(crate) async fn create_version(
+    State(state): State<SharedState>,
+    Path((org, registry, ns, name, provider)): Path<ModPath>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    private_only(&registry)?;
+    create_version_in(&state, &headers, Target(&org, &ns, &name, &provider), &body)
+}
+
+/// `POST /api/v2/registry-modules/:org/:name/:provider/versions` (deprecated, go-tfe).
+pub(crate) async fn create_version_deprecated(
+    State(state): State<SharedState>,
+    Path((org, name, provider)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    create_version_in(
+        &state,
+        &headers,
+        Target(&org, &org, &name, &provider),
+        &body,
+    )
+}
+
+pub(crate) async fn get_version(
+    State(state): State<SharedState>,
+    Path((org, registry, ns, name, provider)): Path<ModPath>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &org, false)?;
+    private_only(&registry)?;
+    let version = q
+        .get("module_version")
+        .ok_or_else(|| Problem::bad_request("query parameter module_version is required"))?;
+    let base = state.base_url(&headers);
+    let conn = state.conn();
+    let m = store::find(&conn, &org, &ns, &name, &provider)?;
+    let v = store::find_version(&conn, &m, version)?;
+    version_doc(&conn, &base, &m, &v, StatusCode::OK)
+}
+
+pub(crate) async fn delete_version(
+    State(state): State<SharedState>,
+    Path((org, registry, ns, name, provider, version)): Path<VerPath>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    private_only(&registry)?;
+    let conn = state.conn();
+    let m = store::find(&conn, &org, &ns, &name, &provider)?;
+    let v = store::find_version(&conn, &m, &version)?;
+    store::delete_version(&conn, &v)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The lifecycle change a PATCH body asks for.
+fn lifecycle(attrs: &serde_json::Map<String, Value>) -> Result<Lifecycle<'_>, Problem> {
+    if let Some(dep) = attrs.get("deprecation") {
+        match dep.get("deprecated-status").and_then(Value::as_str) {
+            Some("Deprecated") => Ok(Lifecycle::Deprecate {
+                reason: dep.get("reason").and_then(Value::as_str),
+                link: dep.get("link").and_then(Value::as_str),
+            }),
+            Some("Undeprecated") => Ok(Lifecycle::Undeprecate),
+            _ => Err(Problem::invalid(
+                "deprecation.deprecated-status must be \"Deprecated\" or \"Undeprecated\"",
+            )),
+        }
+    } else if let Some(rev) = attrs.get("revocation") {
+        match rev.get("status").and_then(Value::as_str) {
+            Some("Revoked") => Ok(Lifecycle::Revoke {
+                message: rev.get("message").and_then(Value::as_str),
+                link: rev.get("link").and_then(Value::as_str),
+            }),
+            Some("Unrevoked") => Ok(Lifecycle::Unrevoke),
+            _ => Err(Problem::invalid(
+                "revocation.status must be \"Revoked\" or \"Unrevoked\"",
+            )),
+        }
+    } else {
+        Err(Problem::invalid(
+            "attributes must contain deprecation or revocation",
+        ))
+    }
+}
+
+/// Deprecate / undeprecate / revoke / unrevoke (manage-module-versions).
+pub(crate) async fn patch_version(
+    State(state): State<SharedState>,
+    Path((org, registry, ns, name, provider, version)): Path<VerPath>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    private_only(&registry)?;
+    let attrs = attributes(&body)?;
+    let base = state.base_url(&headers);
+    let conn = state.conn();
+    let m = store::find(&conn, &org, &ns, &name, &provider)?;
+    let v = store::find_version(&conn, &m, &version)?;
+    store::change_lifecycle(&conn, &v, lifecycle(&attrs)?)?;
+    let v = store::find_version(&conn, &m, &version)?;
+    version_doc(&conn, &base, &m, &v, StatusCode::OK)
+}

@@ -1,0 +1,140 @@
+//! The route table: which handler answers which method and path, per area, and the layer
+//! every request passes. Nothing but `lib.rs` imports this file; it imports the handlers
+//! and may be imported by none of them.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+
+use crate::jsonapi::Problem;
+use crate::state::SharedState;
+use crate::{archivist, consumer, gpg_keys, modules, observe, providers};
+
+type Routes = Router<SharedState>;
+
+pub(crate) fn router(state: SharedState) -> Router {
+    let routes = Router::new().route("/api/v2/ping", get(ping));
+    let routes = archivist_routes(consumer_routes(gpg_key_routes(provider_routes(
+        module_routes(routes),
+    ))));
+    routes
+        .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::layer,
+        ))
+        .with_state(state)
+}
+
+const ORG: &str = "/api/v2/organizations/{org}";
+
+fn module_routes(r: Routes) -> Routes {
+    let modp = format!("{ORG}/registry-modules/{{registry}}/{{ns}}/{{name}}");
+    r.route(
+        &format!("{ORG}/registry-modules"),
+        get(modules::list).post(modules::create),
+    )
+    .route(&modp, delete(modules::delete_module))
+    .route(
+        &format!("{modp}/{{provider}}"),
+        get(modules::get_module).delete(modules::delete_provider),
+    )
+    .route(
+        &format!("{modp}/{{provider}}/versions"),
+        post(modules::create_version),
+    )
+    .route(
+        &format!("{modp}/{{provider}}/version"),
+        get(modules::get_version),
+    )
+    .route(
+        &format!("{modp}/{{provider}}/{{version}}"),
+        delete(modules::delete_version).patch(modules::patch_version),
+    )
+    .route(
+        "/api/v2/registry-modules/{org}/{name}/{provider}/versions",
+        post(modules::create_version_deprecated),
+    )
+}
+
+fn provider_routes(r: Routes) -> Routes {
+    let provp = format!("{ORG}/registry-providers/{{registry}}/{{ns}}/{{name}}");
+    r.route(
+        &format!("{ORG}/registry-providers"),
+        get(providers::list).post(providers::create),
+    )
+    .route(
+        &provp,
+        get(providers::get_provider).delete(providers::delete_provider),
+    )
+    .route(
+        &format!("{provp}/versions"),
+        get(providers::list_versions).post(providers::create_version),
+    )
+    .route(
+        &format!("{provp}/versions/{{version}}"),
+        get(providers::get_version).delete(providers::delete_version),
+    )
+    .route(
+        &format!("{provp}/versions/{{version}}/platforms"),
+        get(providers::list_platforms).post(providers::create_platform),
+    )
+    .route(
+        &format!("{provp}/versions/{{version}}/platforms/{{os}}/{{arch}}"),
+        get(providers::get_platform).delete(providers::delete_platform),
+    )
+}
+
+fn gpg_key_routes(r: Routes) -> Routes {
+    r.route(
+        "/api/registry/private/v2/gpg-keys",
+        get(gpg_keys::list).post(gpg_keys::create),
+    )
+    .route(
+        "/api/registry/private/v2/gpg-keys/{ns}/{key_id}",
+        get(gpg_keys::get_key)
+            .patch(gpg_keys::update)
+            .delete(gpg_keys::delete),
+    )
+}
+
+fn consumer_routes(r: Routes) -> Routes {
+    r.route("/.well-known/terraform.json", get(consumer::discovery))
+        .route(
+            "/api/registry/v1/modules/{ns}/{name}/{provider}/versions",
+            get(consumer::module_versions),
+        )
+        .route(
+            "/api/registry/v1/modules/{ns}/{name}/{provider}/{version}/download",
+            get(consumer::module_download),
+        )
+        .route(
+            "/api/registry/v1/providers/{ns}/{name}/versions",
+            get(consumer::provider_versions),
+        )
+        .route(
+            "/api/registry/v1/providers/{ns}/{name}/{version}/download/{os}/{arch}",
+            get(consumer::provider_download),
+        )
+}
+
+fn archivist_routes(r: Routes) -> Routes {
+    r.route("/_archivist/upload/{token}", put(archivist::upload))
+        .route(
+            "/_archivist/blobs/{sha}/{filename}",
+            get(archivist::download),
+        )
+}
+
+async fn ping() -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    h.insert("tfp-api-version", HeaderValue::from_static("2.6"));
+    h.insert("x-tfe-version", HeaderValue::from_static("tfpub-local"));
+    resp
+}
+
+async fn fallback() -> Problem {
+    Problem::not_found("no such endpoint")
+}

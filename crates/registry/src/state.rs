@@ -1,0 +1,41 @@
+//! The shared state of one running registry: database connection, blob store, tokens,
+//! link base, fault switches and request counters.
+//!
+//! Imports the leaves `blobs`, `faults`, `stats` and `jsonapi` (for the base URL) only;
+//! must not import handlers, routes or stores.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::http::HeaderMap;
+
+use crate::blobs::Blobs;
+use crate::faults::Faults;
+use crate::jsonapi;
+use crate::stats::Stats;
+
+pub(crate) struct AppState {
+    pub db: Mutex<rusqlite::Connection>,
+    pub blobs: Blobs,
+    pub tokens: Option<HashMap<String, Vec<String>>>,
+    pub public_url: Option<url::Url>,
+    pub local_addr: SocketAddr,
+    pub faults: Faults,
+    pub stats: Stats,
+}
+
+pub(crate) type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// The database connection (a poisoned lock is still usable: SQLite keeps its own
+    /// consistency).
+    pub(crate) fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The base URL links in this request's answer are built on.
+    pub(crate) fn base_url(&self, headers: &HeaderMap) -> url::Url {
+        jsonapi::base_url(self.public_url.as_ref(), self.local_addr, headers)
+    }
+}

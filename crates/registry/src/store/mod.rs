@@ -1,0 +1,30 @@
+//! The registry's records and their rules, per area: SQL on a borrowed connection and the
+//! checks the HCP registry applies (uniqueness, deprecate-before-revoke, declared sha256,
+//! module archive ingestion). No axum or HTTP types: handlers turn a [`StoreError`] into
+//! an answer.
+//!
+//! Imports only `db` (timestamps); must not import handlers, `jsonapi`, `auth` or state.
+
+pub(crate) mod gpg_keys;
+pub(crate) mod modules;
+pub(crate) mod providers;
+pub(crate) mod uploads;
+
+/// Why a store operation refused or failed.
+#[derive(Debug)]
+pub(crate) enum StoreError {
+    /// The record does not exist.
+    NotFound(String),
+    /// The request breaks a rule (taken name, wrong order, mismatching digest).
+    Invalid(String),
+    /// The database or the disk failed.
+    Internal(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Internal(format!("database error: {e}"))
+    }
+}
+
+pub(crate) type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,339 @@
+//! Module records: modules, their versions and each version's status (`pending` until the
+//! tarball arrives, then `ok` or `reg_ingress_failed`), deprecation and revocation, and
+//! the ingestion check of an uploaded archive.
+//!
+//! Imports `db` and the store's `uploads` only; no HTTP types.
+
+use std::io::Read;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::uploads::{self, UploadKind};
+use super::{StoreError, StoreResult};
+use crate::db::now;
+
+pub(crate) struct Module {
+    pub id: i64,
+    pub org: String,
+    pub namespace: String,
+    pub name: String,
+    pub provider: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub(crate) struct Version {
+    pub id: i64,
+    pub version: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub commit_sha: Option<String>,
+    pub deprecated: bool,
+    pub deprecation_reason: Option<String>,
+    pub deprecation_link: Option<String>,
+    pub revoked: bool,
+    pub revocation_message: Option<String>,
+    pub revocation_link: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub blob: Option<String>,
+}
+
+const MOD_COLS: &str = "id, org, namespace, name, provider, created_at, updated_at";
+const VER_COLS: &str = "id, version, status, error, commit_sha, deprecated, deprecation_reason, deprecation_link, revoked, revocation_message, revocation_link, created_at, updated_at, blob";
+
+fn module_row(r: &rusqlite::Row) -> rusqlite::Result<Module> {
+    Ok(Module {
+        id: r.get(0)?,
+        org: r.get(1)?,
+        namespace: r.get(2)?,
+        name: r.get(3)?,
+        provider: r.get(4)?,
+        created_at: r.get(5)?,
+        updated_at: r.get(6)?,
+    })
+}
+
+fn version_row(r: &rusqlite::Row) -> rusqlite::Result<Version> {
+    Ok(Version {
+        id: r.get(0)?,
+        version: r.get(1)?,
+        status: r.get(2)?,
+        error: r.get(3)?,
+        commit_sha: r.get(4)?,
+        deprecated: r.get(5)?,
+        deprecation_reason: r.get(6)?,
+        deprecation_link: r.get(7)?,
+        revoked: r.get(8)?,
+        revocation_message: r.get(9)?,
+        revocation_link: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        blob: r.get(13)?,
+    })
+}
+
+pub(crate) fn versions_of(conn: &Connection, module_id: i64) -> StoreResult<Vec<Version>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {VER_COLS} FROM module_versions WHERE module_id=?1 ORDER BY id"
+    ))?;
+    let rows = st.query_map([module_id], version_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The modules of an organization, by namespace, name and provider.
+pub(crate) fn list(conn: &Connection, org: &str) -> StoreResult<Vec<Module>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {MOD_COLS} FROM modules WHERE org=?1 ORDER BY namespace, name, provider"
+    ))?;
+    let rows = st.query_map([org], module_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn find(
+    conn: &Connection,
+    org: &str,
+    ns: &str,
+    name: &str,
+    provider: &str,
+) -> StoreResult<Module> {
+    conn.query_row(
+        &format!("SELECT {MOD_COLS} FROM modules WHERE org=?1 AND namespace=?2 AND name=?3 AND provider=?4"),
+        params![org, ns, name, provider],
+        module_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("module {ns}/{name}/{provider} not found in organization {org:?}")))
+}
+
+pub(crate) fn find_version(conn: &Connection, m: &Module, version: &str) -> StoreResult<Version> {
+    conn.query_row(
+        &format!("SELECT {VER_COLS} FROM module_versions WHERE module_id=?1 AND version=?2"),
+        params![m.id, version],
+        version_row,
+    )
+    .optional()?
+    .ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "version {version} of module {}/{}/{} not found",
+            m.namespace, m.name, m.provider
+        ))
+    })
+}
+
+/// Creates a private module (its namespace is the organization).
+pub(crate) fn create(
+    conn: &Connection,
+    org: &str,
+    name: &str,
+    provider: &str,
+) -> StoreResult<Module> {
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO modules (org, namespace, name, provider, created_at, updated_at) VALUES (?1, ?1, ?2, ?3, ?4, ?4)",
+        params![org, name, provider, now()],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::Invalid(
+            "Provider must be unique for this module name".into(),
+        ));
+    }
+    find(conn, org, org, name, provider)
+}
+
+/// Deletes every provider of a module name.
+pub(crate) fn delete_all_providers(
+    conn: &Connection,
+    org: &str,
+    ns: &str,
+    name: &str,
+) -> StoreResult<()> {
+    let n = conn.execute(
+        "DELETE FROM modules WHERE org=?1 AND namespace=?2 AND name=?3",
+        params![org, ns, name],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!(
+            "module {ns}/{name} not found"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn delete(conn: &Connection, m: &Module) -> StoreResult<()> {
+    conn.execute("DELETE FROM modules WHERE id=?1", [m.id])?;
+    Ok(())
+}
+
+/// Adds a `pending` version, waiting for its tarball.
+pub(crate) fn create_version(
+    conn: &Connection,
+    m: &Module,
+    version: &str,
+    commit: Option<&str>,
+) -> StoreResult<Version> {
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO module_versions (module_id, version, status, commit_sha, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?4, ?4)",
+        params![m.id, version, commit, now()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Invalid("Version has already been taken".into()));
+    }
+    find_version(conn, m, version)
+}
+
+pub(crate) fn delete_version(conn: &Connection, v: &Version) -> StoreResult<()> {
+    conn.execute("DELETE FROM module_versions WHERE id=?1", [v.id])?;
+    uploads::forget(conn, UploadKind::Module, v.id)
+}
+
+/// A change of a version's lifecycle (manage-module-versions).
+pub(crate) enum Lifecycle<'a> {
+    Deprecate {
+        reason: Option<&'a str>,
+        link: Option<&'a str>,
+    },
+    Undeprecate,
+    Revoke {
+        message: Option<&'a str>,
+        link: Option<&'a str>,
+    },
+    Unrevoke,
+}
+
+/// Applies a lifecycle change: a revoked version cannot be undeprecated, and only a
+/// deprecated one can be revoked.
+pub(crate) fn change_lifecycle(
+    conn: &Connection,
+    v: &Version,
+    change: Lifecycle<'_>,
+) -> StoreResult<()> {
+    let ts = now();
+    match change {
+        Lifecycle::Deprecate { reason, link } => conn.execute(
+            "UPDATE module_versions SET deprecated=1, deprecation_reason=?2, deprecation_link=?3, updated_at=?4 WHERE id=?1",
+            params![v.id, reason, link, ts],
+        )?,
+        Lifecycle::Undeprecate if v.revoked => {
+            return Err(StoreError::Invalid(format!(
+                "version {} is revoked: unrevoke it before undeprecating",
+                v.version
+            )))
+        }
+        Lifecycle::Undeprecate => conn.execute(
+            "UPDATE module_versions SET deprecated=0, deprecation_reason=NULL, deprecation_link=NULL, updated_at=?2 WHERE id=?1",
+            params![v.id, ts],
+        )?,
+        Lifecycle::Revoke { .. } if !v.deprecated => {
+            return Err(StoreError::Invalid(format!(
+                "version {} must be deprecated before it can be revoked",
+                v.version
+            )))
+        }
+        Lifecycle::Revoke { message, link } => conn.execute(
+            "UPDATE module_versions SET revoked=1, revocation_message=?2, revocation_link=?3, updated_at=?4 WHERE id=?1",
+            params![v.id, message, link, ts],
+        )?,
+        Lifecycle::Unrevoke => conn.execute(
+            "UPDATE module_versions SET revoked=0, revocation_message=NULL, revocation_link=NULL, updated_at=?2 WHERE id=?1",
+            params![v.id, ts],
+        )?,
+    };
+    Ok(())
+}
+
+/// Checks an uploaded module tarball: gzip'd tar with at least one `.tf` file at its root.
+pub(crate) fn ingest(path: &std::path::Path) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read upload: {e}"))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("not a gzip-compressed tar archive: {e}"))?;
+    let mut root_tf = false;
+    let mut any = false;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("not a gzip-compressed tar archive: {e}"))?;
+        any = true;
+        let p = entry
+            .path()
+            .map_err(|e| format!("bad path in archive: {e}"))?
+            .into_owned();
+        let comps: Vec<_> = p
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
+        if comps.len() == 1
+            && entry.header().entry_type().is_file()
+            && p.extension().is_some_and(|e| e == "tf")
+        {
+            root_tf = true;
+        }
+        let mut sink = Vec::new();
+        entry
+            .read_to_end(&mut sink)
+            .map_err(|e| format!("archive is truncated: {e}"))?;
+    }
+    if !any {
+        return Err("archive is empty".into());
+    }
+    if !root_tf {
+        return Err("no Terraform configuration (.tf) files at the root of the archive; the module files must not be inside a folder".into());
+    }
+    Ok(())
+}
+
+/// Records a completed tarball upload and the outcome of its ingestion (None: still
+/// `pending`), and uses up the upload token.
+pub(crate) fn record_upload(
+    conn: &mut Connection,
+    version_id: i64,
+    sha: &str,
+    token: &str,
+    ingested: Option<Result<(), String>>,
+) -> StoreResult<()> {
+    let (status, error) = match ingested {
+        None => ("pending", None),
+        Some(Ok(())) => ("ok", None),
+        Some(Err(e)) => ("reg_ingress_failed", Some(e)),
+    };
+    let tx = conn.transaction()?;
+    let n = tx.execute(
+        "UPDATE module_versions SET blob=?2, status=?3, error=?4, updated_at=?5 WHERE id=?1",
+        params![version_id, sha, status, error, now()],
+    )?;
+    uploads::consume(&tx, token)?;
+    tx.commit()?;
+    if n == 0 {
+        return Err(StoreError::NotFound(
+            "the module version of this upload was deleted".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Versions installable by Terraform: (module namespace/name/provider) -> `ok`, not revoked.
+pub(crate) fn installable(
+    conn: &Connection,
+    ns: &str,
+    name: &str,
+    provider: &str,
+) -> StoreResult<Option<Vec<(String, String)>>> {
+    let Some(m) = conn
+        .query_row(
+            &format!(
+                "SELECT {MOD_COLS} FROM modules WHERE namespace=?1 AND name=?2 AND provider=?3"
+            ),
+            params![ns, name, provider],
+            module_row,
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        versions_of(conn, m.id)?
+            .into_iter()
+            .filter(|v| v.status == "ok" && !v.revoked)
+            .filter_map(|v| v.blob.map(|b| (v.version, b)))
+            .collect(),
+    ))
+}
