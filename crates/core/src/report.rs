@@ -111,7 +111,7 @@ pub struct ErrorInfo {
 /// What a caller can add for error types this crate does not know (the embedded
 /// registry's errors, for the binary): `Some((hint, kind))` when it recognises `e`.
 pub type ExtraHint<'a> =
-    dyn Fn(&(dyn std::error::Error + 'static)) -> Option<(Option<String>, Option<ErrorKind>)> + 'a;
+    dyn Fn(&(dyn std::error::Error + 'static)) -> Option<crate::error::HintAndKind> + 'a;
 
 impl ErrorInfo {
     /// Walk the chain of `err` once, outermost first: collect the messages, and take the
@@ -121,8 +121,16 @@ impl ErrorInfo {
         let mut messages: Vec<String> = Vec::new();
         let mut hint = None;
         let mut kind = None;
-        for cause in err.chain() {
-            if let Some((h, k)) = crate::error::layer_hint(cause).or_else(|| extra(cause)) {
+        for (depth, cause) in err.chain().enumerate() {
+            let outer = if depth == 0 {
+                crate::error::outer_layer_hint(err)
+            } else {
+                None
+            };
+            let said = outer
+                .or_else(|| crate::error::layer_hint(cause))
+                .or_else(|| extra(cause));
+            if let Some((h, k)) = said {
                 if hint.is_none() {
                     hint = h;
                 }
