@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::transport::{rate_limit_reset, transport_error, Raw, API_TIMEOUT};
+use super::transport::{decode_error, rate_limit_reset, transport_error, Raw, API_TIMEOUT};
 use super::{ApiError, Client, ProviderDownload};
 use crate::vocab::{ModuleAddress, ProviderAddress};
 
@@ -72,11 +72,7 @@ impl Client {
             &[p.namespace(), p.name(), version, "download", os, arch],
         );
         let raw = self.request(Method::GET, u.clone(), None, true).await?;
-        serde_json::from_slice(&raw.body).map_err(|e| ApiError::Decode {
-            method: "GET".into(),
-            path: u.path().to_string(),
-            reason: e.to_string(),
-        })
+        serde_json::from_slice(&raw.body).map_err(|e| decode_error(&Method::GET, &u, e))
     }
 
     /// The `X-Terraform-Get` location of a module version (resolved to an absolute URL).
@@ -95,10 +91,12 @@ impl Client {
             .headers
             .get("x-terraform-get")
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::Decode {
-                method: "GET".into(),
-                path: u.path().to_string(),
-                reason: format!("HTTP {} without an X-Terraform-Get header", raw.status),
+            .ok_or_else(|| {
+                decode_error(
+                    &Method::GET,
+                    &u,
+                    format!("HTTP {} without an X-Terraform-Get header", raw.status),
+                )
             })?;
         Ok(u.join(loc)
             .map(|x| x.to_string())

@@ -1,8 +1,8 @@
 //! Client for the HCP Terraform / Terraform Enterprise private registry API (and the
 //! embedded registry, which speaks the same API), split by area:
 //!
-//! - [`transport`]: the [`Client`], its options, the request/retry/decode glue shared by
-//!   every area, and the health checks (`ping`, `preflight`);
+//! - [`transport`]: the [`Client`], its options, and the request/retry/decode glue shared
+//!   by every area; [`health`]: `ping` and the publishing preflight;
 //! - [`modules`], [`providers`], [`gpg_keys`]: the management API of each resource;
 //! - [`consumer`]: service discovery and what Terraform itself reads and downloads;
 //! - [`upload`]: streaming uploads to pre-signed links; [`retry`]: backoff and the rate
@@ -14,6 +14,7 @@
 mod consumer;
 mod error;
 mod gpg_keys;
+mod health;
 mod modules;
 mod providers;
 mod retry;

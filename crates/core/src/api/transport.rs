@@ -1,7 +1,7 @@
 //! The transport every area of the client shares: [`Client`] and its construction, one
 //! request attempt, classification of the answer into [`ApiError`], the retry loop, the
 //! creating POST that re-reads before it repeats, JSON:API decoding of one resource or
-//! of every page of a list, URL builders, and the health checks (`ping`, `preflight`).
+//! of every page of a list, and the URL builders.
 //!
 //! Why it looks like this:
 //! - every request passes one limiter shared by clones, so bulk publishes stay below the
@@ -27,7 +27,7 @@ use url::Url;
 
 use super::consumer::Services;
 use super::types::{ErrorDoc, FromResource, Many, One};
-use super::{ApiError, Limiter, PingInfo, RetryPolicy};
+use super::{ApiError, Limiter, RetryPolicy};
 use crate::config::Target;
 use crate::secret::Secret;
 
@@ -417,13 +417,9 @@ impl Client {
         url: &Url,
         raw: &Raw,
     ) -> Result<T, ApiError> {
-        let decode = |reason: String| ApiError::Decode {
-            method: method.to_string(),
-            path: url.path().to_string(),
-            reason,
-        };
-        let one: One = serde_json::from_slice(&raw.body).map_err(|e| decode(e.to_string()))?;
-        T::from_resource(one.data).map_err(|e| decode(e.to_string()))
+        let one: One =
+            serde_json::from_slice(&raw.body).map_err(|e| decode_error(method, url, e))?;
+        T::from_resource(one.data).map_err(|e| decode_error(method, url, e))
     }
 
     pub(super) async fn get_one<T: FromResource>(&self, url: Url) -> Result<Option<T>, ApiError> {
@@ -444,18 +440,11 @@ impl Client {
                 .append_pair("page[number]", &p)
                 .append_pair("page[size]", PAGE_SIZE);
             let raw = self.request(Method::GET, u.clone(), None, true).await?;
-            let many: Many = serde_json::from_slice(&raw.body).map_err(|e| ApiError::Decode {
-                method: "GET".into(),
-                path: u.path().to_string(),
-                reason: e.to_string(),
-            })?;
+            let many: Many =
+                serde_json::from_slice(&raw.body).map_err(|e| decode_error(&Method::GET, &u, e))?;
             let next = many.next_page();
             for r in many.data {
-                out.push(T::from_resource(r).map_err(|e| ApiError::Decode {
-                    method: "GET".into(),
-                    path: u.path().to_string(),
-                    reason: e.to_string(),
-                })?);
+                out.push(T::from_resource(r).map_err(|e| decode_error(&Method::GET, &u, e))?);
             }
             match next {
                 Some(n) if n > page => page = n,
@@ -469,50 +458,14 @@ impl Client {
             .await
             .map(|_| ())
     }
+}
 
-    // ---------------------------------------------------------------- health
-
-    /// `GET /api/v2/ping`: is this a Terraform API at all, and which version.
-    pub async fn ping(&self) -> Result<PingInfo, ApiError> {
-        let raw = self
-            .request(
-                Method::GET,
-                self.url(&["api", "v2", "ping"], &[]),
-                None,
-                true,
-            )
-            .await?;
-        let h = |n: &str| {
-            raw.headers
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from)
-        };
-        Ok(PingInfo {
-            api_version: h("tfp-api-version"),
-            tfe_version: h("x-tfe-version"),
-            rate_limit: h("x-ratelimit-limit"),
-        })
-    }
-
-    /// Ping, then prove the token can see the organization's registry.
-    pub async fn preflight(&self) -> Result<PingInfo, ApiError> {
-        let url = self.org_url(&["registry-modules"], &[("page[size]", "1")]);
-        // Both checks at once (one round trip); the ping's verdict on the token comes
-        // first, as it is the more precise one.
-        let (ping, org) = tokio::join!(
-            self.ping(),
-            self.request(Method::GET, url.clone(), None, true)
-        );
-        let info = ping?;
-        match org {
-            Ok(_) => Ok(info),
-            Err(ApiError::NotFound { .. }) => Err(ApiError::OrganizationNotFound {
-                organization: self.organization.clone(),
-                path: url.path().to_string(),
-            }),
-            Err(e) => Err(e),
-        }
+/// An answer that is not what the API promises; names the method and path, never the query.
+pub(super) fn decode_error(method: &Method, url: &Url, reason: impl std::fmt::Display) -> ApiError {
+    ApiError::Decode {
+        method: method.to_string(),
+        path: url.path().to_string(),
+        reason: reason.to_string(),
     }
 }
 
