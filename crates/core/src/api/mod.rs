@@ -1,12 +1,12 @@
 //! Client for the HCP Terraform / Terraform Enterprise private registry API (and the
 //! embedded registry, which speaks the same API), split by area:
 //!
-//! - [`transport`]: the [`Client`], its options, and the request/retry/decode glue shared
-//!   by every area; [`health`]: `ping` and the publishing preflight;
-//! - [`modules`], [`providers`], [`gpg_keys`]: the management API of each resource;
-//! - [`consumer`]: service discovery and what Terraform itself reads and downloads;
-//! - [`upload`]: streaming uploads to pre-signed links; [`retry`]: backoff and the rate
-//!   limiter; [`types`]: the resources as plain structs; [`error`]: [`ApiError`].
+//! - `transport`: the [`Client`], its options, and the request/retry/decode glue shared
+//!   by every area; `health`: `ping` and the publishing preflight;
+//! - `modules`, `providers`, `gpg_keys`: the management API of each resource;
+//! - `consumer`: service discovery and what Terraform itself reads and downloads;
+//! - `upload`: streaming uploads to pre-signed links; `retry`: backoff and the rate
+//!   limiter; `types`: the resources as plain structs; `error`: [`ApiError`].
 //!
 //! Callers see one `Client` type with methods from every area; addresses, statuses, key
 //! ids and digests are the types of [`crate::vocab`].
