@@ -12,6 +12,7 @@
 //! module only routes to it.
 
 mod args;
+mod error;
 mod render;
 mod session;
 

@@ -16,11 +16,11 @@ use std::sync::Mutex;
 use clap::CommandFactory;
 
 use tfpub_core::commands::Confirm;
-use tfpub_core::error::hinted;
-use tfpub_core::error::ErrorKind;
+use tfpub_core::error::{ErrorKind, Hint};
 use tfpub_core::report::{ErrorInfo, Outcome, OutcomeKind, Progress};
 
 use super::args::Cli;
+use super::error::CliError;
 
 /// A command's result on stdout.
 pub fn outcome(o: &Outcome, json: bool) {
@@ -35,7 +35,7 @@ pub fn outcome(o: &Outcome, json: bool) {
 /// A failed command: the JSON document (with `--json`) on stdout, and always the
 /// message, its causes and the hint on stderr.
 pub fn failure(command: String, err: &anyhow::Error, json: bool) {
-    let info = ErrorInfo::from_error(err, &registry_hint);
+    let info = ErrorInfo::from_error(err, &binary_hint);
     let s = info.to_human();
     if json {
         let mut o = Outcome::new(command);
@@ -47,11 +47,15 @@ pub fn failure(command: String, err: &anyhow::Error, json: bool) {
     eprint!("{s}");
 }
 
-/// Hints for the errors of the one crate `tfpub_core` cannot know: the embedded registry
-/// (`registry serve`, `--local`). Every other layer is recognised by the core.
-fn registry_hint(
+/// Hints for the errors `tfpub_core` cannot know: the embedded registry's (`registry
+/// serve`, `--local`) and the command line's own. Every other layer is recognised by the
+/// core.
+fn binary_hint(
     cause: &(dyn std::error::Error + 'static),
 ) -> Option<(Option<String>, Option<ErrorKind>)> {
+    if let Some(e) = cause.downcast_ref::<CliError>() {
+        return Some((e.hint(), e.kind()));
+    }
     let e = cause.downcast_ref::<tfpub_registry::RegistryError>()?;
     Some((e.hint(), None))
 }
@@ -107,10 +111,10 @@ impl Confirm for Prompt {
             return Ok(());
         }
         if !std::io::stdin().is_terminal() {
-            return Err(hinted(
-                format!("refusing to {what} without confirmation"),
-                "pass --yes to confirm in a script",
-            ));
+            return Err(CliError::NoTerminalToConfirm {
+                what: what.to_string(),
+            }
+            .into());
         }
         eprint!("{what}? Type 'yes' to confirm: ");
         let mut line = String::new();
@@ -118,7 +122,7 @@ impl Confirm for Prompt {
         if line.trim() == "yes" {
             Ok(())
         } else {
-            Err(hinted("not confirmed", "type yes, or pass --yes"))
+            Err(CliError::NotConfirmed.into())
         }
     }
 }

@@ -13,12 +13,12 @@ use anyhow::Context as _;
 
 use tfpub_core::api::{Client, ClientOptions};
 use tfpub_core::config::{self, Environment, Target, TargetFlags};
-use tfpub_core::error::hinted;
 use tfpub_core::publish::Context;
 use tfpub_core::report::{Outcome, OutcomeKind, Progress};
 use tfpub_registry::{RegistryOptions, RunningRegistry};
 
 use super::args::GlobalArgs;
+use super::error::CliError;
 use super::render;
 
 /// A resolved target plus, for --local, the in-process registry that serves it.
@@ -70,10 +70,7 @@ async fn start_local(
     env: &Environment,
 ) -> anyhow::Result<(Target, RunningRegistry)> {
     if g.host.is_some() {
-        return Err(hinted(
-            "--local and --host both given",
-            "use --local for the embedded registry, or --host for a remote one",
-        ));
+        return Err(CliError::LocalAndHost.into());
     }
     let data = local_data_dir(g)?;
     let reg = tfpub_registry::start(
@@ -95,12 +92,7 @@ fn local_data_dir(g: &GlobalArgs) -> anyhow::Result<PathBuf> {
     if let Some(d) = &g.data {
         return Ok(d.clone());
     }
-    let base = dirs::data_dir().ok_or_else(|| {
-        hinted(
-            "cannot find a user data folder for the embedded registry",
-            "pass --data DIR",
-        )
-    })?;
+    let base = dirs::data_dir().ok_or(CliError::NoDataDir)?;
     Ok(base.join("tfpub").join("registry"))
 }
 

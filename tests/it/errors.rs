@@ -205,3 +205,38 @@ fn the_outermost_hint_and_kind_win_and_extra_is_asked_for_unknown_types() {
     let json = serde_json::to_value(&i).unwrap();
     assert!(json["kind"].is_null(), "{json}");
 }
+
+/// The binary's own layer (`CliError`) and the embedded registry's (`RegistryError`), as
+/// the `tfpub` binary renders them: the human lines on stderr and the JSON `error` object
+/// on stdout, each with its hint outside the message.
+#[test]
+fn cli_and_registry_layers_through_the_binary() {
+    let home = tempfile::tempdir().unwrap();
+    let mut out = String::new();
+    for args in [
+        // CliError::LocalAndHost
+        &["--local", "--host", "example.com", "whoami"][..],
+        // RegistryError::NonLoopbackWithoutTokens
+        &["registry", "serve", "--listen", "0.0.0.0:0"][..],
+    ] {
+        for json in [false, true] {
+            let mut cmd = crate::support::clean_tfpub(home.path());
+            cmd.args(args).arg("--data").arg(home.path().join("data"));
+            if json {
+                cmd.arg("--json");
+            }
+            let r = crate::support::run_blocking(cmd);
+            assert_eq!(r.code, 1, "{r:?}");
+            if json {
+                let e = &r.json()["error"];
+                assert!(e["hint"].is_string(), "no hint in {e}");
+                assert!(!e["message"].as_str().unwrap().contains("hint"), "{e}");
+                out.push_str(&serde_json::to_string_pretty(e).unwrap());
+                out.push('\n');
+            } else {
+                out.push_str(&r.stderr);
+            }
+        }
+    }
+    snap("cli_and_registry", out);
+}

@@ -145,6 +145,12 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::gha::GhaError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::vocab::VocabError>() {
+            return ask(x);
+        }
+        if let Some(x) = e.downcast_ref::<crate::vocab::HexError>() {
+            return ask(x);
+        }
         None
     }};
 }

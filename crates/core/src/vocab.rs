@@ -35,15 +35,14 @@ impl ModuleAddress {
     }
 
     /// Parse the command line's `NAME/PROVIDER` form for a module of `organization`.
-    pub fn parse_ref(organization: &str, s: &str) -> anyhow::Result<ModuleAddress> {
+    pub fn parse_ref(organization: &str, s: &str) -> Result<ModuleAddress, VocabError> {
         match s.split_once('/') {
             Some((n, p)) if !n.is_empty() && !p.is_empty() && !p.contains('/') => {
                 Ok(ModuleAddress::new(organization, n, p))
             }
-            _ => Err(crate::error::hinted(
-                format!("module {s:?} is not NAME/PROVIDER"),
-                "write it like vpc/aws",
-            )),
+            _ => Err(VocabError::NotModuleRef {
+                input: s.to_string(),
+            }),
         }
     }
 
@@ -185,6 +184,36 @@ pub struct HexError {
     what: &'static str,
     value: String,
     digits: usize,
+}
+
+impl crate::error::Hint for HexError {
+    fn hint(&self) -> Option<String> {
+        Some(match self.what {
+            "key id" => "a key id is the last 16 hex digits of the key's fingerprint, as `tfpub gpg-key list` shows it".into(),
+            _ => format!("give exactly {} hexadecimal digits", self.digits),
+        })
+    }
+    fn kind(&self) -> Option<crate::error::ErrorKind> {
+        Some(crate::error::ErrorKind::InvalidInput)
+    }
+}
+
+/// Why an address given on the command line was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VocabError {
+    #[error("module {input:?} is not NAME/PROVIDER")]
+    NotModuleRef { input: String },
+}
+
+impl crate::error::Hint for VocabError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            VocabError::NotModuleRef { .. } => Some("write it like vpc/aws".into()),
+        }
+    }
+    fn kind(&self) -> Option<crate::error::ErrorKind> {
+        Some(crate::error::ErrorKind::InvalidInput)
+    }
 }
 
 fn parse_hex(what: &'static str, s: &str, digits: usize, upper: bool) -> Result<String, HexError> {
@@ -344,7 +373,7 @@ mod tests {
                 format!("module {bad:?} is not NAME/PROVIDER")
             );
             assert_eq!(
-                crate::error::find_hint(&e).as_deref(),
+                crate::error::Hint::hint(&e).as_deref(),
                 Some("write it like vpc/aws")
             );
         }
