@@ -233,38 +233,7 @@ impl Signer {
         if let Err(e) = valid.alive() {
             return Err(classify_invalid(&key_id, e));
         }
-        let candidates: Vec<_> = valid
-            .keys()
-            .secret()
-            .supported()
-            .for_signing()
-            .revoked(false)
-            .collect();
-        if candidates.is_empty() {
-            return Err(SignError::NoSigningKey { key_id });
-        }
-        // Prefer a live RSA/DSA signing key; report why none is usable otherwise.
-        let mut last_err = None;
-        let mut chosen = None;
-        for ka in candidates {
-            if !is_rsa_or_dsa(ka.key().pk_algo()) {
-                last_err.get_or_insert(SignError::UnsupportedAlgorithm {
-                    key_id: key_id.clone(),
-                    algorithm: algorithm_name(ka.key()),
-                });
-                continue;
-            }
-            if let Err(e) = ka.alive() {
-                last_err = Some(classify_invalid(&key_id, e));
-                continue;
-            }
-            chosen = Some(ka.key().clone());
-            break;
-        }
-        let key = match chosen {
-            Some(k) => k,
-            None => return Err(last_err.unwrap_or(SignError::NoSigningKey { key_id })),
-        };
+        let key = signing_key(&valid, &key_id)?;
         let key = if key.secret().is_encrypted() {
             let pass = passphrase.ok_or_else(|| SignError::PassphraseRequired {
                 key_id: key_id.clone(),
@@ -326,6 +295,49 @@ impl Signer {
         }
         Ok(sink)
     }
+}
+
+type SecretKey =
+    openpgp::packet::Key<openpgp::packet::key::SecretParts, openpgp::packet::key::UnspecifiedRole>;
+
+/// The signing-capable secret key of `valid` to sign with: a live RSA/DSA one; else
+/// why none is usable.
+fn signing_key(valid: &ValidCert<'_>, key_id: &str) -> Result<SecretKey, SignError> {
+    let candidates: Vec<_> = valid
+        .keys()
+        .secret()
+        .supported()
+        .for_signing()
+        .revoked(false)
+        .collect();
+    if candidates.is_empty() {
+        return Err(SignError::NoSigningKey {
+            key_id: key_id.to_string(),
+        });
+    }
+    // Prefer a live RSA/DSA signing key; report why none is usable otherwise.
+    let mut last_err = None;
+    let mut chosen = None;
+    for ka in candidates {
+        if !is_rsa_or_dsa(ka.key().pk_algo()) {
+            last_err.get_or_insert(SignError::UnsupportedAlgorithm {
+                key_id: key_id.to_string(),
+                algorithm: algorithm_name(ka.key()),
+            });
+            continue;
+        }
+        if let Err(e) = ka.alive() {
+            last_err = Some(classify_invalid(key_id, e));
+            continue;
+        }
+        chosen = Some(ka.key().clone());
+        break;
+    }
+    chosen.ok_or_else(|| {
+        last_err.unwrap_or(SignError::NoSigningKey {
+            key_id: key_id.to_string(),
+        })
+    })
 }
 
 fn classify_invalid(key_id: &str, e: anyhow::Error) -> SignError {

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use super::is_local_file;
 use super::observe::Held;
-use crate::package::provider::PlatformFile;
+use crate::package::provider::{PlatformFile, ProviderRelease};
 use crate::publish::error::PublishError;
 use crate::report::{Action, Item, ItemKind};
-use crate::vocab::KeyId;
+use crate::vocab::{KeyId, ProviderAddress};
 
 /// The local side of the comparison.
 pub struct Local<'a> {
@@ -24,6 +24,27 @@ pub struct Local<'a> {
     /// The content of the local SHA256SUMS, and where it is.
     pub shasums: &'a [u8],
     pub shasums_path: &'a Path,
+}
+
+impl<'a> Local<'a> {
+    /// The release `rel` of provider `addr`, signed with `key_id`; `shasums` is the
+    /// content of `rel.shasums`.
+    pub fn new(
+        rel: &'a ProviderRelease,
+        addr: &ProviderAddress,
+        key_id: KeyId,
+        shasums: &'a [u8],
+    ) -> Local<'a> {
+        Local {
+            id: addr.to_string(),
+            version: rel.version.to_string(),
+            key_id,
+            protocols: &rel.protocols,
+            platforms: &rel.platforms,
+            shasums,
+            shasums_path: &rel.shasums,
+        }
+    }
 }
 
 /// What to do about one record.

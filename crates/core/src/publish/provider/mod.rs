@@ -100,20 +100,9 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     }
     let shasums = std::fs::read(&rel.shasums)
         .with_context(|| format!("reading {}", rel.shasums.display()))?;
-    let key_id = req.signer.key_id();
-    let version = rel.version.to_string();
     let addr = ctx.provider(&rel.name);
-    let local = decide::Local {
-        id: addr.to_string(),
-        version: version.clone(),
-        key_id: key_id.clone(),
-        protocols: &rel.protocols,
-        platforms: &rel.platforms,
-        shasums: &shasums,
-        shasums_path: &rel.shasums,
-    };
-
-    let held = observe::observe(ctx, &addr, &version).await?;
+    let local = decide::Local::new(&rel, &addr, req.signer.key_id(), &shasums);
+    let held = observe::observe(ctx, &addr, &local.version).await?;
     let plan = decide::decide(&local, &held)?;
     let mut outcome = Outcome::new("provider publish");
     outcome.target = Some(ctx.target_info());
@@ -123,7 +112,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
         return Ok(outcome);
     }
 
-    let url = ctx.provider_url(&addr, Some(&version));
+    let url = ctx.provider_url(&addr, Some(&local.version));
     let acts = register::Acts {
         ctx,
         addr: &addr,
@@ -150,10 +139,15 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     }
 
     ctx.progress.stage("checking what a consumer will read");
-    verify::consumer_view(ctx, &addr, &rel, &key_id).await?;
+    verify::consumer_view(ctx, &addr, &rel, &local.key_id).await?;
+    Ok(verified(outcome, &local, url, changed))
+}
+
+/// The publish's outcome once the read-back passed.
+fn verified(mut outcome: Outcome, local: &decide::Local, url: String, changed: bool) -> Outcome {
     outcome.push(
         Item::new(ItemKind::ProviderVersion, &local.id, Action::Updated)
-            .version(&version)
+            .version(&local.version)
             .url(url)
             .detail("verified: every platform installable with a valid signature"),
     );
@@ -163,7 +157,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     } else {
         OutcomeKind::AlreadyPublished
     };
-    Ok(outcome)
+    outcome
 }
 
 /// Whether a file the registry describes (checksum and name) is the local `p`.
