@@ -1,9 +1,11 @@
 //! OpenPGP signing for provider releases (sequoia-openpgp, pure-Rust crypto backend).
 //!
 //! Terraform checks a provider's `SHA256SUMS` against a BINARY detached signature, and
-//! the HCP Terraform registry only accepts RSA or DSA keys. This module loads a secret
-//! key, refuses the keys the registry would reject *before* anything is uploaded (with
-//! an error that says what to do), signs, verifies, and generates suitable keys.
+//! the HCP Terraform registry only accepts RSA or DSA keys. This module reads a secret
+//! key from a file or the environment ([`load_signer`]), refuses the keys the registry
+//! would reject *before* anything is uploaded (with an error that says what to do),
+//! signs, verifies, and generates suitable keys. Which file of a release gets signed is
+//! the publish pipeline's signing stage (`publish::provider::sign`).
 //!
 //! Key material and passphrases stay inside [`Secret`]; neither errors nor `Debug`
 //! output ever contain them.
@@ -11,6 +13,7 @@
 use crate::error::{ErrorKind, Hint};
 use std::fmt;
 use std::io::Write;
+use std::path::Path;
 use std::time::SystemTime;
 
 use openpgp::cert::prelude::*;
@@ -96,6 +99,58 @@ impl Hint for SignError {
     }
 }
 
+/// Where a secret (the armored key, its passphrase) comes from.
+pub enum SecretSource<'a> {
+    /// A file (`--gpg-key FILE`, `--gpg-passphrase-file FILE`).
+    File(&'a Path),
+    /// The value of an environment variable, already read, and the variable's name.
+    Env(&'static str, Secret<String>),
+}
+
+impl SecretSource<'_> {
+    fn describe(&self) -> String {
+        match self {
+            SecretSource::File(f) => f.display().to_string(),
+            SecretSource::Env(var, _) => format!("from {var}"),
+        }
+    }
+
+    /// The secret; a file's content is read as it is, `what` names it in errors.
+    fn read(self, what: &str) -> anyhow::Result<Secret<String>> {
+        use anyhow::Context as _;
+        match self {
+            SecretSource::File(f) => Ok(Secret::new(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the {what} {}", f.display()))?,
+            )),
+            SecretSource::Env(_, s) => Ok(s),
+        }
+    }
+}
+
+/// Read, check and unlock the signing key. A passphrase read from a file loses its
+/// trailing line break.
+pub fn load_signer(
+    key: SecretSource<'_>,
+    passphrase: Option<SecretSource<'_>>,
+) -> anyhow::Result<Signer> {
+    use anyhow::Context as _;
+    let source = key.describe();
+    let key = key.read("signing key")?;
+    let pass = match passphrase {
+        Some(p @ SecretSource::File(_)) => {
+            let s = p.read("passphrase file")?;
+            Some(Secret::new(
+                s.expose().trim_end_matches(['\r', '\n']).to_string(),
+            ))
+        }
+        Some(SecretSource::Env(_, s)) => Some(s),
+        None => None,
+    };
+    Signer::from_armored(&key, pass.as_ref())
+        .with_context(|| format!("loading the signing key {source}"))
+}
+
 /// A loaded, checked, unlocked signing key.
 pub struct Signer {
     cert: Cert,
@@ -178,38 +233,7 @@ impl Signer {
         if let Err(e) = valid.alive() {
             return Err(classify_invalid(&key_id, e));
         }
-        let candidates: Vec<_> = valid
-            .keys()
-            .secret()
-            .supported()
-            .for_signing()
-            .revoked(false)
-            .collect();
-        if candidates.is_empty() {
-            return Err(SignError::NoSigningKey { key_id });
-        }
-        // Prefer a live RSA/DSA signing key; report why none is usable otherwise.
-        let mut last_err = None;
-        let mut chosen = None;
-        for ka in candidates {
-            if !is_rsa_or_dsa(ka.key().pk_algo()) {
-                last_err.get_or_insert(SignError::UnsupportedAlgorithm {
-                    key_id: key_id.clone(),
-                    algorithm: algorithm_name(ka.key()),
-                });
-                continue;
-            }
-            if let Err(e) = ka.alive() {
-                last_err = Some(classify_invalid(&key_id, e));
-                continue;
-            }
-            chosen = Some(ka.key().clone());
-            break;
-        }
-        let key = match chosen {
-            Some(k) => k,
-            None => return Err(last_err.unwrap_or(SignError::NoSigningKey { key_id })),
-        };
+        let key = signing_key(&valid, &key_id)?;
         let key = if key.secret().is_encrypted() {
             let pass = passphrase.ok_or_else(|| SignError::PassphraseRequired {
                 key_id: key_id.clone(),
@@ -271,6 +295,49 @@ impl Signer {
         }
         Ok(sink)
     }
+}
+
+type SecretKey =
+    openpgp::packet::Key<openpgp::packet::key::SecretParts, openpgp::packet::key::UnspecifiedRole>;
+
+/// The signing-capable secret key of `valid` to sign with: a live RSA/DSA one; else
+/// why none is usable.
+fn signing_key(valid: &ValidCert<'_>, key_id: &str) -> Result<SecretKey, SignError> {
+    let candidates: Vec<_> = valid
+        .keys()
+        .secret()
+        .supported()
+        .for_signing()
+        .revoked(false)
+        .collect();
+    if candidates.is_empty() {
+        return Err(SignError::NoSigningKey {
+            key_id: key_id.to_string(),
+        });
+    }
+    // Prefer a live RSA/DSA signing key; report why none is usable otherwise.
+    let mut last_err = None;
+    let mut chosen = None;
+    for ka in candidates {
+        if !is_rsa_or_dsa(ka.key().pk_algo()) {
+            last_err.get_or_insert(SignError::UnsupportedAlgorithm {
+                key_id: key_id.to_string(),
+                algorithm: algorithm_name(ka.key()),
+            });
+            continue;
+        }
+        if let Err(e) = ka.alive() {
+            last_err = Some(classify_invalid(key_id, e));
+            continue;
+        }
+        chosen = Some(ka.key().clone());
+        break;
+    }
+    chosen.ok_or_else(|| {
+        last_err.unwrap_or(SignError::NoSigningKey {
+            key_id: key_id.to_string(),
+        })
+    })
 }
 
 fn classify_invalid(key_id: &str, e: anyhow::Error) -> SignError {

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::Confirm;
-use crate::error::hinted;
 use crate::package::provider::parse_binary_arg;
-use crate::publish::provider::{load_signer, ProviderInput, ProviderRequest};
+use crate::publish::error::PublishError;
+use crate::publish::provider::{ProviderInput, ProviderRequest};
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 use crate::secret::Secret;
+use crate::sign::{load_signer, SecretSource, Signer};
 
 /// The release files and signing key a provider command was given, as typed.
 #[derive(Debug, Default)]
@@ -42,7 +43,7 @@ pub fn request(
     concurrency: usize,
 ) -> anyhow::Result<ProviderRequest> {
     let input = input(files.path, &files.binaries)?;
-    let signer = load_signer(
+    let signer = signer(
         files.gpg_key.as_deref(),
         files.key_env,
         files.passphrase_file.as_deref(),
@@ -59,15 +60,32 @@ pub fn request(
     })
 }
 
+/// The signing key: `--gpg-key FILE`, else `TFPUB_GPG_PRIVATE_KEY`; its passphrase:
+/// `--passphrase-file`, else `TFPUB_GPG_PASSPHRASE`.
+fn signer(
+    key_file: Option<&std::path::Path>,
+    key_env: Option<Secret<String>>,
+    passphrase_file: Option<&std::path::Path>,
+    passphrase_env: Option<Secret<String>>,
+) -> anyhow::Result<Signer> {
+    let key = match (key_file, key_env) {
+        (Some(f), _) => SecretSource::File(f),
+        (None, Some(k)) => SecretSource::Env("TFPUB_GPG_PRIVATE_KEY", k),
+        (None, None) => return Err(PublishError::NoSigningKey.into()),
+    };
+    let passphrase = match (passphrase_file, passphrase_env) {
+        (Some(f), _) => Some(SecretSource::File(f)),
+        (None, p) => p.map(|p| SecretSource::Env("TFPUB_GPG_PASSPHRASE", p)),
+    };
+    load_signer(key, passphrase)
+}
+
 /// `--binary` flags, else a folder: a dist/ folder when it holds a `*_SHA256SUMS` file,
 /// a folder of OS_ARCH/ binaries otherwise.
 fn input(path: Option<PathBuf>, binaries: &[String]) -> anyhow::Result<ProviderInput> {
     if !binaries.is_empty() {
         if path.is_some() {
-            return Err(hinted(
-                "both a PATH and --binary given",
-                "give either a dist/ folder, a folder of binaries, or --binary flags",
-            ));
+            return Err(PublishError::PathAndBinaries.into());
         }
         let bins = binaries
             .iter()
@@ -75,17 +93,9 @@ fn input(path: Option<PathBuf>, binaries: &[String]) -> anyhow::Result<ProviderI
             .collect::<Result<Vec<_>, _>>()?;
         return Ok(ProviderInput::Binaries(bins));
     }
-    let p = path.ok_or_else(|| {
-        hinted(
-            "no release files given",
-            "pass a goreleaser dist/ folder, a folder of OS_ARCH/ binaries, or --binary OS_ARCH=FILE",
-        )
-    })?;
+    let p = path.ok_or(PublishError::NoReleaseFiles)?;
     if !p.is_dir() {
-        return Err(hinted(
-            format!("{} is not a folder", p.display()),
-            "pass a goreleaser dist/ folder or a folder of OS_ARCH/ binaries",
-        ));
+        return Err(PublishError::NotAReleaseFolder { path: p }.into());
     }
     let is_dist = std::fs::read_dir(&p)
         .with_context(|| format!("reading {}", p.display()))?

@@ -3,8 +3,9 @@
 //! Archives are deterministic so that publishing the same content twice gives the same
 //! hash (re-runs converge, and a registry can tell "already published" from "changed"):
 //! - [`module`]: a module directory or git tree as a `.tar.gz` with the module at the root;
-//! - [`provider`]: provider binaries as per-platform zips, `SHA256SUMS`, the manifest and
-//!   the detached signature, or an existing goreleaser `dist/` checked and completed.
+//! - [`provider`]: provider binaries as per-platform zips, `SHA256SUMS` and the manifest,
+//!   or an existing goreleaser `dist/` checked against its `SHA256SUMS` (signing is the
+//!   publish pipeline's signing stage, not packaging).
 
 use crate::error::{ErrorKind, Hint};
 use std::path::PathBuf;

@@ -1,7 +1,10 @@
-//! Provider release files: per-platform zips, manifest, `SHA256SUMS` and its signature.
+//! Provider release files as bytes and checksums: per-platform zips, the manifest and
+//! `SHA256SUMS`, built from binaries or loaded (and checked) from a goreleaser `dist/`.
 //!
 //! Terraform installs a provider by downloading the platform zip, checking it against
-//! `SHA256SUMS`, and checking that file's BINARY detached signature. The executable bit
+//! `SHA256SUMS`, and checking that file's detached signature. Signing that file (or
+//! checking the signature a `dist/` came with) is not done here: it belongs to the
+//! signing stage of the publish pipeline (`publish::provider::sign`). The executable bit
 //! must be set inside the zip (a 0644 binary installs silently and then fails to run),
 //! and the manifest's protocol versions must be right or the provider cannot be
 //! installed. Zips are deterministic (fixed timestamp, sorted, deflate) so a rebuild of
@@ -15,7 +18,6 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
 use super::PackageError;
-use crate::sign::Signer;
 
 const KNOWN_OS: &[&str] = &[
     "darwin", "linux", "windows", "freebsd", "openbsd", "solaris",
@@ -42,7 +44,8 @@ pub struct PlatformFile {
     pub size: u64,
 }
 
-/// A complete, signed provider release on disk.
+/// A complete provider release on disk, signed or still to be signed (see
+/// [`ProviderRelease::signature_given`]).
 #[derive(Debug, Clone)]
 pub struct ProviderRelease {
     pub name: String,
@@ -51,7 +54,11 @@ pub struct ProviderRelease {
     /// Sorted by os, then arch.
     pub platforms: Vec<PlatformFile>,
     pub shasums: PathBuf,
+    /// Where the detached signature of `shasums` is, or is to be written.
     pub signature: PathBuf,
+    /// The signature came with the release (a `dist/` folder): it is to be checked
+    /// against the signing key, not written.
+    pub signature_given: bool,
     pub manifest: Option<PathBuf>,
     pub protocols: Vec<String>,
 }
@@ -318,32 +325,60 @@ fn shasums_text(entries: &mut [(String, String)]) -> String {
         .collect()
 }
 
-fn sign_file(signer: &Signer, shasums: &Path, sig_path: &Path) -> Result<(), PackageError> {
-    let data = std::fs::read(shasums).map_err(|source| PackageError::Unreadable {
-        path: shasums.to_path_buf(),
-        source,
-    })?;
-    let sig = signer
-        .sign_detached(&data)
-        .map_err(|source| PackageError::Sign {
-            path: shasums.to_path_buf(),
-            source,
-        })?;
-    write_atomic(sig_path, |w| w.write_all(&sig))
+/// Write `bytes` to `path` atomically: what the signing stage uses for the signature.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
+    write_atomic(path, |w| w.write_all(bytes))
 }
 
-/// Build a complete signed release in `out_dir` from per-platform binaries. `durable`
-/// flushes each zip to disk before it is renamed into place (for `provider package -o`;
-/// a publish works in a temporary folder and skips the cost, ~2 ms per MiB here).
+/// Build a complete release, still to be signed, in `out_dir` from per-platform binaries.
+/// `durable` flushes each zip to disk before it is renamed into place (for
+/// `provider package -o`; a publish works in a temporary folder and skips the cost,
+/// ~2 ms per MiB here).
 pub fn package_binaries(
     name: &str,
     version: &semver::Version,
     binaries: &[BinaryInput],
     protocols: &[String],
-    signer: &Signer,
     out_dir: &Path,
     durable: bool,
 ) -> Result<ProviderRelease, PackageError> {
+    check_binaries(binaries, name, out_dir)?;
+    std::fs::create_dir_all(out_dir).map_err(|source| PackageError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let build = |b: &BinaryInput| zip_platform(name, version, b, out_dir, durable);
+    let mut platforms = in_parallel(binaries, build)?;
+    platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+    let mut sums: Vec<(String, String)> = platforms
+        .iter()
+        .map(|p| (p.filename.clone(), p.sha256.clone()))
+        .collect();
+    let base = format!("terraform-provider-{name}_{version}");
+    let manifest = out_dir.join(format!("{base}_manifest.json"));
+    write_file(&manifest, manifest_json(protocols).as_bytes())?;
+    sums.push((format!("{base}_manifest.json"), sha256_file(&manifest)?));
+    let shasums = out_dir.join(format!("{base}_SHA256SUMS"));
+    write_file(&shasums, shasums_text(&mut sums).as_bytes())?;
+    Ok(ProviderRelease {
+        name: name.to_string(),
+        version: version.clone(),
+        dir: out_dir.to_path_buf(),
+        platforms,
+        signature: out_dir.join(format!("{base}_SHA256SUMS.sig")),
+        signature_given: false,
+        shasums,
+        manifest: Some(manifest),
+        protocols: protocols.to_vec(),
+    })
+}
+
+/// Every binary is for a known platform, named once, and exists.
+fn check_binaries(
+    binaries: &[BinaryInput],
+    name: &str,
+    out_dir: &Path,
+) -> Result<(), PackageError> {
     if binaries.is_empty() {
         return Err(PackageError::NoBinaries {
             dir: out_dir.to_path_buf(),
@@ -366,99 +401,73 @@ pub fn package_binaries(
             });
         }
     }
-    std::fs::create_dir_all(out_dir).map_err(|source| PackageError::Io {
-        path: out_dir.to_path_buf(),
-        source,
-    })?;
-    // Zipping is the CPU-bound part of a release (deflate of tens of MiB per platform):
-    // spread the platforms over the machine's cores. Each worker streams one file at a
-    // time, so memory stays flat whatever the binaries weigh.
-    let build = |b: &BinaryInput| -> Result<PlatformFile, PackageError> {
-        let filename = zip_name(name, version, &b.os, &b.arch);
-        let path = out_dir.join(&filename);
-        let exe = if b.os == "windows" { ".exe" } else { "" };
-        let entry = format!("terraform-provider-{name}_v{version}{exe}");
-        write_zip(
-            &path,
-            &entry,
-            &b.path,
-            &format!("{}_{}", b.os, b.arch),
-            durable,
-        )?;
-        let sha256 = sha256_file(&path)?;
-        let size = file_size(&path)?;
-        Ok(PlatformFile {
-            os: b.os.clone(),
-            arch: b.arch.clone(),
-            filename,
-            path,
-            sha256,
-            size,
-        })
-    };
+    Ok(())
+}
+
+/// Zip one platform's binary into `out_dir` and hash the zip.
+fn zip_platform(
+    name: &str,
+    version: &semver::Version,
+    b: &BinaryInput,
+    out_dir: &Path,
+    durable: bool,
+) -> Result<PlatformFile, PackageError> {
+    let filename = zip_name(name, version, &b.os, &b.arch);
+    let path = out_dir.join(&filename);
+    let exe = if b.os == "windows" { ".exe" } else { "" };
+    let entry = format!("terraform-provider-{name}_v{version}{exe}");
+    let platform = format!("{}_{}", b.os, b.arch);
+    write_zip(&path, &entry, &b.path, &platform, durable)?;
+    let sha256 = sha256_file(&path)?;
+    let size = file_size(&path)?;
+    Ok(PlatformFile {
+        os: b.os.clone(),
+        arch: b.arch.clone(),
+        filename,
+        path,
+        sha256,
+        size,
+    })
+}
+
+/// Run `build` over `items` on the machine's cores, results in the order of `items`.
+/// Zipping is the CPU-bound part of a release (deflate of tens of MiB per platform);
+/// each worker streams one file at a time, so memory stays flat whatever the binaries
+/// weigh. The first error stops handing out work and is the one reported.
+fn in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    build: impl Fn(&T) -> Result<R, PackageError> + Sync,
+) -> Result<Vec<R>, PackageError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .clamp(1, binaries.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Vec<(usize, Result<PlatformFile, PackageError>)>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(b) = binaries.get(i) else { break };
-                            let r = build(b);
-                            let failed = r.is_err();
-                            done.push((i, r));
-                            if failed {
-                                // Stop handing out work; the first error is reported.
-                                next.store(binaries.len(), std::sync::atomic::Ordering::Relaxed);
-                                break;
-                            }
-                        }
-                        done
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("packaging worker panicked"))
-                .collect()
-        });
-    let mut ordered: Vec<(usize, Result<PlatformFile, PackageError>)> =
-        results.into_iter().flatten().collect();
-    ordered.sort_by_key(|(i, _)| *i);
-    let mut platforms = Vec::new();
-    let mut sums = Vec::new();
-    for (_, r) in ordered {
-        let pf = r?;
-        sums.push((pf.filename.clone(), pf.sha256.clone()));
-        platforms.push(pf);
-    }
-    platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
-    let base = format!("terraform-provider-{name}_{version}");
-    let manifest = out_dir.join(format!("{base}_manifest.json"));
-    let mjson = manifest_json(protocols);
-    write_atomic(&manifest, |w| w.write_all(mjson.as_bytes()))?;
-    sums.push((format!("{base}_manifest.json"), sha256_file(&manifest)?));
-    let shasums = out_dir.join(format!("{base}_SHA256SUMS"));
-    let text = shasums_text(&mut sums);
-    write_atomic(&shasums, |w| w.write_all(text.as_bytes()))?;
-    let signature = out_dir.join(format!("{base}_SHA256SUMS.sig"));
-    sign_file(signer, &shasums, &signature)?;
-    Ok(ProviderRelease {
-        name: name.to_string(),
-        version: version.clone(),
-        dir: out_dir.to_path_buf(),
-        platforms,
-        shasums,
-        signature,
-        manifest: Some(manifest),
-        protocols: protocols.to_vec(),
-    })
+        .clamp(1, items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            let r = build(item);
+            let failed = r.is_err();
+            done.push((i, r));
+            if failed {
+                next.store(items.len(), Ordering::Relaxed);
+                break;
+            }
+        }
+        done
+    };
+    let mut results: Vec<(usize, Result<R, PackageError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("packaging worker panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn file_size(path: &Path) -> Result<u64, PackageError> {
@@ -480,18 +489,64 @@ fn parse_shasums_name(file: &str) -> Option<(String, semver::Version)> {
     Some((name.to_string(), version))
 }
 
-/// Load a goreleaser-style `dist/` directory: check every zip against `SHA256SUMS`,
-/// read protocols from the manifest, and verify the signature (or sign, when absent).
+/// Load a goreleaser-style `dist/` directory: check every zip and the manifest against
+/// `SHA256SUMS` and read the protocols from the manifest. The signature, when the
+/// folder has one, is checked by the signing stage; when it has none, written by it.
 pub fn load_dist(
     dir: &Path,
     name: Option<&str>,
     version: Option<&semver::Version>,
-    signer: Option<&Signer>,
 ) -> Result<ProviderRelease, PackageError> {
-    let dist_err = |reason: String| PackageError::Dist {
-        dir: dir.to_path_buf(),
-        reason,
+    let names = dir_file_names(dir)?;
+    let (pname, pversion, shasums_file) = find_release(dir, &names, name, version)?;
+    let base = format!("terraform-provider-{pname}_{pversion}");
+    let shasums = dir.join(&shasums_file);
+    let listed = read_shasums(dir, &shasums, &shasums_file)?;
+    let mut platforms = Vec::new();
+    let mut manifest = None;
+    for (file, sha) in listed {
+        let path = dir.join(&file);
+        if file == format!("{base}_manifest.json") {
+            check_sha(&path, &file, sha)?;
+            manifest = Some(path);
+        } else if file.ends_with(".zip") {
+            platforms.push(dist_platform(dir, &base, &shasums_file, file, sha)?);
+        }
+    }
+    check_no_foreign_zips(&names, &base)?;
+    if platforms.is_empty() {
+        return Err(PackageError::Dist {
+            dir: dir.to_path_buf(),
+            reason: format!("{shasums_file} lists no platform zips"),
+        });
+    }
+    platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
+    if manifest.is_none() {
+        // A manifest beside the zips but not listed still says the protocols.
+        let m = dir.join(format!("{base}_manifest.json"));
+        manifest = m.is_file().then_some(m);
+    }
+    // No manifest: the caller supplies the protocols (never a guess).
+    let protocols = match &manifest {
+        Some(m) => read_manifest(m)?,
+        None => Vec::new(),
     };
+    let signature = dir.join(format!("{shasums_file}.sig"));
+    Ok(ProviderRelease {
+        name: pname,
+        version: pversion,
+        dir: dir.to_path_buf(),
+        platforms,
+        shasums,
+        signature_given: signature.is_file(),
+        signature,
+        manifest,
+        protocols,
+    })
+}
+
+/// The sorted file names of `dir`.
+fn dir_file_names(dir: &Path) -> Result<Vec<String>, PackageError> {
     let rd = std::fs::read_dir(dir).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             PackageError::MissingDir {
@@ -509,14 +564,29 @@ pub fn load_dist(
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let candidates: Vec<(String, semver::Version, String)> = names
+    Ok(names)
+}
+
+/// The one release (name, version, SHA256SUMS file name) of a dist folder that matches
+/// the name and version asked for.
+fn find_release(
+    dir: &Path,
+    names: &[String],
+    name: Option<&str>,
+    version: Option<&semver::Version>,
+) -> Result<(String, semver::Version, String), PackageError> {
+    let dist_err = |reason: String| PackageError::Dist {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let mut candidates: Vec<(String, semver::Version, String)> = names
         .iter()
         .filter_map(|f| parse_shasums_name(f).map(|(n, v)| (n, v, f.clone())))
         .filter(|(n, v, _)| {
             version.is_none_or(|want| want == v) && name.is_none_or(|want| want == n)
         })
         .collect();
-    let (pname, pversion, shasums_file) = match candidates.len() {
+    match candidates.len() {
         0 => {
             // A SHA256SUMS for another provider is a naming error worth naming.
             if let (Some(want), Some(other)) =
@@ -527,155 +597,128 @@ pub fn load_dist(
                     expected: want.to_string(),
                 });
             }
-            return Err(dist_err(
+            Err(dist_err(
                 "no terraform-provider-NAME_VERSION_SHA256SUMS file found".into(),
-            ));
+            ))
         }
-        1 => candidates.into_iter().next().expect("one"),
-        _ => {
-            return Err(dist_err(format!(
-                "several releases found ({}); pass the name and version",
-                candidates
-                    .iter()
-                    .map(|c| c.2.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )))
-        }
-    };
-    let base = format!("terraform-provider-{pname}_{pversion}");
-    let shasums = dir.join(&shasums_file);
-    let text = std::fs::read_to_string(&shasums).map_err(|source| PackageError::Unreadable {
-        path: shasums.clone(),
+        1 => Ok(candidates.remove(0)),
+        _ => Err(dist_err(format!(
+            "several releases found ({}); pass the name and version",
+            candidates
+                .iter()
+                .map(|c| c.2.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The `(file, lower-case sha256)` lines of a SHA256SUMS file.
+fn read_shasums(
+    dir: &Path,
+    shasums: &Path,
+    shasums_file: &str,
+) -> Result<Vec<(String, String)>, PackageError> {
+    let text = std::fs::read_to_string(shasums).map_err(|source| PackageError::Unreadable {
+        path: shasums.to_path_buf(),
         source,
     })?;
-    let mut platforms = Vec::new();
-    let mut manifest = None;
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let (sha, file) = line
-            .split_once(char::is_whitespace)
-            .map(|(s, f)| {
-                (
-                    s.to_ascii_lowercase(),
-                    f.trim_start().trim_start_matches('*').to_string(),
-                )
-            })
-            .ok_or_else(|| dist_err(format!("malformed line in {shasums_file}: {line:?}")))?;
-        let path = dir.join(&file);
-        if file == format!("{base}_manifest.json") {
-            let actual = sha256_file(&path)?;
-            if actual != sha {
-                return Err(PackageError::ShaMismatch {
-                    file,
-                    expected: sha,
-                    actual,
-                });
-            }
-            manifest = Some(path);
-            continue;
-        }
-        if !file.ends_with(".zip") {
-            continue;
-        }
-        let Some(plat) = file
-            .strip_prefix(&format!("{base}_"))
-            .and_then(|r| r.strip_suffix(".zip"))
-        else {
-            return Err(PackageError::WrongName {
-                file,
-                expected: format!("{pname} {pversion}"),
-            });
-        };
-        let (os, arch) = plat
-            .split_once('_')
-            .ok_or_else(|| dist_err(format!("{file}: cannot read OS_ARCH from the name")))?;
-        check_platform(os, arch, &file)?;
-        if !path.is_file() {
-            return Err(dist_err(format!(
-                "{file} is listed in {shasums_file} but missing"
-            )));
-        }
-        let actual = sha256_file(&path)?;
-        if actual != sha {
-            return Err(PackageError::ShaMismatch {
-                file,
-                expected: sha,
-                actual,
-            });
-        }
-        platforms.push(PlatformFile {
-            os: os.to_string(),
-            arch: arch.to_string(),
-            size: file_size(&path)?,
-            filename: file,
-            path,
-            sha256: actual,
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            line.split_once(char::is_whitespace)
+                .map(|(s, f)| {
+                    (
+                        f.trim_start().trim_start_matches('*').to_string(),
+                        s.to_ascii_lowercase(),
+                    )
+                })
+                .ok_or_else(|| PackageError::Dist {
+                    dir: dir.to_path_buf(),
+                    reason: format!("malformed line in {shasums_file}: {line:?}"),
+                })
+        })
+        .collect()
+}
+
+/// The file at `path` hashes to `expected` (its SHA256SUMS entry); returns the hash.
+fn check_sha(path: &Path, file: &str, expected: String) -> Result<String, PackageError> {
+    let actual = sha256_file(path)?;
+    if actual != expected {
+        return Err(PackageError::ShaMismatch {
+            file: file.to_string(),
+            expected,
+            actual,
         });
     }
-    // Zips in the directory that are not for this provider are a mistake worth naming.
-    for f in &names {
-        if f.ends_with(".zip")
+    Ok(actual)
+}
+
+/// One platform zip listed in a dist folder's SHA256SUMS, named and hashed as listed.
+fn dist_platform(
+    dir: &Path,
+    base: &str,
+    shasums_file: &str,
+    file: String,
+    sha: String,
+) -> Result<PlatformFile, PackageError> {
+    let Some(plat) = file
+        .strip_prefix(&format!("{base}_"))
+        .and_then(|r| r.strip_suffix(".zip"))
+    else {
+        return Err(PackageError::WrongName {
+            expected: release_label(base),
+            file,
+        });
+    };
+    let dist_err = |reason: String| PackageError::Dist {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let (os, arch) = plat
+        .split_once('_')
+        .ok_or_else(|| dist_err(format!("{file}: cannot read OS_ARCH from the name")))?;
+    check_platform(os, arch, &file)?;
+    let path = dir.join(&file);
+    if !path.is_file() {
+        return Err(dist_err(format!(
+            "{file} is listed in {shasums_file} but missing"
+        )));
+    }
+    let sha256 = check_sha(&path, &file, sha)?;
+    Ok(PlatformFile {
+        os: os.to_string(),
+        arch: arch.to_string(),
+        size: file_size(&path)?,
+        filename: file,
+        path,
+        sha256,
+    })
+}
+
+/// Zips in the folder that are not for this release are a mistake worth naming.
+fn check_no_foreign_zips(names: &[String], base: &str) -> Result<(), PackageError> {
+    let foreign = names.iter().find(|f| {
+        f.ends_with(".zip")
             && f.starts_with("terraform-provider-")
             && !f.starts_with(&format!("{base}_"))
-        {
-            return Err(PackageError::WrongName {
-                file: f.clone(),
-                expected: format!("{pname} {pversion}"),
-            });
-        }
+    });
+    match foreign {
+        Some(f) => Err(PackageError::WrongName {
+            file: f.clone(),
+            expected: release_label(base),
+        }),
+        None => Ok(()),
     }
-    if platforms.is_empty() {
-        return Err(dist_err(format!("{shasums_file} lists no platform zips")));
+}
+
+/// `NAME VERSION` from `terraform-provider-NAME_VERSION`, as error messages name it.
+fn release_label(base: &str) -> String {
+    let rest = base.strip_prefix("terraform-provider-").unwrap_or(base);
+    match rest.rsplit_once('_') {
+        Some((n, v)) => format!("{n} {v}"),
+        None => rest.to_string(),
     }
-    platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
-    let protocols = match &manifest {
-        Some(m) => read_manifest(m)?,
-        None => {
-            let m = dir.join(format!("{base}_manifest.json"));
-            if m.is_file() {
-                let p = read_manifest(&m)?;
-                manifest = Some(m);
-                p
-            } else {
-                // No manifest: the caller supplies the protocols (never a guess).
-                Vec::new()
-            }
-        }
-    };
-    let signature = dir.join(format!("{shasums_file}.sig"));
-    if signature.is_file() {
-        if let Some(signer) = signer {
-            let data = std::fs::read(&shasums).map_err(|source| PackageError::Unreadable {
-                path: shasums.clone(),
-                source,
-            })?;
-            let sig = std::fs::read(&signature).map_err(|source| PackageError::Unreadable {
-                path: signature.clone(),
-                source,
-            })?;
-            crate::sign::verify_detached(&signer.public_key_armored(), &data, &sig).map_err(
-                |source| PackageError::BadSignature {
-                    path: signature.clone(),
-                    source,
-                },
-            )?;
-        }
-    } else {
-        let signer = signer.ok_or_else(|| PackageError::NoSigner {
-            path: shasums.clone(),
-        })?;
-        sign_file(signer, &shasums, &signature)?;
-    }
-    Ok(ProviderRelease {
-        name: pname,
-        version: pversion,
-        dir: dir.to_path_buf(),
-        platforms,
-        shasums,
-        signature,
-        manifest,
-        protocols,
-    })
 }
 
 fn read_manifest(path: &Path) -> Result<Vec<String>, PackageError> {

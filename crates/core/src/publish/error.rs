@@ -46,6 +46,12 @@ pub enum PublishError {
     NoProtocolsForBinaries,
     #[error("the release has no protocols")]
     NoProtocols,
+    #[error("both a PATH and --binary given")]
+    PathAndBinaries,
+    #[error("no release files given")]
+    NoReleaseFiles,
+    #[error("{} is not a folder", .path.display())]
+    NotAReleaseFolder { path: PathBuf },
 
     // ---- what the registry already holds ----
     #[error("module {id} is not in the registry")]
@@ -171,6 +177,9 @@ impl Hint for PublishError {
                  and then cannot be installed)"
                 .into(),
             NoProtocols => "add a _manifest.json with metadata.protocol_versions, or pass --protocols".into(),
+            PathAndBinaries => "give either a dist/ folder, a folder of binaries, or --binary flags".into(),
+            NoReleaseFiles => "pass a goreleaser dist/ folder, a folder of OS_ARCH/ binaries, or --binary OS_ARCH=FILE".into(),
+            NotAReleaseFolder { .. } => "pass a goreleaser dist/ folder or a folder of OS_ARCH/ binaries".into(),
             ModuleNotFound { .. } => "check the name, provider and --organization".into(),
             VersionFailed { module, version, .. } => format!(
                 "fix the module, then delete the failed version and publish again: \
@@ -218,7 +227,10 @@ impl Hint for PublishError {
             | ProviderNameUnknown
             | NoVersionForBinaries
             | NoProtocolsForBinaries
-            | NoProtocols => Some(ErrorKind::InvalidInput),
+            | NoProtocols
+            | PathAndBinaries
+            | NoReleaseFiles
+            | NotAReleaseFolder { .. } => Some(ErrorKind::InvalidInput),
             ModuleNotFound { .. } => Some(ErrorKind::NotFound),
             VersionFailed { .. } | IngestFailed { .. } => Some(ErrorKind::VersionFailed),
             StillPending { .. } => Some(ErrorKind::TimedOut),

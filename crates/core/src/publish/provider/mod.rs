@@ -1,0 +1,173 @@
+//! Provider publishing, as the stages [`publish`] lists in order, one file each:
+//!
+//! | stage | file |
+//! |---|---|
+//! | load the key | done by the caller ([`crate::sign::load_signer`]) into [`ProviderRequest::signer`] |
+//! | preflight | [`super::Context::preflight`] |
+//! | package: zips, manifest, SHA256SUMS (bytes only) | [`package`] |
+//! | sign SHA256SUMS (or check the signature a dist/ came with) | [`sign`] |
+//! | observe everything the registry holds | [`observe`] |
+//! | decide what to create and upload, or refuse (pure) | [`decide`] |
+//! | register the key, create provider, version, platform records | [`register`] |
+//! | upload SHA256SUMS, its signature and the platform zips | [`upload`] |
+//! | verify what a consumer (`terraform init`) reads | [`verify`] |
+//!
+//! Everything the registry already holds is compared with the local release BEFORE the
+//! first write, so a mismatch (other key, other shasum, other protocols, other
+//! SHA256SUMS) is refused with the difference named and nothing changed; `--dry-run`
+//! shows the plan the same `decide` made. Uploads are streamed and run with bounded
+//! concurrency.
+
+mod decide;
+mod observe;
+mod package;
+mod register;
+mod sign;
+mod upload;
+mod verify;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::error::PublishError;
+use super::Context;
+use crate::package::provider::{BinaryInput, PlatformFile};
+use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
+use crate::sign::Signer;
+use crate::vocab::Sha256;
+
+pub use package::release_files;
+
+/// Where the release files come from.
+#[derive(Debug, Clone)]
+pub enum ProviderInput {
+    /// A goreleaser `dist/` folder, taken as it is after verification.
+    Dist(PathBuf),
+    /// Raw binaries that tfpub zips itself.
+    Binaries(Vec<BinaryInput>),
+    /// A folder laid out as `OS_ARCH/terraform-provider-NAME*`.
+    BinariesDir(PathBuf),
+}
+
+/// Everything `tfpub provider publish|package` was asked.
+pub struct ProviderRequest {
+    pub input: ProviderInput,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub protocols: Vec<String>,
+    pub signer: Signer,
+    pub dry_run: bool,
+    pub concurrency: usize,
+}
+
+/// `tfpub provider package ... -o DIR` (offline): package and sign.
+pub fn package(req: &ProviderRequest, out: &std::path::Path) -> anyhow::Result<Outcome> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let rel = release_files(req, out, true)?;
+    sign::sign_release(&req.signer, &rel)?;
+    let mut outcome = Outcome::new("provider package");
+    outcome.outcome = OutcomeKind::Updated;
+    for p in &rel.platforms {
+        outcome.push(
+            Item::new(ItemKind::File, &p.filename, Action::Created)
+                .detail(format!("sha256 {}", p.sha256)),
+        );
+    }
+    for f in [
+        Some(&rel.shasums),
+        Some(&rel.signature),
+        rel.manifest.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        outcome.push(Item::new(ItemKind::File, file_name(f), Action::Created));
+    }
+    Ok(outcome)
+}
+
+/// `tfpub provider publish`: the stages in the order they run.
+pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Outcome> {
+    // A bad token or organization fails here, before seconds of zipping and signing.
+    ctx.preflight().await?;
+    ctx.progress.stage("preparing the release files");
+    let work = tempfile::tempdir().context("creating a temporary folder")?;
+    let rel = release_files(req, work.path(), false)?;
+    sign::sign_release(&req.signer, &rel)?;
+    if rel.protocols.is_empty() {
+        return Err(PublishError::NoProtocols.into());
+    }
+    let shasums = std::fs::read(&rel.shasums)
+        .with_context(|| format!("reading {}", rel.shasums.display()))?;
+    let addr = ctx.provider(&rel.name);
+    let local = decide::Local::new(&rel, &addr, req.signer.key_id(), &shasums);
+    let held = observe::observe(ctx, &addr, &local.version).await?;
+    let plan = decide::decide(&local, &held)?;
+    let mut outcome = Outcome::new("provider publish");
+    outcome.target = Some(ctx.target_info());
+    if req.dry_run {
+        outcome.outcome = OutcomeKind::Planned;
+        outcome.items = plan.items(&local);
+        return Ok(outcome);
+    }
+
+    let url = ctx.provider_url(&addr, Some(&local.version));
+    let acts = register::Acts {
+        ctx,
+        addr: &addr,
+        local: &local,
+        plan: &plan,
+        held: &held,
+    };
+    let mut changed = register::key_and_provider(&acts, &req.signer, &mut outcome).await?;
+    let (ver, created) = register::version(&acts, &url, &mut outcome).await?;
+    changed |= created;
+    // The platform records and the two checksum files all hang off the version: create
+    // the records while SHA256SUMS and its signature upload; then the platform zips.
+    let (records, sums_items) = tokio::try_join!(
+        register::platforms(&acts),
+        upload::checksums(&acts, &ver, &rel),
+    )?;
+    for it in sums_items {
+        changed = true;
+        outcome.push(it);
+    }
+    for (it, c) in upload::binaries(&acts, records, req.concurrency).await? {
+        changed |= c;
+        outcome.push(it);
+    }
+
+    ctx.progress.stage("checking what a consumer will read");
+    verify::consumer_view(ctx, &addr, &rel, &local.key_id).await?;
+    Ok(verified(outcome, &local, url, changed))
+}
+
+/// The publish's outcome once the read-back passed.
+fn verified(mut outcome: Outcome, local: &decide::Local, url: String, changed: bool) -> Outcome {
+    outcome.push(
+        Item::new(ItemKind::ProviderVersion, &local.id, Action::Updated)
+            .version(&local.version)
+            .url(url)
+            .detail("verified: every platform installable with a valid signature"),
+    );
+    outcome.published = changed;
+    outcome.outcome = if changed {
+        OutcomeKind::Published
+    } else {
+        OutcomeKind::AlreadyPublished
+    };
+    outcome
+}
+
+/// Whether a file the registry describes (checksum and name) is the local `p`.
+fn is_local_file(shasum: &Sha256, filename: &str, p: &PlatformFile) -> bool {
+    *shasum == p.sha256 && filename == p.filename
+}
+
+/// The last component of `p`, as release files are named in reports.
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
