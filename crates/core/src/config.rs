@@ -10,7 +10,8 @@
 
 use crate::error::{ErrorKind, Hint};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use crate::secret::Secret;
 
@@ -83,7 +84,7 @@ pub enum ConfigError {
         var: String,
         reason: String,
     },
-    #[error("credentials file {path} is not valid JSON: {reason}")]
+    #[error("credentials file {path} is unusable: {reason}")]
     CredentialsInvalid {
         path: PathBuf,
         host: String,
@@ -223,14 +224,134 @@ fn parse_host(value: &str, source: &str) -> Result<(url::Url, String), ConfigErr
     Ok((base, host))
 }
 
-#[derive(serde::Deserialize)]
-struct CredFile {
-    #[serde(default)]
-    credentials: HashMap<String, CredEntry>,
+/// The largest configuration file tfpub reads (credentials file, CA bundle): far above
+/// any real one, small enough that a wrong path (a disk image, a log) fails fast.
+pub const MAX_CONFIG_FILE: u64 = 4 * 1024 * 1024;
+
+/// Read a small input file whole, refusing what is not a regular file before opening it.
+///
+/// Opening a FIFO for reading blocks until a writer appears (forever, for a stray
+/// `mkfifo`), and a character device such as `/dev/zero` never ends, so both are refused
+/// by type; a regular file larger than `max` is refused by size. A missing file keeps
+/// its `NotFound` kind so callers can treat "absent" differently from "wrong".
+pub fn read_regular_file(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({})", file_type_name(&meta.file_type())),
+        ));
+    }
+    let file = std::fs::File::open(path)?;
+    // The path may have been swapped between the check and the open; check the handle.
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut out = Vec::new();
+    file.take(max + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("larger than the {max}-byte limit"),
+        ));
+    }
+    Ok(out)
 }
-#[derive(serde::Deserialize)]
-struct CredEntry {
-    token: Option<String>,
+
+/// A short name for a file type, for "not a regular file (…)" messages.
+pub fn file_type_name(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
+}
+
+/// The JSON type of a value, as named in error messages (never the value itself).
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The token for `host` (else `bare_host`) in a `credentials.tfrc.json` text.
+///
+/// The file is walked as a `serde_json::Value` rather than deserialised into structs:
+/// serde's type errors quote the offending value (`invalid type: string "…"`), and in
+/// this file that value is usually a token. Every error here names only the JSON path
+/// (built from keys tfpub looks for, never from keys found in the file) and the expected
+/// and found types. Entries for other hosts are not inspected.
+fn token_from_credentials(
+    text: &[u8],
+    host: &str,
+    bare_host: &str,
+) -> Result<Option<String>, String> {
+    let root: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+        // Syntax errors carry a position, never content; say only that and where.
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => "unexpected end of file",
+            _ => "syntax error",
+        };
+        format!(
+            "not valid JSON ({what} at line {} column {})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let expected = |path: &str, want: &str, found: &serde_json::Value| {
+        format!("at {path}: expected {want}, found {}", json_type(found))
+    };
+    let serde_json::Value::Object(root) = root else {
+        return Err(expected("the top level", "an object", &root));
+    };
+    let creds = match root.get("credentials") {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Object(m)) => m,
+        Some(other) => return Err(expected("$.credentials", "an object", other)),
+    };
+    for key in [host, bare_host] {
+        let Some(entry) = creds.get(key) else {
+            continue;
+        };
+        let path = format!("$.credentials[{key:?}]");
+        let serde_json::Value::Object(entry) = entry else {
+            return Err(expected(&path, "an object", entry));
+        };
+        return match entry.get("token") {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(t)) => Ok(Some(t.clone())),
+            Some(other) => Err(expected(&format!("{path}.token"), "a string", other)),
+        };
+    }
+    Ok(None)
 }
 
 /// Resolve the target from flags and environment (see module docs for the order).
@@ -262,7 +383,7 @@ pub fn resolve(flags: &TargetFlags, env: &Environment) -> Result<Target, ConfigE
         (None, None)
     };
     if let (Some(p), Some(src)) = (&ca_cert, &ca_source) {
-        if let Err(e) = std::fs::read(p) {
+        if let Err(e) = read_regular_file(p, MAX_CONFIG_FILE) {
             return Err(ConfigError::CaCert {
                 path: p.clone(),
                 source_name: src.clone(),
@@ -311,7 +432,7 @@ fn read_credentials_file(
         return Ok(None);
     };
     let path = home.join(".terraform.d").join("credentials.tfrc.json");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_regular_file(&path, MAX_CONFIG_FILE) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -323,20 +444,15 @@ fn read_credentials_file(
             })
         }
     };
-    // serde_json errors carry line/column only, never the offending value.
-    let parsed: CredFile =
-        serde_json::from_str(&text).map_err(|e| ConfigError::CredentialsInvalid {
+    let token = token_from_credentials(&text, host, bare_host).map_err(|reason| {
+        ConfigError::CredentialsInvalid {
             path: path.clone(),
             host: host.into(),
             var: var.into(),
-            reason: e.to_string(),
-        })?;
-    let entry = parsed
-        .credentials
-        .get(host)
-        .or_else(|| parsed.credentials.get(bare_host));
-    Ok(entry
-        .and_then(|e| e.token.clone())
+            reason,
+        }
+    })?;
+    Ok(token
         .filter(|t| !t.is_empty())
         .map(|t| (t, "~/.terraform.d/credentials.tfrc.json".to_string())))
 }
@@ -498,6 +614,91 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("could not be read"), "{msg}");
+    }
+
+    /// Issue 14 point 11: a credentials file of the wrong shape must not echo its
+    /// content (serde's type errors quote the value, which here is the token).
+    #[test]
+    fn malformed_credentials_never_quote_content() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".terraform.d");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("credentials.tfrc.json");
+        let e = env(&[], Some(home.path().to_path_buf()));
+        let cases = [
+            (
+                format!(r#"{{"credentials": "{TOK}"}}"#),
+                "$.credentials",
+                "a string",
+            ),
+            (format!(r#"["{TOK}"]"#), "top level", "an array"),
+            (
+                format!(r#"{{"credentials": {{"app.terraform.io": "{TOK}"}}}}"#),
+                r#"$.credentials["app.terraform.io"]"#,
+                "a string",
+            ),
+            (
+                format!(r#"{{"credentials": {{"app.terraform.io": {{"token": ["{TOK}"]}}}}}}"#),
+                r#"$.credentials["app.terraform.io"].token"#,
+                "an array",
+            ),
+        ];
+        for (text, path, found) in cases {
+            std::fs::write(&file, &text).unwrap();
+            let err = resolve(&flags(None, Some("o")), &e).unwrap_err();
+            let msg = format!("{err} {err:?} {}", err.hint().unwrap_or_default());
+            assert!(!msg.contains(TOK), "{text}: {msg}");
+            assert!(
+                msg.contains("credentials.tfrc.json") && msg.contains(path) && msg.contains(found),
+                "{text}: {msg}"
+            );
+        }
+        // Keys the file has for other hosts are never named either.
+        std::fs::write(&file, format!(r#"{{"credentials": {{"{TOK}": 1}}}}"#)).unwrap();
+        let err = resolve(&flags(None, Some("o")), &e).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains(TOK));
+    }
+
+    /// Issue 14 point 12: a FIFO in place of the credentials file or the CA bundle is
+    /// refused by type (opening it for reading would block until a writer appears).
+    #[cfg(unix)]
+    #[test]
+    fn fifo_inputs_are_refused_not_waited_on() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".terraform.d");
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("credentials.tfrc.json");
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let run = |f: TargetFlags, e: Environment| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(resolve(&f, &e).map(|_| ()).map_err(|e| e.to_string()));
+            });
+            rx.recv_timeout(std::time::Duration::from_secs(10))
+                .expect("resolve blocked on a FIFO")
+        };
+        let e = env(&[], Some(home.path().to_path_buf()));
+        let msg = run(flags(None, Some("o")), e).unwrap_err();
+        assert!(
+            msg.contains("credentials.tfrc.json") && msg.contains("FIFO"),
+            "{msg}"
+        );
+        let e = env(&[("TFE_TOKEN", TOK)], None);
+        let mut f = flags(None, Some("o"));
+        f.ca_cert = Some(fifo.clone());
+        let msg = run(f, e).unwrap_err();
+        assert!(
+            msg.contains("credentials.tfrc.json") && msg.contains("FIFO"),
+            "{msg}"
+        );
+        assert!(matches!(
+            read_regular_file(Path::new("/dev/zero"), 10).map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::InvalidInput)
+        ));
     }
 
     #[test]

@@ -121,10 +121,11 @@ impl Client {
     pub fn new(target: &Target, opts: ClientOptions) -> Result<Client, ApiError> {
         let mut roots = Vec::new();
         if let Some(path) = &target.ca_cert {
-            let pem = std::fs::read(path).map_err(|e| ApiError::CaCert {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+            let pem = crate::config::read_regular_file(path, crate::config::MAX_CONFIG_FILE)
+                .map_err(|e| ApiError::CaCert {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
             let certs =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ApiError::CaCert {
                     path: path.clone(),
