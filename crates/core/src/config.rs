@@ -139,6 +139,64 @@ pub fn tf_token_var_name(host: &str) -> String {
     s
 }
 
+/// The host a `TF_TOKEN_*` variable name stands for, by Terraform's rule: after the
+/// prefix, `__` stands for `-` and then `_` for `.`; the result is compared in
+/// Terraform's comparison form (see [`comparison_host`]). `None` when `name` is not a
+/// `TF_TOKEN_` variable.
+pub fn tf_token_var_host(name: &str) -> Option<String> {
+    let raw = name.strip_prefix("TF_TOKEN_")?;
+    if raw.is_empty() {
+        return None;
+    }
+    let raw = raw.replace("__", "-").replace('_', ".");
+    Some(comparison_host(&raw).unwrap_or_else(|| raw.to_lowercase()))
+}
+
+/// A host (with an optional `:port`) in the form Terraform compares credentials by:
+/// lower case, internationalised names in Punycode (`café.fr` -> `xn--caf-dma.fr`).
+/// `None` when it is not a host name at all.
+pub fn comparison_host(host: &str) -> Option<String> {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (n, Some(p)),
+        _ => (host, None),
+    };
+    // url's host parser applies IDNA (which also lower-cases) and normalises IPs.
+    let parsed = url::Host::parse(name).ok()?;
+    Some(match port {
+        Some(p) => format!("{parsed}:{p}"),
+        None => parsed.to_string(),
+    })
+}
+
+/// The `TF_TOKEN_*` variable (name, value) holding the token for `host` (`name[:port]`),
+/// else for `bare_host`, decoding every such variable the way Terraform does, so any
+/// spelling Terraform accepts (`TF_TOKEN_APP_TERRAFORM_IO`, `TF_TOKEN_my-tfe_example_com`,
+/// a UTF-8 or `xn--` name) is found here too. tfpub's older spelling of a port
+/// (`TF_TOKEN_127_0_0_1_8080` for `127.0.0.1:8080`) is still accepted. Variables are
+/// visited in name order and, as in Terraform, the last spelling of one host wins, so
+/// the choice never depends on hash order. Empty values are ignored.
+fn token_from_env<'a>(
+    env: &'a Environment,
+    host: &str,
+    bare_host: &str,
+) -> Option<(&'a str, &'a str)> {
+    let mut by_host: std::collections::BTreeMap<String, (&str, &str)> = Default::default();
+    let mut names: Vec<&String> = env.vars.keys().collect();
+    names.sort();
+    for name in names {
+        let (Some(decoded), Some(value)) = (tf_token_var_host(name), env.get(name)) else {
+            continue;
+        };
+        by_host.insert(decoded, (name.as_str(), value));
+    }
+    let with_port = comparison_host(host).unwrap_or_else(|| host.to_lowercase());
+    let legacy_port = host.replace(':', ".").to_lowercase();
+    let bare = comparison_host(bare_host).unwrap_or_else(|| bare_host.to_lowercase());
+    [with_port, legacy_port, bare]
+        .iter()
+        .find_map(|h| by_host.get(h).copied())
+}
+
 /// A target for the embedded local registry (token `local`).
 pub fn local_target(base_url: url::Url, organization: String) -> Target {
     let host = host_port(&base_url);
@@ -395,11 +453,8 @@ pub fn resolve(flags: &TargetFlags, env: &Environment) -> Result<Target, ConfigE
     let var = tf_token_var_name(&host);
     // Terraform keys credentials by host name only; try the host with port first.
     let bare_host = base_url.host_str().unwrap_or_default().to_string();
-    let var_bare = tf_token_var_name(&bare_host);
-    let (token, token_source) = if let Some(t) = env.get(&var) {
-        (t.to_string(), var.clone())
-    } else if let Some(t) = env.get(&var_bare) {
-        (t.to_string(), var_bare.clone())
+    let (token, token_source) = if let Some((name, t)) = token_from_env(env, &host, &bare_host) {
+        (t.to_string(), name.to_string())
     } else if let Some(t) = env.get("TFE_TOKEN") {
         (t.to_string(), "TFE_TOKEN".to_string())
     } else if let Some(t) = read_credentials_file(env, &host, &bare_host, &var)? {
@@ -493,6 +548,58 @@ mod tests {
             tf_token_var_name("my-tfe.example.com"),
             "TF_TOKEN_my__tfe_example_com"
         );
+    }
+
+    /// Issue 14 point 13: every spelling Terraform decodes to the host is found.
+    #[test]
+    fn tf_token_variables_decode_like_terraform() {
+        let found = |var: &str, host: &str| {
+            let e = env(&[(var, TOK)], None);
+            resolve(&flags(Some(host), Some("o")), &e)
+                .map(|t| (t.token.expose().clone(), t.token_source))
+                .map_err(|e| e.to_string())
+        };
+        for (var, host) in [
+            ("TF_TOKEN_APP_TERRAFORM_IO", "app.terraform.io"),
+            ("TF_TOKEN_app_terraform_io", "APP.Terraform.io"),
+            ("TF_TOKEN_my-tfe_example_com", "my-tfe.example.com"),
+            ("TF_TOKEN_my__tfe_example_com", "my-tfe.example.com"),
+            ("TF_TOKEN_my-tfe.example.com", "my-tfe.example.com"),
+            ("TF_TOKEN_xn____caf__dma_fr", "café.fr"),
+            ("TF_TOKEN_xn--caf-dma_fr", "café.fr"),
+            ("TF_TOKEN_café_fr", "xn--caf-dma.fr"),
+            ("TF_TOKEN_CAFÉ_FR", "café.fr"),
+            ("TF_TOKEN_tfe_example_com", "tfe.example.com:8443"),
+            ("TF_TOKEN_127_0_0_1_9000", "127.0.0.1:9000"),
+        ] {
+            assert_eq!(
+                found(var, host),
+                Ok((TOK.to_string(), var.to_string())),
+                "{var} for {host}"
+            );
+        }
+        // Other hosts stay other hosts.
+        for (var, host) in [
+            ("TF_TOKEN_tfe_example_com", "tfe.example.org"),
+            ("TF_TOKEN_my_tfe_example_com", "my-tfe.example.com"),
+            ("tf_token_app_terraform_io", "app.terraform.io"),
+        ] {
+            assert!(found(var, host).is_err(), "{var} must not match {host}");
+        }
+        assert_eq!(
+            tf_token_var_host("TF_TOKEN_Xn____Caf__Dma_Fr").as_deref(),
+            Some("xn--caf-dma.fr")
+        );
+        // Two spellings of one host: the choice is by name order, not hash order.
+        let e = env(
+            &[
+                ("TF_TOKEN_APP_TERRAFORM_IO", "upper"),
+                ("TF_TOKEN_app_terraform_io", TOK),
+            ],
+            None,
+        );
+        let t = resolve(&flags(None, Some("o")), &e).unwrap();
+        assert_eq!(t.token_source, "TF_TOKEN_app_terraform_io");
     }
 
     #[test]
