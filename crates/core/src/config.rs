@@ -71,6 +71,12 @@ pub struct Target {
 pub enum ConfigError {
     #[error("no organization given")]
     NoOrganization,
+    #[error("organization name {value:?} (from {source_name}) is not valid: {reason}")]
+    InvalidOrganization {
+        value: String,
+        source_name: String,
+        reason: String,
+    },
     #[error("malformed host {value:?} (from {source_name}): {reason}")]
     MalformedHost {
         value: String,
@@ -105,6 +111,9 @@ impl Hint for ConfigError {
     fn hint(&self) -> Option<String> {
         Some(match self {
             ConfigError::NoOrganization => "pass --organization or set TFE_ORGANIZATION".into(),
+            ConfigError::InvalidOrganization { .. } => {
+                "HCP Terraform organization names use only letters, digits, `-` and `_`; check --organization / TFE_ORGANIZATION".into()
+            }
             ConfigError::MalformedHost { .. } => {
                 "use a host name such as app.terraform.io, tfe.example.com:8443 or https://tfe.example.com".into()
             }
@@ -122,6 +131,49 @@ impl Hint for ConfigError {
     }
     fn kind(&self) -> Option<ErrorKind> {
         Some(ErrorKind::InvalidInput)
+    }
+}
+
+/// The longest organization name the service (and the embedded registry) accepts.
+pub const MAX_ORGANIZATION_NAME: usize = 64;
+
+/// Why `name` is not a valid organization name, or `None` when it is.
+///
+/// The rule is the service's (HCP Terraform / Terraform Enterprise): one to
+/// [`MAX_ORGANIZATION_NAME`] ASCII letters, digits, `-` and `_`. The embedded registry applies the same rule to the
+/// names in its URL paths, so a name tfpub accepts is one every registry accepts, and a
+/// name such as `..`, `a b` or one with a NUL never reaches a URL.
+pub fn organization_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > MAX_ORGANIZATION_NAME {
+        Some("it is longer than 64 characters")
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        Some("only letters, digits, `-` and `_` are allowed")
+    } else {
+        None
+    }
+}
+
+/// Refuse an invalid organization name, naming where it came from (`--organization`,
+/// `TFE_ORGANIZATION`). The value is shown shortened and escaped.
+pub fn check_organization(name: &str, source: &str) -> Result<(), ConfigError> {
+    match organization_name_problem(name) {
+        None => Ok(()),
+        Some(reason) => {
+            let mut value: String = name.chars().take(64).collect();
+            if value.len() < name.len() {
+                value.push_str("...");
+            }
+            Err(ConfigError::InvalidOrganization {
+                value,
+                source_name: source.to_string(),
+                reason: reason.to_string(),
+            })
+        }
     }
 }
 
@@ -432,6 +484,7 @@ pub fn resolve(flags: &TargetFlags, env: &Environment) -> Result<Target, ConfigE
         } else {
             return Err(ConfigError::NoOrganization);
         };
+    check_organization(&organization, &org_source)?;
 
     let (ca_cert, ca_source) = if let Some(p) = &flags.ca_cert {
         (Some(p.clone()), Some("--ca-cert".to_string()))
@@ -664,6 +717,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("no path"), "{msg}");
+    }
+
+    /// Issue 14 point 9 (client side): the organization is checked before any request,
+    /// with the service's rule, and the refusal names where the value came from.
+    #[test]
+    fn organization_names_are_validated_with_their_source() {
+        for ok in ["acme", "Acme-Corp_2", "a", "-_-"] {
+            assert_eq!(organization_name_problem(ok), None, "{ok}");
+        }
+        let long = "x".repeat(5000);
+        for bad in [
+            "..",
+            "a b",
+            "a\0b",
+            "a/b",
+            "a%00b",
+            "acmé",
+            "a.b",
+            long.as_str(),
+        ] {
+            assert!(organization_name_problem(bad).is_some(), "{bad:?}");
+            let e = env(&[("TFE_TOKEN", TOK)], None);
+            let err = resolve(&flags(None, Some(bad)), &e).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains("--organization") && msg.len() < 300, "{msg}");
+            assert_eq!(err.kind(), Some(ErrorKind::InvalidInput));
+            assert!(err.hint().unwrap_or_default().contains("letters, digits"));
+            let e = env(&[("TFE_TOKEN", TOK), ("TFE_ORGANIZATION", bad)], None);
+            let msg = resolve(&flags(None, None), &e).unwrap_err().to_string();
+            assert!(msg.contains("TFE_ORGANIZATION"), "{msg}");
+        }
     }
 
     #[test]
