@@ -44,3 +44,131 @@ async fn invalid_organization_is_refused_naming_its_source() {
     assert!(!folder.exists(), "the data folder was created");
     reg.stop().await;
 }
+
+/// What the hostile server answers to one request.
+#[derive(Clone)]
+enum Answer {
+    /// A complete response: status, content type, body.
+    Full(u16, &'static str, Vec<u8>),
+    /// A 200 JSON:API response whose body never ends (until the client hangs up).
+    #[allow(dead_code)]
+    Endless,
+}
+
+/// A registry impostor on a loopback port: answers every request with `answer(path)`.
+/// Returns its `host:port`; the task ends with the test's runtime.
+async fn hostile_server(answer: fn(&str) -> Answer) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                match answer(&path) {
+                    Answer::Full(status, ctype, body) => {
+                        let msg = format!(
+                            "HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = sock.write_all(msg.as_bytes()).await;
+                        let _ = sock.write_all(&body).await;
+                    }
+                    Answer::Endless => {
+                        let msg = "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.api+json\r\nconnection: close\r\n\r\n{\"data\":[\"";
+                        if sock.write_all(msg.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        let chunk = vec![b'x'; 1 << 20];
+                        // At most 1 GiB, as in the report; the client must hang up long before.
+                        for _ in 0..1024 {
+                            if sock.write_all(&chunk).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    format!("127.0.0.1:{}", addr.port())
+}
+
+/// A `tfpub` command aimed at `host` with a token, an organization and a clean HOME.
+fn tfpub_at(host: &str, home: &std::path::Path) -> std::process::Command {
+    let mut c = crate::support::clean_tfpub(home);
+    c.env("TFE_HOSTNAME", format!("http://{host}"))
+        .env("TFE_ORGANIZATION", crate::support::ORG)
+        .env("TFE_TOKEN", crate::support::TEST_TOKEN);
+    c
+}
+
+/// The text a hostile registry puts in its answers: a fake annotation on a new line,
+/// terminal escapes (clear screen, retitle, CSI in its C1 form) and a bidi override.
+const EVIL: &str = "denied\n::error file=x::owned\r\u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}31m\u{202e}";
+
+/// Nothing a server wrote may start a workflow command or reach the terminal raw.
+fn assert_neutralised(out: &str) {
+    for line in out.lines() {
+        let t = line.trim_start();
+        assert!(
+            !t.starts_with("::") || t.starts_with("::error title=tfpub::"),
+            "injected workflow command: {line:?}"
+        );
+        assert!(!line.contains("::error file=x"), "{line:?}");
+    }
+    assert!(
+        !out.chars()
+            .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+        "raw control character in {out:?}"
+    );
+}
+
+/// Point 15: server-supplied text (a JSON:API error's title and detail, and any
+/// header tfpub shows) is neutralised before it is printed, in human output, in
+/// `--json` and in a GitHub Actions run.
+#[tokio::test]
+async fn server_text_cannot_inject_annotations_or_escapes() {
+    fn answer(_path: &str) -> Answer {
+        let body =
+            serde_json::json!({"errors": [{"status": "403", "title": EVIL, "detail": EVIL}]});
+        Answer::Full(
+            403,
+            "application/vnd.api+json",
+            body.to_string().into_bytes(),
+        )
+    }
+    let host = hostile_server(answer).await;
+    let home = tempfile::tempdir().unwrap();
+    for args in [&["whoami"][..], &["--json", "whoami"][..]] {
+        for gha in [false, true] {
+            let mut c = tfpub_at(&host, home.path());
+            c.args(args);
+            if gha {
+                c.env("GITHUB_ACTIONS", "true");
+            }
+            let r = run(c).await;
+            assert_ne!(r.code, 0);
+            assert!(
+                r.stdout.contains("denied") || r.stderr.contains("denied"),
+                "{}",
+                r.stderr
+            );
+            assert_neutralised(&r.stdout);
+            assert_neutralised(&r.stderr);
+        }
+    }
+}

@@ -28,7 +28,7 @@ impl Client {
                 let url = self.url(&[".well-known", "terraform.json"], &[]);
                 let fail = |reason: String| ApiError::Discovery {
                     url: url.to_string(),
-                    reason,
+                    reason: super::server_text(&reason),
                 };
                 let raw = self.request(Method::GET, url.clone(), None, false).await?;
                 let v: Value =
@@ -108,7 +108,7 @@ impl Client {
         let u = Url::parse(url).map_err(|e| ApiError::Decode {
             method: "GET".into(),
             path: "(download URL)".into(),
-            reason: e.to_string(),
+            reason: super::server_text(&e.to_string()),
         })?;
         let started = Instant::now();
         let mut attempts = 0;

@@ -26,6 +26,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::consumer::Services;
+use super::server_text::server_text;
 use super::types::{ErrorDoc, FromResource, Many, One};
 use super::{ApiError, Limiter, RetryPolicy};
 use crate::config::Target;
@@ -297,8 +298,8 @@ impl Client {
                 });
                 Err(ApiError::Status {
                     status,
-                    title,
-                    detail: first.detail,
+                    title: server_text(&title),
+                    detail: first.detail.as_deref().map(server_text),
                     method: m,
                     path,
                 })
@@ -466,7 +467,7 @@ pub(super) fn decode_error(method: &Method, url: &Url, reason: impl std::fmt::Di
     ApiError::Decode {
         method: method.to_string(),
         path: url.path().to_string(),
-        reason: reason.to_string(),
+        reason: server_text(&reason.to_string()),
     }
 }
 
@@ -488,7 +489,7 @@ pub(crate) fn transport_error(method: &Method, path: &str, e: reqwest::Error) ->
     ApiError::Transport {
         method: method.to_string(),
         path: path.to_string(),
-        message,
+        message: server_text(&message),
     }
 }
 
