@@ -51,7 +51,6 @@ enum Answer {
     /// A complete response: status, content type, body.
     Full(u16, &'static str, Vec<u8>),
     /// A 200 JSON:API response whose body never ends (until the client hangs up).
-    #[allow(dead_code)]
     Endless,
 }
 
@@ -171,4 +170,33 @@ async fn server_text_cannot_inject_annotations_or_escapes() {
             assert_neutralised(&r.stderr);
         }
     }
+}
+
+/// Point 14: a server that streams an endless (1 GiB) answer to an API call is cut off
+/// at the client's body limit, with an error naming the request path and the limit,
+/// instead of being read whole.
+#[tokio::test]
+async fn endless_api_response_is_cut_off_at_the_body_limit() {
+    fn answer(path: &str) -> Answer {
+        if path.starts_with("/api/v2/ping") {
+            Answer::Full(200, "application/vnd.api+json", b"{}".to_vec())
+        } else {
+            Answer::Endless
+        }
+    }
+    let host = hostile_server(answer).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut c = tfpub_at(&host, home.path());
+    c.args(["--json", "module", "versions", "greeting/null"]);
+    let started = std::time::Instant::now();
+    let r = run(c).await;
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    let limit = tfpub_core::api::MAX_API_BODY.to_string();
+    assert!(
+        all.contains("larger than the") && all.contains(&limit) && all.contains("/api/v2/"),
+        "{all}"
+    );
+    // Reading 1 GiB over loopback takes seconds; stopping at the limit is immediate.
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }

@@ -28,5 +28,5 @@ pub use error::ApiError;
 pub use retry::{Limiter, RetryPolicy};
 pub use server_text::{server_text, MAX_SERVER_TEXT};
 pub(crate) use transport::transport_error;
-pub use transport::{Client, ClientOptions, LogFn};
+pub use transport::{Client, ClientOptions, LogFn, MAX_API_BODY};
 pub use types::*;
