@@ -2,8 +2,11 @@
 //! lose files or print what a server chose. Each test pins one class of the issue and
 //! fails on the code before the fix: organization names checked before any request
 //! (point 9), server text neutralised before it reaches a terminal or a workflow log
-//! (15), response bodies capped (14), and the module packager refusing what it cannot
-//! represent exactly (16, 17, 10).
+//! (15), response bodies capped (14), and `module sync` getting past a tag whose tree
+//! is too deep to pack (17). The packager's own refusals (non-UTF-8 names, deep trees,
+//! `..` entries and escaping links in git trees: 16, 17, 10) are unit tests in
+//! `crates/core/src/package/module.rs`; the credentials-file and `TF_TOKEN_*` points
+//! (11, 12, 13) are unit tests in `crates/core/src/config.rs`.
 
 use crate::support::{run, TestRegistry};
 
@@ -199,4 +202,82 @@ async fn endless_api_response_is_cut_off_at_the_body_limit() {
     );
     // Reading 1 GiB over loopback takes seconds; stopping at the limit is immediate.
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// A raw git tree object, written straight to the object database.
+fn raw_tree(repo: &git2::Repository, entries: &[(&str, &str, git2::Oid)]) -> git2::Oid {
+    let mut data = Vec::new();
+    for (mode, name, oid) in entries {
+        data.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+        data.extend_from_slice(oid.as_bytes());
+    }
+    repo.odb()
+        .unwrap()
+        .write(git2::ObjectType::Tree, &data)
+        .unwrap()
+}
+
+/// Point 17 with `module sync`: a tag whose tree is 20,000 folders deep used to crash
+/// the process (stack overflow) on every run, so sync never got past it. Now that tag
+/// fails with a packaging error, is reported, and the tags around it are published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_skips_a_tag_with_a_too_deep_tree_and_goes_on() {
+    use crate::support::git::{commit, sig, tag};
+    let reg = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("terraform-null-deep");
+    std::fs::create_dir_all(&dir).unwrap();
+    let repo = git2::Repository::init(&dir).unwrap();
+    let main = "output \"m\" {\n  value = \"a\"\n}\n";
+    let c1 = commit(&repo, &[("main.tf", main)], "a");
+    tag(&repo, "v1.0.0", c1, false);
+
+    // v1.1.0: the same root plus d/d/.../d/x.tf, 20,000 levels, off HEAD.
+    let blob = repo.blob(main.as_bytes()).unwrap();
+    let mut deep = raw_tree(&repo, &[("100644", "x.tf", blob)]);
+    for _ in 0..20_000 {
+        deep = raw_tree(&repo, &[("40000", "d", deep)]);
+    }
+    let root = raw_tree(&repo, &[("40000", "d", deep), ("100644", "main.tf", blob)]);
+    let parent = repo.find_commit(c1).unwrap();
+    let c2 = repo
+        .commit(
+            None,
+            &sig(),
+            &sig(),
+            "deep",
+            &repo.find_tree(root).unwrap(),
+            &[&parent],
+        )
+        .unwrap();
+    tag(&repo, "v1.1.0", c2, false);
+
+    let c3 = commit(
+        &repo,
+        &[("main.tf", "output \"m\" {\n  value = \"b\"\n}\n")],
+        "b",
+    );
+    tag(&repo, "v1.2.0", c3, false);
+
+    let mut c = reg.tfpub_http();
+    c.args(["module", "sync"]).arg(&dir).current_dir(&dir);
+    let r = run(c).await;
+    assert_eq!(
+        r.code, 1,
+        "a failed tag gives exit code 1: {}\n{}",
+        r.stdout, r.stderr
+    );
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("v1.1.0") && all.contains("128 folders deep"),
+        "{all}"
+    );
+    let api = crate::support::registry::Api::new(&reg.reg, crate::support::TEST_TOKEN);
+    for v in ["1.0.0", "1.2.0"] {
+        assert!(
+            api.module_version("deep", "null", v).await.is_some(),
+            "{v} not published:\n{all}"
+        );
+    }
+    reg.stop().await;
 }

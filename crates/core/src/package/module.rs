@@ -9,6 +9,13 @@
 //! Excluded: `.git/`, `.terraform/`, `.terraformignore` patterns, and Terraform state
 //! (with a warning, since state often holds secrets). Likely secrets are packed but
 //! warned about. Symlinks must stay inside the module.
+//!
+//! Every path is packed exactly or not at all: a name that is not UTF-8 is refused with
+//! its bytes (a lossy conversion can merge two files into one name and drop one), a git
+//! tree entry that is not one safe component (`..`, `a/b`, empty) is refused, folders
+//! deeper than [`MAX_DEPTH`] are refused (the walk recurses; a hostile tree must not
+//! overflow the stack), and a last check before each tar entry guarantees no absolute
+//! or climbing path is ever written.
 
 use std::collections::BTreeSet;
 use std::fs::File;
