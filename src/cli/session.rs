@@ -72,6 +72,12 @@ async fn start_local(
     if g.host.is_some() {
         return Err(CliError::LocalAndHost.into());
     }
+    let (org, source) = match (&g.organization, env.vars.get("TFE_ORGANIZATION")) {
+        (Some(o), _) => (o.clone(), "--organization"),
+        (None, Some(o)) => (o.clone(), "TFE_ORGANIZATION"),
+        (None, None) => ("local".to_string(), "default"),
+    };
+    config::check_organization(&org, source)?;
     let data = local_data_dir(g)?;
     let reg = tfpub_registry::start(
         RegistryOptions::new(&data),
@@ -79,11 +85,6 @@ async fn start_local(
     )
     .await
     .with_context(|| format!("starting the embedded registry on {}", data.display()))?;
-    let org = g
-        .organization
-        .clone()
-        .or_else(|| env.vars.get("TFE_ORGANIZATION").cloned())
-        .unwrap_or_else(|| "local".to_string());
     Ok((config::local_target(reg.base_url(), org), reg))
 }
 

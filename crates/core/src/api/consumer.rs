@@ -10,7 +10,9 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::transport::{decode_error, rate_limit_reset, transport_error, Raw, API_TIMEOUT};
+use super::transport::{
+    decode_error, rate_limit_reset, read_capped, transport_error, Raw, API_TIMEOUT, MAX_API_BODY,
+};
 use super::{ApiError, Client, ProviderDownload};
 use crate::vocab::{ModuleAddress, ProviderAddress};
 
@@ -28,7 +30,7 @@ impl Client {
                 let url = self.url(&[".well-known", "terraform.json"], &[]);
                 let fail = |reason: String| ApiError::Discovery {
                     url: url.to_string(),
-                    reason,
+                    reason: super::server_text(&reason),
                 };
                 let raw = self.request(Method::GET, url.clone(), None, false).await?;
                 let v: Value =
@@ -103,12 +105,20 @@ impl Client {
             .unwrap_or_else(|_| loc.to_string()))
     }
 
-    /// Unauthenticated GET of a download URL (as Terraform fetches archives).
+    /// Unauthenticated GET of a download URL (as Terraform fetches archives), in memory
+    /// and without a size limit: for callers that know how large the answer should be,
+    /// [`Client::fetch_limited`] stops a hostile server from choosing.
     pub async fn fetch(&self, url: &str) -> Result<bytes::Bytes, ApiError> {
+        self.fetch_limited(url, u64::MAX).await
+    }
+
+    /// [`Client::fetch`] that refuses (with [`ApiError::BodyTooLarge`], not retried) a
+    /// body above `max` bytes, reading no further than that.
+    pub async fn fetch_limited(&self, url: &str, max: u64) -> Result<bytes::Bytes, ApiError> {
         let u = Url::parse(url).map_err(|e| ApiError::Decode {
             method: "GET".into(),
             path: "(download URL)".into(),
-            reason: e.to_string(),
+            reason: super::server_text(&e.to_string()),
         })?;
         let started = Instant::now();
         let mut attempts = 0;
@@ -124,14 +134,31 @@ impl Client {
                     .await?;
                 let status = r.status().as_u16();
                 let headers = r.headers().clone();
-                let body = r.bytes().await?;
-                Ok::<_, reqwest::Error>(Raw {
+                // An error answer is an API answer, held to the API limit.
+                let cap = if (200..300).contains(&status) {
+                    max
+                } else {
+                    MAX_API_BODY
+                };
+                let raw = read_capped(r, cap).await?.map(|body| Raw {
                     status,
                     headers,
                     body,
-                })
+                });
+                Ok::<_, reqwest::Error>(raw.ok_or(cap))
             }
             .await;
+            let res = match res {
+                Ok(Err(limit)) => {
+                    return Err(ApiError::BodyTooLarge {
+                        method: "GET".into(),
+                        path: u.path().to_string(),
+                        limit,
+                    })
+                }
+                Ok(Ok(raw)) => Ok(raw),
+                Err(e) => Err(e),
+            };
             let (err, floor) = match res {
                 Ok(raw) if (200..300).contains(&raw.status) => return Ok(raw.body),
                 Ok(raw) => {

@@ -49,6 +49,12 @@ pub enum ApiError {
         from: String,
         to: String,
     },
+    #[error("{method} {path}: the response body is larger than the {limit}-byte limit; not read")]
+    BodyTooLarge {
+        method: String,
+        path: String,
+        limit: u64,
+    },
     #[error("upload of {id} failed: HTTP {status}")]
     Upload { id: String, status: u16 },
     #[error("reading {path} for upload of {id}: {source}")]
@@ -131,6 +137,9 @@ impl Hint for ApiError {
             }
             ApiError::Timeout { .. } => "the service is slow or unreachable; retry later",
             ApiError::Upload { .. } => "the upload link may have expired; re-run to get a new one",
+            ApiError::BodyTooLarge { .. } => {
+                "no Terraform registry answers this much; check that --host / TFE_HOSTNAME points at a registry"
+            }
             ApiError::CaCert { .. } => "--ca-cert / SSL_CERT_FILE must be a PEM certificate",
             ApiError::Status { status: 422, .. } => {
                 "the registry refused the request; see the detail above"

@@ -21,7 +21,7 @@ impl Client {
             raw.headers
                 .get(n)
                 .and_then(|v| v.to_str().ok())
-                .map(String::from)
+                .map(super::server_text)
         };
         Ok(PingInfo {
             api_version: h("tfp-api-version"),

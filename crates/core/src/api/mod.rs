@@ -6,7 +6,8 @@
 //! - `modules`, `providers`, `gpg_keys`: the management API of each resource;
 //! - `consumer`: service discovery and what Terraform itself reads and downloads;
 //! - `upload`: streaming uploads to pre-signed links; `retry`: backoff and the rate
-//!   limiter; `types`: the resources as plain structs; `error`: [`ApiError`].
+//!   limiter; `types`: the resources as plain structs; `error`: [`ApiError`];
+//!   `server_text`: what makes every server-chosen string safe to print.
 //!
 //! Callers see one `Client` type with methods from every area; addresses, statuses, key
 //! ids and digests are the types of [`crate::vocab`].
@@ -18,12 +19,14 @@ mod health;
 mod modules;
 mod providers;
 mod retry;
+mod server_text;
 mod transport;
 mod types;
 mod upload;
 
 pub use error::ApiError;
 pub use retry::{Limiter, RetryPolicy};
+pub use server_text::{server_text, MAX_SERVER_TEXT};
 pub(crate) use transport::transport_error;
-pub use transport::{Client, ClientOptions, LogFn};
+pub use transport::{Client, ClientOptions, LogFn, MAX_API_BODY};
 pub use types::*;

@@ -13,7 +13,9 @@
 //! - the token only ever goes to the configured host: redirects elsewhere are not
 //!   followed, uploads and download fetches carry no `Authorization` at all;
 //! - errors and the `-v` log name the method and URL path, never a query string, token or
-//!   pre-signed upload link.
+//!   pre-signed upload link;
+//! - a response body is read only up to [`MAX_API_BODY`], so a server cannot make the
+//!   client buffer an unbounded answer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::consumer::Services;
+use super::server_text::server_text;
 use super::types::{ErrorDoc, FromResource, Many, One};
 use super::{ApiError, Limiter, RetryPolicy};
 use crate::config::Target;
@@ -34,6 +37,31 @@ use crate::secret::Secret;
 const JSONAPI: &str = "application/vnd.api+json";
 pub(super) const API_TIMEOUT: Duration = Duration::from_secs(60);
 const PAGE_SIZE: &str = "100";
+
+/// The largest API response body the client reads (8 MiB). A page of 100 resources is a
+/// few hundred KiB; anything far larger is a broken or hostile server, and reading it
+/// whole would let that server decide how much memory tfpub uses. Archive downloads are
+/// not API responses and are not held to this.
+pub const MAX_API_BODY: u64 = 8 * 1024 * 1024;
+
+/// Read a response body chunk by chunk, stopping as soon as it would exceed `limit`
+/// bytes (`Ok(None)`); a `Content-Length` above the limit is refused before reading.
+pub(super) async fn read_capped(
+    mut resp: reqwest::Response,
+    limit: u64,
+) -> Result<Option<bytes::Bytes>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
+}
 
 /// A request-log sink (`-v`). Receives one line per request; never secrets.
 pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
@@ -121,10 +149,11 @@ impl Client {
     pub fn new(target: &Target, opts: ClientOptions) -> Result<Client, ApiError> {
         let mut roots = Vec::new();
         if let Some(path) = &target.ca_cert {
-            let pem = std::fs::read(path).map_err(|e| ApiError::CaCert {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+            let pem = crate::config::read_regular_file(path, crate::config::MAX_CONFIG_FILE)
+                .map_err(|e| ApiError::CaCert {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
             let certs =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ApiError::CaCert {
                     path: path.clone(),
@@ -237,16 +266,23 @@ impl Client {
             let resp = req.send().await?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>(Raw {
+            Ok::<_, reqwest::Error>(read_capped(resp, MAX_API_BODY).await?.map(|body| Raw {
                 status,
                 headers,
                 body,
-            })
+            }))
         }
         .await;
         match result {
-            Ok(raw) => {
+            Ok(None) => {
+                self.log(&format!("{method} {} -> body too large", url.path()));
+                Err(ApiError::BodyTooLarge {
+                    method: method.to_string(),
+                    path: url.path().to_string(),
+                    limit: MAX_API_BODY,
+                })
+            }
+            Ok(Some(raw)) => {
                 self.log(&format!(
                     "{method} {} -> {} ({} ms)",
                     url.path(),
@@ -296,8 +332,8 @@ impl Client {
                 });
                 Err(ApiError::Status {
                     status,
-                    title,
-                    detail: first.detail,
+                    title: server_text(&title),
+                    detail: first.detail.as_deref().map(server_text),
                     method: m,
                     path,
                 })
@@ -465,7 +501,7 @@ pub(super) fn decode_error(method: &Method, url: &Url, reason: impl std::fmt::Di
     ApiError::Decode {
         method: method.to_string(),
         path: url.path().to_string(),
-        reason: reason.to_string(),
+        reason: server_text(&reason.to_string()),
     }
 }
 
@@ -487,7 +523,7 @@ pub(crate) fn transport_error(method: &Method, path: &str, e: reqwest::Error) ->
     ApiError::Transport {
         method: method.to_string(),
         path: path.to_string(),
-        message,
+        message: server_text(&message),
     }
 }
 

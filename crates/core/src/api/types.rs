@@ -1,10 +1,13 @@
 //! Registry resources as plain structs. The API speaks JSON:API (`data.attributes`,
 //! kebab-case); these types hide that envelope. Upload links are [`SecretUrl`]s because
-//! anyone holding one can write to the registry.
+//! anyone holding one can write to the registry. Strings a server chose and tfpub may
+//! print (names, statuses, ingress errors) are made safe while decoding (see
+//! `server_text`).
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::server_text::{de_opt_text, de_status, de_text};
 use crate::secret::SecretUrl;
 use crate::vocab::{KeyId, Sha256, VersionStatus};
 
@@ -12,9 +15,12 @@ use crate::vocab::{KeyId, Sha256, VersionStatus};
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct VersionStatusEntry {
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub version: String,
+    #[serde(deserialize_with = "de_status")]
     pub status: VersionStatus,
     #[serde(default)]
+    #[serde(deserialize_with = "de_opt_text")]
     pub error: Option<String>,
 }
 
@@ -23,10 +29,15 @@ pub struct VersionStatusEntry {
 pub struct Module {
     #[serde(skip)]
     pub id: String,
+    #[serde(deserialize_with = "de_text")]
     pub name: String,
+    #[serde(deserialize_with = "de_text")]
     pub provider: String,
+    #[serde(deserialize_with = "de_text")]
     pub namespace: String,
+    #[serde(deserialize_with = "de_text")]
     pub registry_name: String,
+    #[serde(deserialize_with = "de_text")]
     pub status: String,
     pub version_statuses: Vec<VersionStatusEntry>,
 }
@@ -37,7 +48,9 @@ pub struct ModuleVersion {
     #[serde(skip)]
     pub id: String,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub version: String,
+    #[serde(deserialize_with = "de_status")]
     pub status: VersionStatus,
     #[serde(default)]
     pub source: Option<String>,
@@ -84,8 +97,11 @@ fn flag(v: &Option<Value>, keys: &[&str], want: &str) -> bool {
 pub struct Provider {
     #[serde(skip)]
     pub id: String,
+    #[serde(deserialize_with = "de_text")]
     pub name: String,
+    #[serde(deserialize_with = "de_text")]
     pub namespace: String,
+    #[serde(deserialize_with = "de_text")]
     pub registry_name: String,
 }
 
@@ -95,6 +111,7 @@ pub struct ProviderVersion {
     #[serde(skip)]
     pub id: String,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub version: String,
     pub key_id: KeyId,
     #[serde(default)]
@@ -119,10 +136,13 @@ pub struct Platform {
     #[serde(skip)]
     pub id: String,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub os: String,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub arch: String,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub filename: String,
     pub shasum: Sha256,
     #[serde(default)]
@@ -140,6 +160,7 @@ pub struct GpgKey {
     pub id: String,
     pub key_id: KeyId,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub namespace: String,
     #[serde(default)]
     pub ascii_armor: String,
@@ -174,10 +195,13 @@ pub struct ProviderDownload {
     #[serde(default)]
     pub protocols: Vec<String>,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub os: String,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub arch: String,
     #[serde(default)]
+    #[serde(deserialize_with = "de_text")]
     pub filename: String,
     #[serde(default)]
     pub download_url: String,

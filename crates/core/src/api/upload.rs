@@ -70,8 +70,9 @@ impl Client {
             };
             let err = match result {
                 Ok(resp) if resp.status().is_success() => {
-                    // Drain the body so the connection can be reused.
-                    let _ = resp.bytes().await;
+                    // Drain a small body so the connection can be reused; a larger one is
+                    // dropped unread (the connection closes) rather than buffered.
+                    let _ = super::transport::read_capped(resp, 64 * 1024).await;
                     progress.transfer_progress(id, len);
                     progress.transfer_done(id);
                     self.log(&format!("PUT {id} -> ok ({len} bytes)"));

@@ -32,6 +32,26 @@ pub enum PackageError {
     NoTfFiles { where_: String },
     #[error("symlink {path} points outside the module (to {target})")]
     SymlinkOutside { path: String, target: String },
+    #[error("{path:?} in {where_} has a name that is not UTF-8 (bytes: {hex}); it cannot be packed without losing or renaming it")]
+    NonUtf8Name {
+        /// The path with invalid bytes shown as U+FFFD, for recognition only.
+        path: String,
+        /// The raw bytes of the offending name, hex-encoded.
+        hex: String,
+        where_: String,
+    },
+    #[error("{path:?} in {where_} is not a safe archive path ({reason})")]
+    UnsafePath {
+        path: String,
+        where_: String,
+        reason: String,
+    },
+    #[error("{path} in {where_} is nested more than {limit} folders deep")]
+    TooDeep {
+        path: String,
+        where_: String,
+        limit: usize,
+    },
     #[error("cannot read {}: {source}", .path.display())]
     Unreadable {
         path: PathBuf,
@@ -119,6 +139,15 @@ impl Hint for PackageError {
                 "copy the file into the module or exclude the link in .terraformignore".into()
             }
             PackageError::Changed { .. } => "retry when nothing is writing to the module".into(),
+            PackageError::NonUtf8Name { .. } => {
+                "rename the file to a UTF-8 name (Terraform and registries need UTF-8 paths) or remove it".into()
+            }
+            PackageError::UnsafePath { .. } => {
+                "the tree holds an entry no archive may carry; fix the tree (git fsck) or exclude it".into()
+            }
+            PackageError::TooDeep { .. } => {
+                "flatten the folder structure or exclude the deep folder in .terraformignore".into()
+            }
             PackageError::TooLarge { .. } => "exclude large files with a .terraformignore".into(),
             PackageError::BadBinaryArg { .. } => {
                 "use OS_ARCH=PATH, e.g. linux_amd64=dist/terraform-provider-foo".into()

@@ -9,6 +9,13 @@
 //! Excluded: `.git/`, `.terraform/`, `.terraformignore` patterns, and Terraform state
 //! (with a warning, since state often holds secrets). Likely secrets are packed but
 //! warned about. Symlinks must stay inside the module.
+//!
+//! Every path is packed exactly or not at all: a name that is not UTF-8 is refused with
+//! its bytes (a lossy conversion can merge two files into one name and drop one), a git
+//! tree entry that is not one safe component (`..`, `a/b`, empty) is refused, folders
+//! deeper than [`MAX_DEPTH`] are refused (the walk recurses; a hostile tree must not
+//! overflow the stack), and a last check before each tar entry guarantees no absolute
+//! or climbing path is ever written.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -20,6 +27,24 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use sha2::{Digest, Sha256};
 
 use super::PackageError;
+
+/// The deepest folder nesting packed (a module's `a/b/c` is depth 3). Real modules stay
+/// in single digits; the walk refuses deeper trees instead of recursing without bound.
+pub const MAX_DEPTH: usize = 128;
+
+/// The raw bytes of an OS file name (what the tar entry will hold).
+#[cfg(unix)]
+fn os_bytes(s: &std::ffi::OsStr) -> &[u8] {
+    use std::os::unix::ffi::OsStrExt;
+    s.as_bytes()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(s: &std::ffi::OsStr) -> &[u8] {
+    // Elsewhere names are UTF-16; one that is not valid Unicode has no UTF-8 bytes at
+    // all, which `entry_name` reports as not UTF-8.
+    s.to_str().map(str::as_bytes).unwrap_or(&[0xff])
+}
 
 /// Packaging options.
 #[derive(Debug, Clone)]
@@ -207,6 +232,67 @@ impl Collector {
         }
     }
 
+    /// The name of a directory entry as packed: exactly its bytes, which must be UTF-8
+    /// (a lossy conversion could map two names to one and silently drop a file) and a
+    /// single safe path component (a git tree can hold `..`, `a/b` or an empty name).
+    fn entry_name(&self, prefix: &str, bytes: &[u8]) -> Result<String, PackageError> {
+        let Ok(name) = std::str::from_utf8(bytes) else {
+            return Err(PackageError::NonUtf8Name {
+                path: format!("{prefix}{}", String::from_utf8_lossy(bytes)),
+                hex: hex::encode(bytes),
+                where_: self.where_.clone(),
+            });
+        };
+        let unsafe_because = if name.is_empty() {
+            Some("empty name")
+        } else if name == "." || name == ".." {
+            Some("a `.` or `..` component")
+        } else if name.contains('/') {
+            Some("a `/` inside one name")
+        } else if name.contains('\0') {
+            Some("a NUL byte")
+        } else {
+            None
+        };
+        match unsafe_because {
+            Some(reason) => Err(PackageError::UnsafePath {
+                path: format!("{prefix}{name}"),
+                where_: self.where_.clone(),
+                reason: reason.to_string(),
+            }),
+            None => Ok(name.to_string()),
+        }
+    }
+
+    /// A symlink's target as packed: UTF-8 exactly, like names.
+    fn link_target(&self, rel: &str, bytes: &[u8]) -> Result<String, PackageError> {
+        match std::str::from_utf8(bytes) {
+            Ok(t) if !t.contains('\0') => Ok(t.to_string()),
+            _ => Err(PackageError::NonUtf8Name {
+                path: format!("{rel} -> {}", String::from_utf8_lossy(bytes)),
+                hex: hex::encode(bytes),
+                where_: self.where_.clone(),
+            }),
+        }
+    }
+
+    /// Refuse to descend into a folder deeper than [`MAX_DEPTH`]: the walk recurses, and a
+    /// hostile tree (thousands of nested folders) must end in an error, not a stack
+    /// overflow that kills the process on every re-run.
+    fn check_depth(&self, rel_dir: &str) -> Result<(), PackageError> {
+        if rel_dir.split('/').count() > MAX_DEPTH {
+            return Err(PackageError::TooDeep {
+                path: format!(
+                    "{}/...",
+                    rel_dir.split('/').take(3).collect::<Vec<_>>().join("/")
+                ),
+                where_: self.where_.clone(),
+                limit: MAX_DEPTH,
+            });
+        }
+        Ok(())
+    }
+
     fn add_file(&mut self, rel: String, name: &str, size: u64, exec: bool, content: Content) {
         if let Some(w) = secret_warning(&rel, name) {
             self.warnings.push(w);
@@ -345,6 +431,23 @@ fn link_resolves_inside(links: &std::collections::HashMap<&str, &str>, rel: &str
     true
 }
 
+/// Why an archive path (`/`-separated, directories ending in `/`) is unsafe to extract.
+fn unsafe_rel(rel: &str) -> Option<&'static str> {
+    let body = rel.strip_suffix('/').unwrap_or(rel);
+    if body.starts_with('/') || body.starts_with('\\') {
+        return Some("an absolute path");
+    }
+    for part in body.split('/') {
+        match part {
+            "" => return Some("an empty component"),
+            "." | ".." => return Some("a `.` or `..` component"),
+            p if p.contains('\0') => return Some("a NUL byte"),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> PackageError + '_ {
     move |source| PackageError::Io {
         path: path.to_path_buf(),
@@ -406,18 +509,20 @@ fn walk_dir(root: &Path, dir: &Path, prefix: &str, c: &mut Collector) -> Result<
     children.sort_by_key(|e| e.file_name());
     for ent in children {
         let path = ent.path();
-        let name = ent.file_name().to_string_lossy().into_owned();
+        let name = c.entry_name(prefix, os_bytes(&ent.file_name()))?;
         let rel = format!("{prefix}{name}");
         let ft = ent.file_type().map_err(io_err(&path))?;
         if ft.is_dir() {
             if c.consider(&rel, &name, true) {
+                c.check_depth(&rel)?;
                 walk_dir(root, &path, &format!("{rel}/"), c)?;
             }
         } else if !c.consider(&rel, &name, false) {
             continue;
         } else if ft.is_symlink() {
             let target = std::fs::read_link(&path).map_err(io_err(&path))?;
-            c.add_symlink(rel, target.to_string_lossy().into_owned())?;
+            let target = c.link_target(&rel, os_bytes(target.as_os_str()))?;
+            c.add_symlink(rel, target)?;
         } else if ft.is_file() {
             let meta = ent.metadata().map_err(io_err(&path))?;
             let exec = is_exec(&meta);
@@ -498,7 +603,7 @@ fn walk_tree(
     where_: &str,
 ) -> Result<(), PackageError> {
     for e in tree.iter() {
-        let name = String::from_utf8_lossy(e.name_bytes()).into_owned();
+        let name = c.entry_name(prefix, e.name_bytes())?;
         let rel = format!("{prefix}{name}");
         let git = |source| PackageError::Git {
             what: format!("{rel} ({where_})"),
@@ -507,6 +612,7 @@ fn walk_tree(
         match e.kind() {
             Some(git2::ObjectType::Tree) => {
                 if c.consider(&rel, &name, true) {
+                    c.check_depth(&rel)?;
                     let sub = repo.find_tree(e.id()).map_err(git)?;
                     walk_tree(repo, &sub, &format!("{rel}/"), c, where_)?;
                 }
@@ -518,7 +624,7 @@ fn walk_tree(
                 let mode = e.filemode();
                 if mode == 0o120000 {
                     let blob = repo.find_blob(e.id()).map_err(git)?;
-                    let target = String::from_utf8_lossy(blob.content()).into_owned();
+                    let target = c.link_target(&rel, blob.content())?;
                     c.add_symlink(rel, target)?;
                 } else {
                     let odb = repo.odb().map_err(git)?;
@@ -665,6 +771,15 @@ fn write_archive(
     items.sort_by(|a, b| a.0.cmp(&b.0));
 
     for (rel, entry) in items {
+        // Every name was checked on the way in; this is the last line of defence, so no
+        // change elsewhere can ever make the packer write an entry that climbs out.
+        if let Some(reason) = unsafe_rel(&rel) {
+            return Err(PackageError::UnsafePath {
+                path: rel,
+                where_: what.to_string(),
+                reason: reason.to_string(),
+            });
+        }
         match entry {
             None => {
                 let mut h = header(tar::EntryType::Directory, 0o755, 0);
@@ -812,6 +927,172 @@ mod tests {
         assert!(!symlink_stays_inside("d/a", "../../b"));
         assert!(!symlink_stays_inside("a", "/etc/passwd"));
         assert!(symlink_stays_inside("d/a", "./x/../y"));
+    }
+
+    fn git_repo() -> (tempfile::TempDir, git2::Repository) {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(tmp.path()).unwrap();
+        (tmp, repo)
+    }
+
+    /// A raw tree object (bypassing libgit2's name checks, as a hostile repository can).
+    fn raw_tree(repo: &git2::Repository, entries: &[(&str, &[u8], git2::Oid)]) -> git2::Oid {
+        let mut data = Vec::new();
+        for (mode, name, oid) in entries {
+            data.extend_from_slice(mode.as_bytes());
+            data.push(b' ');
+            data.extend_from_slice(name);
+            data.push(0);
+            data.extend_from_slice(oid.as_bytes());
+        }
+        repo.odb()
+            .unwrap()
+            .write(git2::ObjectType::Tree, &data)
+            .unwrap()
+    }
+
+    fn commit_tree(repo: &git2::Repository, tree: git2::Oid) -> git2::Oid {
+        let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(0, 0)).unwrap();
+        let tree = repo.find_tree(tree).unwrap();
+        repo.commit(None, &sig, &sig, "c", &tree, &[]).unwrap()
+    }
+
+    /// Issue 14 point 16: two names that differ only in invalid UTF-8 bytes used to
+    /// become the same U+FFFD name, and one file was silently lost. Both sources refuse,
+    /// naming the bytes.
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_names_are_refused_with_their_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.tf"), "").unwrap();
+        for b in [b"x\xff.tf", b"x\xfe.tf"] {
+            std::fs::write(dir.path().join(std::ffi::OsStr::from_bytes(b)), "").unwrap();
+        }
+        let err = plan_dir(dir.path(), &ModulePackageOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(err, PackageError::NonUtf8Name { .. }) && msg.contains("78fe2e7466"),
+            "{msg}"
+        );
+        assert!(crate::error::Hint::hint(&err)
+            .unwrap_or_default()
+            .contains("rename"));
+
+        let (_t, repo) = git_repo();
+        let blob = repo.blob(b"").unwrap();
+        let tree = raw_tree(
+            &repo,
+            &[("100644", b"main.tf", blob), ("100644", b"x\xff.tf", blob)],
+        );
+        let c = commit_tree(&repo, tree);
+        let out = tempfile::tempdir().unwrap();
+        let err = package_git_tree(
+            &repo,
+            c,
+            None,
+            &out.path().join("m.tar.gz"),
+            &ModulePackageOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("78ff2e7466"), "{err}");
+    }
+
+    /// Issue 14 point 17: deep trees end in an error, not a stack overflow (SIGABRT).
+    #[test]
+    fn deep_trees_are_refused_not_overflowing() {
+        // On disk: deeper than the limit (path length keeps this well below PATH_MAX).
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.tf"), "").unwrap();
+        let deep = (0..MAX_DEPTH + 5).fold(dir.path().to_path_buf(), |p, _| p.join("d"));
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("x.tf"), "").unwrap();
+        let err = plan_dir(dir.path(), &ModulePackageOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PackageError::TooDeep {
+                    limit: MAX_DEPTH,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("128 folders deep"), "{err}");
+
+        // In git: 20,000 nested trees, as in the report.
+        let (_t, repo) = git_repo();
+        let blob = repo.blob(b"").unwrap();
+        let mut tree = raw_tree(&repo, &[("100644", b"x.tf", blob)]);
+        for _ in 0..20_000 {
+            tree = raw_tree(&repo, &[("40000", b"d", tree)]);
+        }
+        let root = raw_tree(
+            &repo,
+            &[("40000", b"d", tree), ("100644", b"main.tf", blob)],
+        );
+        let c = commit_tree(&repo, root);
+        let out = tempfile::tempdir().unwrap();
+        let err = package_git_tree(
+            &repo,
+            c,
+            None,
+            &out.path().join("m.tar.gz"),
+            &ModulePackageOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, PackageError::TooDeep { .. }), "{err}");
+    }
+
+    /// Issue 14 point 10 (tfpub's own packager): a git tree can hold entries no archive
+    /// may carry (`..`, a name with `/`, an empty name) and links out of the module; all
+    /// are refused, so the packer never writes such an entry.
+    #[test]
+    fn git_trees_with_escaping_entries_are_refused() {
+        let (_t, repo) = git_repo();
+        let blob = repo.blob(b"").unwrap();
+        let pack = |tree: git2::Oid| {
+            let c = commit_tree(&repo, tree);
+            let out = tempfile::tempdir().unwrap();
+            package_git_tree(
+                &repo,
+                c,
+                None,
+                &out.path().join("m.tar.gz"),
+                &ModulePackageOptions::default(),
+            )
+        };
+        let sub = raw_tree(&repo, &[("100644", b"evil.tf", blob)]);
+        for (mode, name, oid) in [
+            ("40000", &b".."[..], sub),
+            ("100644", &b"a/../../b"[..], blob),
+            ("100644", &b"."[..], blob),
+        ] {
+            let tree = raw_tree(&repo, &[(mode, name, oid), ("100644", b"main.tf", blob)]);
+            let err = pack(tree).unwrap_err();
+            assert!(
+                matches!(err, PackageError::UnsafePath { .. }),
+                "{}: {err}",
+                String::from_utf8_lossy(name)
+            );
+        }
+        for target in [&b"../../etc/passwd"[..], b"/etc/passwd", b"sub/../../x"] {
+            let link = repo.blob(target).unwrap();
+            let tree = raw_tree(
+                &repo,
+                &[("100644", b"main.tf", blob), ("120000", b"passwd", link)],
+            );
+            let err = pack(tree).unwrap_err();
+            assert!(
+                matches!(err, PackageError::SymlinkOutside { .. }),
+                "{}: {err}",
+                String::from_utf8_lossy(target)
+            );
+        }
+        assert_eq!(unsafe_rel("a/../b"), Some("a `.` or `..` component"));
+        assert_eq!(unsafe_rel("/etc/x"), Some("an absolute path"));
+        assert_eq!(unsafe_rel("a//b"), Some("an empty component"));
+        assert_eq!(unsafe_rel("a/b/"), None);
     }
 
     #[test]
