@@ -726,23 +726,12 @@ fn write_archive(
         .suffix(".tmp")
         .tempfile_in(&parent)
         .map_err(io_err(&parent))?;
-    let too_large = || PackageError::TooLarge {
-        what: what.to_string(),
-        limit: opts.max_size,
-        limit_human: format!("{:.1} MiB", opts.max_size as f64 / (1024.0 * 1024.0)),
-    };
-    let out_err = |e: io::Error| {
-        if is_size_limit(&e) {
-            too_large()
-        } else {
-            PackageError::Io {
-                path: out.to_path_buf(),
-                source: e,
-            }
-        }
-    };
+    let errs = OutErrors { what, out, opts };
     let sink = LimitHashWriter {
-        inner: BufWriter::with_capacity(256 * 1024, tmp.as_file().try_clone().map_err(&out_err)?),
+        inner: BufWriter::with_capacity(
+            256 * 1024,
+            tmp.as_file().try_clone().map_err(|e| errs.map(e))?,
+        ),
         hasher: Sha256::new(),
         written: 0,
         limit: opts.max_size,
@@ -753,109 +742,24 @@ fn write_archive(
         hasher: Sha256::new(),
     });
     tar.follow_symlinks(false);
-
-    // Parent directories, derived from the entries so both sources agree.
-    let mut dirs = BTreeSet::new();
-    for e in &plan.entries {
-        let mut acc = String::new();
-        let parts: Vec<&str> = e.rel.split('/').collect();
-        for p in &parts[..parts.len() - 1] {
-            acc.push_str(p);
-            acc.push('/');
-            dirs.insert(acc.clone());
-        }
-    }
-    // One sorted stream of directories and entries.
-    let mut items: Vec<(String, Option<&Entry>)> = dirs.into_iter().map(|d| (d, None)).collect();
-    items.extend(plan.entries.iter().map(|e| (e.rel.clone(), Some(e))));
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-
-    for (rel, entry) in items {
-        // Every name was checked on the way in; this is the last line of defence, so no
-        // change elsewhere can ever make the packer write an entry that climbs out.
-        if let Some(reason) = unsafe_rel(&rel) {
-            return Err(PackageError::UnsafePath {
-                path: rel,
-                where_: what.to_string(),
-                reason: reason.to_string(),
-            });
-        }
-        match entry {
-            None => {
-                let mut h = header(tar::EntryType::Directory, 0o755, 0);
-                tar.append_data(&mut h, &rel, io::empty())
-                    .map_err(out_err)?;
-            }
-            Some(Entry {
-                kind: Kind::Symlink { target },
-                ..
-            }) => {
-                let mut h = header(tar::EntryType::Symlink, 0o777, 0);
-                tar.append_link(&mut h, &rel, target).map_err(out_err)?;
-            }
-            Some(Entry {
-                kind:
-                    Kind::File {
-                        size,
-                        exec,
-                        content,
-                    },
-                ..
-            }) => {
-                let mode = if *exec { 0o755 } else { 0o644 };
-                let mut h = header(tar::EntryType::Regular, mode, *size);
-                match content {
-                    Content::Disk(path) => {
-                        let f = File::open(path).map_err(|source| PackageError::Unreadable {
-                            path: path.clone(),
-                            source,
-                        })?;
-                        let mut counted = CountingReader {
-                            inner: f.take(*size),
-                            n: 0,
-                            err: None,
-                        };
-                        let r = tar.append_data(&mut h, &rel, &mut counted);
-                        if let Some(source) = counted.err.take() {
-                            return Err(PackageError::Unreadable {
-                                path: path.clone(),
-                                source,
-                            });
-                        }
-                        r.map_err(out_err)?;
-                        if counted.n != *size {
-                            return Err(PackageError::Changed { path: path.clone() });
-                        }
-                    }
-                    Content::Blob(oid) => {
-                        let repo = repo.expect("blob entries come from a repository");
-                        let blob = repo.find_blob(*oid).map_err(|source| PackageError::Git {
-                            what: format!("{rel} ({what})"),
-                            source,
-                        })?;
-                        tar.append_data(&mut h, &rel, blob.content())
-                            .map_err(out_err)?;
-                    }
-                }
-            }
-        }
+    for (rel, entry) in sorted_items(&plan) {
+        append_item(&mut tar, &rel, entry, repo, &errs)?;
     }
     let TarHashWriter {
         inner: gz,
         hasher: tar_hasher,
-    } = tar.into_inner().map_err(out_err)?;
-    let sink = gz.finish().map_err(out_err)?;
+    } = tar.into_inner().map_err(|e| errs.map(e))?;
     let LimitHashWriter {
         inner,
         hasher,
         written,
         ..
-    } = sink;
+    } = gz.finish().map_err(|e| errs.map(e))?;
     inner
         .into_inner()
-        .map_err(|e| out_err(e.into_error()))?
+        .map_err(|e| errs.map(e.into_error()))?
         .sync_all()
-        .map_err(out_err)?;
+        .map_err(|e| errs.map(e))?;
     tmp.persist(out).map_err(|e| PackageError::Io {
         path: out.to_path_buf(),
         source: e.error,
@@ -869,6 +773,137 @@ fn write_archive(
         excluded: plan.excluded,
         warnings: plan.warnings,
     })
+}
+
+/// Turns a write error of the archive into the size-limit refusal or an I/O error on the
+/// output file.
+struct OutErrors<'a> {
+    what: &'a str,
+    out: &'a Path,
+    opts: &'a ModulePackageOptions,
+}
+
+impl OutErrors<'_> {
+    fn map(&self, e: io::Error) -> PackageError {
+        if is_size_limit(&e) {
+            PackageError::TooLarge {
+                what: self.what.to_string(),
+                limit: self.opts.max_size,
+                limit_human: format!("{:.1} MiB", self.opts.max_size as f64 / (1024.0 * 1024.0)),
+            }
+        } else {
+            PackageError::Io {
+                path: self.out.to_path_buf(),
+                source: e,
+            }
+        }
+    }
+}
+
+/// One sorted stream of the plan's entries and their parent directories (derived from
+/// the entries, so a directory and a git tree give the same list).
+fn sorted_items(plan: &ModulePlan) -> Vec<(String, Option<&Entry>)> {
+    let mut dirs = BTreeSet::new();
+    for e in &plan.entries {
+        let mut acc = String::new();
+        let parts: Vec<&str> = e.rel.split('/').collect();
+        for p in &parts[..parts.len() - 1] {
+            acc.push_str(p);
+            acc.push('/');
+            dirs.insert(acc.clone());
+        }
+    }
+    let mut items: Vec<(String, Option<&Entry>)> = dirs.into_iter().map(|d| (d, None)).collect();
+    items.extend(plan.entries.iter().map(|e| (e.rel.clone(), Some(e))));
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items
+}
+
+/// Appends one directory (`None`), symlink or file to the archive.
+fn append_item<W: Write>(
+    tar: &mut tar::Builder<W>,
+    rel: &str,
+    entry: Option<&Entry>,
+    repo: Option<&git2::Repository>,
+    errs: &OutErrors<'_>,
+) -> Result<(), PackageError> {
+    // Every name was checked on the way in; this is the last line of defence, so no
+    // change elsewhere can ever make the packer write an entry that climbs out.
+    if let Some(reason) = unsafe_rel(rel) {
+        return Err(PackageError::UnsafePath {
+            path: rel.to_string(),
+            where_: errs.what.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+    let Some(entry) = entry else {
+        let mut h = header(tar::EntryType::Directory, 0o755, 0);
+        return tar
+            .append_data(&mut h, rel, io::empty())
+            .map_err(|e| errs.map(e));
+    };
+    match &entry.kind {
+        Kind::Symlink { target } => {
+            let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+            tar.append_link(&mut h, rel, target)
+                .map_err(|e| errs.map(e))
+        }
+        Kind::File {
+            size,
+            exec,
+            content,
+        } => {
+            let mode = if *exec { 0o755 } else { 0o644 };
+            let mut h = header(tar::EntryType::Regular, mode, *size);
+            match content {
+                Content::Disk(path) => append_disk_file(tar, &mut h, rel, path, *size, errs),
+                Content::Blob(oid) => {
+                    let repo = repo.expect("blob entries come from a repository");
+                    let blob = repo.find_blob(*oid).map_err(|source| PackageError::Git {
+                        what: format!("{rel} ({})", errs.what),
+                        source,
+                    })?;
+                    tar.append_data(&mut h, rel, blob.content())
+                        .map_err(|e| errs.map(e))
+                }
+            }
+        }
+    }
+}
+
+/// Streams a file from disk into the archive; a read error names the file, and a file
+/// that changed size since it was planned is refused.
+fn append_disk_file<W: Write>(
+    tar: &mut tar::Builder<W>,
+    h: &mut tar::Header,
+    rel: &str,
+    path: &Path,
+    size: u64,
+    errs: &OutErrors<'_>,
+) -> Result<(), PackageError> {
+    let f = File::open(path).map_err(|source| PackageError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut counted = CountingReader {
+        inner: f.take(size),
+        n: 0,
+        err: None,
+    };
+    let r = tar.append_data(h, rel, &mut counted);
+    if let Some(source) = counted.err.take() {
+        return Err(PackageError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    r.map_err(|e| errs.map(e))?;
+    if counted.n != size {
+        return Err(PackageError::Changed {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 /// Counts bytes and keeps read errors apart from write errors, so an unreadable file is
