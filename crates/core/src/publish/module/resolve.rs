@@ -61,14 +61,8 @@ pub fn identity(
         .ok()
         .and_then(|d| d.file_name().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_default();
-    let (name, provider) = match (name, provider, project::parse_module_dir_name(&dir_name)) {
-        (Some(n), Some(p), _) => (n.to_string(), p.to_string()),
-        (n, p, Some((pp, pn))) => (
-            n.map(str::to_string).unwrap_or(pn),
-            p.map(str::to_string).unwrap_or(pp),
-        ),
-        _ => return Err(PublishError::ModuleNameUnknown { dir_name }.into()),
-    };
+    let (name, provider) = project::infer_identity(&dir_name, name, provider)
+        .map_err(|_| PublishError::ModuleNameUnknown { dir_name })?;
     project::validate_module_name(&name).context("checking the module name")?;
     project::validate_provider_name(&provider).context("checking the module provider")?;
     Ok((name, provider))
