@@ -72,7 +72,9 @@ pub async fn converge(
     let mut failure = None;
     for _ in 0..MAX_ROUNDS {
         items.extend(note(t, &obs));
-        let step = match decide(&obs, policy) {
+        // Act. Create and upload failures come back in `Acted::failure` for the next
+        // observation to judge; any other failure ends the run.
+        let acted = match decide(&obs, policy) {
             Step::Done => {
                 items.push(done_item(ctx, t, obs.last));
                 return Ok(Convergence {
@@ -87,9 +89,10 @@ pub async fn converge(
                 })
             }
             Step::Refuse(r) => return Err(refusal(t, r, failure)),
-            step => step,
+            Step::Create => create(ctx, t, opts).await?,
+            Step::Upload(link) => upload(ctx, t, &link).await,
+            Step::DeleteFailed => delete_failed(ctx, t, &obs.state).await?,
         };
-        let acted = act(ctx, t, opts, step, &obs.state).await?;
         items.extend(acted.items);
         failure = acted.failure;
         let state = match (acted.answer, acted.attempt) {
@@ -130,39 +133,31 @@ pub async fn plan(ctx: &Context, t: Target<'_>, opts: CoreOptions) -> anyhow::Re
             .version(t.version)
             .url(ctx.module_url(t.address, Some(t.version)))
     };
-    Ok(match (decide(&obs, policy), &obs.state) {
-        (Step::Create, _) => item(Action::Planned).detail(what),
-        (Step::Upload(_), _) => item(Action::Planned)
-            .detail(format!("found in status pending; would upload {what}")),
-        (Step::DeleteFailed, VersionState::Failed { status, why }) => item(Action::Planned)
-            .detail(format!(
-                "in the failed state {status}: {why}; would delete it, create it again and upload {what}"
-            )),
-        (Step::Wait, _) | (Step::DeleteFailed, _) => item(Action::Exists)
+    Ok(match decide(&obs, policy) {
+        Step::Create => item(Action::Planned).detail(what),
+        Step::Upload(_) => {
+            item(Action::Planned).detail(format!("found in status pending; would upload {what}"))
+        }
+        Step::DeleteFailed => item(Action::Planned).detail(format!(
+            "{}; would delete it, create it again and upload {what}",
+            failed_text(&obs.state)
+        )),
+        Step::Wait => item(Action::Exists)
             .detail("found being ingested; would wait for the registry to finish it"),
-        (Step::Done, _) => item(Action::Exists).detail("already published with identical content"),
-        (Step::Refuse(r), _) => return Err(refusal(t, r, None)),
+        Step::Done => item(Action::Exists).detail("already published with identical content"),
+        Step::Refuse(r) => return Err(refusal(t, r, None)),
     })
 }
 
-/// Carry out a write step. An `Err` is a failure the loop cannot read past (deleting a
-/// failed version, creating the module); create and upload failures are handed back in
-/// [`Acted::failure`] for the next observation to judge.
-async fn act(
-    ctx: &Context,
-    t: Target<'_>,
-    opts: CoreOptions,
-    step: Step,
-    state: &VersionState,
-) -> anyhow::Result<Acted> {
-    match step {
-        Step::Create => create(ctx, t, opts).await,
-        Step::Upload(link) => Ok(upload(ctx, t, &link).await),
-        Step::DeleteFailed => delete_failed(ctx, t, state).await,
-        Step::Wait | Step::Done | Step::Refuse(_) => Err(anyhow!("{step:?} is not a write")),
+/// "in the failed state S: WHY" for a failed version.
+fn failed_text(state: &VersionState) -> String {
+    match state {
+        VersionState::Failed { status, why } => format!("in the failed state {status}: {why}"),
+        other => format!("in the state {other:?}"),
     }
 }
 
+/// Create the version (and the module first, unless the caller knows it exists).
 async fn create(ctx: &Context, t: Target<'_>, opts: CoreOptions) -> anyhow::Result<Acted> {
     let (id, v) = (t.address.to_string(), t.version);
     let mut items = Vec::new();
@@ -197,6 +192,7 @@ async fn create(ctx: &Context, t: Target<'_>, opts: CoreOptions) -> anyhow::Resu
     })
 }
 
+/// Upload the archive through `link`; a failure is handed back, not raised.
 async fn upload(ctx: &Context, t: Target<'_>, link: &SecretUrl) -> Acted {
     let a = t.archive;
     let label = format!("module-{}.tar.gz", t.version);
@@ -222,6 +218,7 @@ async fn upload(ctx: &Context, t: Target<'_>, link: &SecretUrl) -> Acted {
     }
 }
 
+/// Delete the failed version (`--replace-failed`), to create it again.
 async fn delete_failed(
     ctx: &Context,
     t: Target<'_>,
@@ -230,7 +227,7 @@ async fn delete_failed(
     let (id, v) = (t.address.to_string(), t.version);
     let (status, why) = match state {
         VersionState::Failed { status, why } => (status.to_string(), why.as_str()),
-        _ => (String::from("failed"), ""),
+        _ => ("failed".to_string(), ""),
     };
     ctx.progress
         .stage(&format!("deleting failed version {v} ({status})"));

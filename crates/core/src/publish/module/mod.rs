@@ -1,9 +1,9 @@
 //! Module publishing, as the stages it runs in order:
 //!
-//! 1. [`resolve`]: name, provider, version and commit (flags, folder name, tfpub.toml, git);
+//! 1. [`resolve`](mod@resolve): name, provider, version and commit (flags, folder name, tfpub.toml, git);
 //! 2. preflight: the token and the organization ([`Context::preflight`]), before anything
 //!    is built;
-//! 3. [`package`]: the deterministic archive;
+//! 3. [`package`](mod@package): the deterministic archive;
 //! 4. [`converge`]: observe ([`observe`]) → decide ([`decide`], pure) → act, until the
 //!    registry holds the version or refuses it;
 //! 5. [`wait`]: until the registry has ingested it;
