@@ -627,3 +627,129 @@ async fn version_and_commit_come_from_git_and_a_dirty_tree_is_refused() {
     assert_eq!(ver["attributes"]["commit-sha"], head.as_str());
     t.stop().await;
 }
+
+/// A dry run decides as the real run does: a version in a failed state is refused with
+/// the same error (not reported as "exists"), and with --replace-failed the plan says it
+/// would delete and publish it again. Nothing is written either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_of_a_failed_version_refuses_as_the_real_run_does() {
+    let t = TestRegistry::start().await;
+    let http = Http::new(&t);
+    let (_tmp, dir) = module_copy();
+    let link = http.create_pending("greeting", "2.0.0").await;
+    assert_eq!(http.put(&link, b"not a tarball".to_vec()).await, 200);
+
+    t.reg.stats().reset();
+    let real = error_text(&run(publish(&t, &dir, "2.0.0")).await);
+    let mut c = publish(&t, &dir, "2.0.0");
+    c.arg("--dry-run");
+    let r = run(c).await;
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let dry = error_text(&r);
+    for s in [
+        "reg_ingress_failed",
+        "tfpub module delete greeting/null 2.0.0 --yes",
+        "--replace-failed",
+    ] {
+        assert!(real.contains(s), "real run: {real}");
+        assert!(dry.contains(s), "dry run: {dry}");
+    }
+    assert_eq!(
+        r.json()["error"],
+        run(publish(&t, &dir, "2.0.0")).await.json()["error"]
+    );
+
+    let mut c = publish(&t, &dir, "2.0.0");
+    c.args(["--dry-run", "--replace-failed"]);
+    let d = ok_json(&run(c).await);
+    assert_eq!(d["outcome"], "planned", "{d}");
+    let plan = item(&d, "module-version", "planned").expect("planned item");
+    let detail = plan["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("reg_ingress_failed") && detail.contains("delete"),
+        "{plan}"
+    );
+    assert_eq!(t.reg.stats().writes(), 0);
+    let ver = http.version("greeting", "2.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "reg_ingress_failed");
+    t.stop().await;
+}
+
+/// A dry run of a version published with other content refuses it as the real run does
+/// (content-conflict, exit 1) instead of answering "exists"; with the same content it
+/// says so and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_of_other_content_refuses_as_the_real_run_does() {
+    let t = TestRegistry::start().await;
+    let (_tmp, dir) = module_copy();
+    ok_json(&run(publish(&t, &dir, "1.0.0")).await);
+
+    let dry = |t: &TestRegistry| {
+        let mut c = publish(t, &dir, "1.0.0");
+        c.arg("--dry-run");
+        c
+    };
+    let d = ok_json(&run(dry(&t)).await);
+    let e = item(&d, "module-version", "exists").expect("exists item");
+    assert_eq!(
+        e["detail"], "already published with identical content",
+        "{d}"
+    );
+
+    std::fs::write(dir.join("extra.tf"), "locals {\n  x = 1\n}\n").unwrap();
+    t.reg.stats().reset();
+    let r = run(dry(&t)).await;
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let e = error_text(&r);
+    assert!(
+        e.contains("different content") && e.contains("new version"),
+        "{e}"
+    );
+    assert_eq!(r.json()["error"]["kind"], "content-conflict");
+    assert_eq!(t.reg.stats().writes(), 0);
+    let real = run(publish(&t, &dir, "1.0.0")).await;
+    assert_eq!(real.json()["error"], r.json()["error"]);
+    t.stop().await;
+}
+
+/// The preflight runs before packaging: with a rejected token, a folder that could not
+/// be packaged (no .tf file at its root) still yields the 401, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_token_fails_before_packaging() {
+    // A registry that knows one token (the default one accepts any).
+    let data = tempfile::tempdir().unwrap();
+    let mut opts = tfpub_registry::RegistryOptions::new(data.path());
+    let known = [(TEST_TOKEN.to_string(), vec![ORG.to_string()])];
+    opts.tokens = Some(known.into_iter().collect());
+    let reg = tfpub_registry::start(opts, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let t = TestRegistry {
+        reg,
+        data,
+        home: tempfile::tempdir().unwrap(),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("terraform-null-empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    std::fs::write(empty.join("sub/main.tf"), "locals {}\n").unwrap();
+
+    // With a good token, this folder is refused by packaging.
+    let e = error_text(&run(publish(&t, &empty, "1.0.0")).await);
+    assert!(e.contains("no .tf file at the root"), "{e}");
+
+    let mut c = publish(&t, &empty, "1.0.0");
+    c.env("TFE_TOKEN", "tfpub-rejected-token");
+    let r = run(c).await;
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let d = r.json();
+    assert_eq!(d["error"]["kind"], "unauthorized", "{d}");
+    assert!(!error_text(&r).contains("no .tf file"), "{d}");
+    assert!(
+        !r.stderr.contains("packaging"),
+        "packaging ran: {}",
+        r.stderr
+    );
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}

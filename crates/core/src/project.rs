@@ -140,49 +140,16 @@ impl ProjectConfig {
         let mut ids = BTreeSet::new();
         let mut prefixes = BTreeSet::new();
         for m in raw.module {
-            let bad = |problem: &str| ProjectError::BadPath {
-                file: file.clone(),
-                path: m.path.clone(),
-                problem: problem.to_string(),
-            };
-            if m.path.is_absolute()
-                || m.path
-                    .components()
-                    .any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)))
-            {
-                return Err(bad(
-                    "must be relative to the repository root and stay inside it",
-                ));
-            }
-            let full = root.join(&m.path);
-            let canon = full.canonicalize().map_err(|_| bad("does not exist"))?;
-            if !canon.starts_with(&root) {
-                return Err(bad("resolves outside the repository (symlink?)"));
-            }
-            if !canon.is_dir() {
-                return Err(bad("is not a directory"));
-            }
+            let canon = module_dir(&root, &file, &m.path)?;
             let dir_name = canon.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let parsed = parse_module_dir_name(dir_name);
-            let missing = |what| ProjectError::MissingName {
-                file: file.clone(),
-                path: m.path.clone(),
-                what,
-            };
-            let name = match m.name {
-                Some(n) => n,
-                None => parsed
-                    .as_ref()
-                    .map(|p| p.1.clone())
-                    .ok_or_else(|| missing("name"))?,
-            };
-            let provider = match m.provider {
-                Some(p) => p,
-                None => parsed
-                    .as_ref()
-                    .map(|p| p.0.clone())
-                    .ok_or_else(|| missing("provider"))?,
-            };
+            let (name, provider) =
+                infer_identity(dir_name, m.name.as_deref(), m.provider.as_deref()).map_err(
+                    |what| ProjectError::MissingName {
+                        file: file.clone(),
+                        path: m.path.clone(),
+                        what,
+                    },
+                )?;
             let in_file = |e| ProjectError::InFile {
                 file: file.clone(),
                 source: Box::new(e),
@@ -211,6 +178,59 @@ impl ProjectConfig {
         }
         Ok(Some(ProjectConfig { modules }))
     }
+}
+
+/// The folder of a tfpub.toml entry, canonical: relative, inside the repository root
+/// (also after symlinks), and a directory.
+fn module_dir(root: &Path, file: &Path, path: &Path) -> Result<PathBuf, ProjectError> {
+    let bad = |problem: &str| ProjectError::BadPath {
+        file: file.to_path_buf(),
+        path: path.to_path_buf(),
+        problem: problem.to_string(),
+    };
+    if path.is_absolute()
+        || path
+            .components()
+            .any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)))
+    {
+        return Err(bad(
+            "must be relative to the repository root and stay inside it",
+        ));
+    }
+    let canon = root
+        .join(path)
+        .canonicalize()
+        .map_err(|_| bad("does not exist"))?;
+    if !canon.starts_with(root) {
+        return Err(bad("resolves outside the repository (symlink?)"));
+    }
+    if !canon.is_dir() {
+        return Err(bad("is not a directory"));
+    }
+    Ok(canon)
+}
+
+/// The one rule for a module's name and provider: the given ones win, the folder name
+/// `terraform-<PROVIDER>-<NAME>` fills in the rest. `Err` names the first one that
+/// neither gives (`"name"` or `"provider"`). Used for tfpub.toml entries here and for
+/// folders by the publish pipeline's resolve stage; callers validate the result.
+pub fn infer_identity(
+    dir_name: &str,
+    name: Option<&str>,
+    provider: Option<&str>,
+) -> Result<(String, String), &'static str> {
+    let parsed = parse_module_dir_name(dir_name);
+    let name = match (name, &parsed) {
+        (Some(n), _) => n.to_string(),
+        (None, Some((_, n))) => n.clone(),
+        (None, None) => return Err("name"),
+    };
+    let provider = match (provider, &parsed) {
+        (Some(p), _) => p.to_string(),
+        (None, Some((p, _))) => p.clone(),
+        (None, None) => return Err("provider"),
+    };
+    Ok((name, provider))
 }
 
 /// Split `terraform-<PROVIDER>-<NAME>` into `(provider, name)`. NAME may contain dashes;

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use super::Confirm;
 use crate::api::VersionChange;
-use crate::error::hinted;
+use crate::publish::error::PublishError;
 use crate::publish::module::{self, CoreOptions, ModulePublishRequest};
 use crate::publish::sync::{self, SyncRequest};
 use crate::publish::{parse_version, Context};
@@ -22,15 +22,16 @@ pub async fn publish(
     only: Option<&str>,
 ) -> anyhow::Result<Outcome> {
     if req.name.is_none() && req.provider.is_none() {
-        if let Some(cfg) = crate::project::ProjectConfig::load(&req.dir)? {
-            return module::publish_configured(ctx, req, cfg, only).await;
+        if let Some(mods) = module::resolve::configured(&req.dir, only)? {
+            return module::publish_configured(ctx, req, mods).await;
         }
     }
     if let Some(m) = only {
-        return Err(hinted(
-            format!("--module {m} needs a tfpub.toml in {}", req.dir.display()),
-            "run from the repository root that holds tfpub.toml, or drop --module",
-        ));
+        return Err(PublishError::ModuleNeedsProjectFile {
+            module: m.to_string(),
+            dir: req.dir.clone(),
+        }
+        .into());
     }
     module::publish(ctx, req).await
 }

@@ -24,6 +24,8 @@ pub enum PublishError {
     },
     #[error("--version applies to one module, but tfpub.toml lists {count}")]
     VersionNeedsOneModule { count: usize },
+    #[error("--module {module} needs a tfpub.toml in {}", .dir.display())]
+    ModuleNeedsProjectFile { module: String, dir: PathBuf },
     #[error("module directory {} does not exist", .dir.display())]
     ModuleDirMissing { dir: PathBuf },
     #[error("cannot tell the module's name and provider: directory {dir_name:?} is not named terraform-<PROVIDER>-<NAME>")]
@@ -161,6 +163,7 @@ impl Hint for PublishError {
             VersionNeedsOneModule { .. } => "add --module NAME to publish that module at --version, or drop --version to \
                  take each module's version from its prefixed tag at HEAD"
                 .into(),
+            ModuleNeedsProjectFile { .. } => "run from the repository root that holds tfpub.toml, or drop --module".into(),
             ModuleDirMissing { .. } => "pass the path of the folder that holds the module's .tf files".into(),
             ModuleNameUnknown { .. } => "pass --name and --provider (e.g. --name vpc --provider aws), or list the module in tfpub.toml".into(),
             DirtyWorktree { .. } => "commit or stash them so the archive is what the commit holds, or pass --allow-dirty".into(),
@@ -218,6 +221,7 @@ impl Hint for PublishError {
             NotSemver { .. }
             | NoSuchProjectModule { .. }
             | VersionNeedsOneModule { .. }
+            | ModuleNeedsProjectFile { .. }
             | ModuleDirMissing { .. }
             | ModuleNameUnknown { .. }
             | NoVersionTag

@@ -94,9 +94,10 @@ impl Context {
 pub fn parse_version(s: &str) -> anyhow::Result<semver::Version> {
     let t = s.strip_prefix('v').unwrap_or(s);
     semver::Version::parse(t).map_err(|e| {
-        crate::error::hinted(
-            format!("version {s:?} is not a semantic version: {e}"),
-            "give a version like 1.2.3 (a leading v is allowed, e.g. v1.2.3)",
-        )
+        error::PublishError::NotSemver {
+            input: s.to_string(),
+            reason: e.to_string(),
+        }
+        .into()
     })
 }

@@ -1,0 +1,109 @@
+//! Stage 3, package: turn the module folder into a deterministic `.tar.gz` (in a
+//! temporary folder that lives as long as the publish), plus the offline
+//! `tfpub module package` command that writes the same archive to a chosen file.
+//!
+//! Building the archive is `crate::package::module`'s job; this stage only chooses the
+//! options and reports what was built.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::package::module::{self as pkg, ModuleArchive, ModulePackageOptions};
+use crate::publish::Context;
+use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind, Progress};
+
+/// The archive of a publish and the temporary folder that holds it.
+pub struct Packaged {
+    pub archive: ModuleArchive,
+    _tmp: tempfile::TempDir,
+}
+
+fn options(max_size: Option<u64>) -> ModulePackageOptions {
+    let mut o = ModulePackageOptions::default();
+    if let Some(m) = max_size {
+        o.max_size = m;
+    }
+    o
+}
+
+/// Package `dir` for a publish; its warnings go to `outcome`.
+pub fn package_for_publish(
+    ctx: &Context,
+    dir: &Path,
+    max_size: Option<u64>,
+    outcome: &mut Outcome,
+) -> anyhow::Result<Packaged> {
+    let tmp = tempfile::tempdir().context("creating a temporary folder for the archive")?;
+    let path = tmp.path().join("module.tar.gz");
+    ctx.progress.stage(&format!("packaging {}", dir.display()));
+    let archive = pkg::package_dir(dir, &path, &options(max_size))
+        .with_context(|| format!("packaging {}", dir.display()))?;
+    outcome.warn_all(&archive.warnings, ctx.progress.as_ref());
+    Ok(Packaged { archive, _tmp: tmp })
+}
+
+/// The file items of a dry run: what the archive holds and what it leaves out.
+pub fn file_items(files: &[String], excluded: &[String]) -> Vec<Item> {
+    let planned = files
+        .iter()
+        .map(|f| Item::new(ItemKind::File, f, Action::Planned));
+    let skipped = excluded
+        .iter()
+        .map(|f| Item::new(ItemKind::File, f, Action::Skipped).detail("excluded"));
+    planned.chain(skipped).collect()
+}
+
+/// `out` as a `/`-separated path relative to `dir` when it lies inside it.
+fn path_inside(dir: &Path, out: &Path) -> Option<String> {
+    let dir = dir.canonicalize().ok()?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.canonicalize().ok()?,
+        _ => std::env::current_dir().ok()?.canonicalize().ok()?,
+    };
+    let full = parent.join(out.file_name()?);
+    let rel = full.strip_prefix(&dir).ok()?;
+    Some(
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
+}
+
+/// `tfpub module package DIR -o FILE` (offline).
+pub fn package(
+    dir: &Path,
+    out: &Path,
+    dry_run: bool,
+    max_size: Option<u64>,
+    progress: &dyn Progress,
+) -> anyhow::Result<Outcome> {
+    let mut opts = options(max_size);
+    if let Some(rel) = path_inside(dir, out) {
+        // `-o module.tar.gz` inside the module: never pack the previous archive.
+        opts.skip.push(rel);
+    }
+    let mut outcome = Outcome::new("module package");
+    if dry_run {
+        let plan =
+            pkg::plan_dir(dir, &opts).with_context(|| format!("packaging {}", dir.display()))?;
+        outcome.outcome = OutcomeKind::Planned;
+        outcome.items = file_items(&plan.files, &plan.excluded);
+        outcome.warn_all(&plan.warnings, progress);
+        return Ok(outcome);
+    }
+    let a = pkg::package_dir(dir, out, &opts)
+        .with_context(|| format!("packaging {}", dir.display()))?;
+    outcome.outcome = OutcomeKind::Updated;
+    outcome.push(
+        Item::new(ItemKind::File, out.display().to_string(), Action::Created).detail(format!(
+            "{} files, {} bytes, sha256 {}",
+            a.files.len(),
+            a.size,
+            a.sha256
+        )),
+    );
+    outcome.warn_all(&a.warnings, progress);
+    Ok(outcome)
+}

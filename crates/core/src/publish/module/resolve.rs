@@ -1,0 +1,129 @@
+//! Stage 1, resolve: what to publish, decided before any request. This is the one place
+//! that works out a module's identity and version:
+//! - which modules a repository declares: `tfpub.toml`, loaded here and nowhere else
+//!   ([`configured`]);
+//! - name and provider: the flags, else the folder name `terraform-<PROVIDER>-<NAME>`
+//!   ([`identity`]; tfpub.toml entries were resolved the same way when the file was read);
+//! - version: `--version`, else the semver tag (with the module's tag prefix) at HEAD;
+//! - commit: `--commit-sha`, else HEAD.
+//!
+//! The organization comes from the target, once: the result carries a full
+//! [`ModuleAddress`], so no later stage rebuilds it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::ModulePublishRequest;
+use crate::project::{self, ModuleConfig, ProjectConfig};
+use crate::publish::error::PublishError;
+use crate::publish::{parse_version, Context};
+use crate::vocab::ModuleAddress;
+
+/// The module identity and version, resolved and validated before any request.
+#[derive(Debug, Clone)]
+pub struct ResolvedModule {
+    pub dir: PathBuf,
+    pub address: ModuleAddress,
+    pub version: semver::Version,
+    pub commit_sha: Option<String>,
+}
+
+/// The modules `tfpub.toml` at `root` declares (only `only`, given as NAME or
+/// NAME/PROVIDER, when set); `Ok(None)` when there is no tfpub.toml.
+pub fn configured(root: &Path, only: Option<&str>) -> anyhow::Result<Option<Vec<ModuleConfig>>> {
+    let Some(cfg) = ProjectConfig::load(root)? else {
+        return Ok(None);
+    };
+    let mut mods = cfg.modules;
+    if let Some(o) = only {
+        mods.retain(|m| m.name == o || format!("{}/{}", m.name, m.provider) == o);
+        if mods.is_empty() {
+            return Err(PublishError::NoSuchProjectModule {
+                module: o.to_string(),
+                project_file: root.join(project::CONFIG_FILE),
+            }
+            .into());
+        }
+    }
+    Ok(Some(mods))
+}
+
+/// Name and provider of the module in `dir`: the given ones win, the folder name
+/// `terraform-<PROVIDER>-<NAME>` fills in what is missing; both are validated.
+pub fn identity(
+    dir: &Path,
+    name: Option<&str>,
+    provider: Option<&str>,
+) -> anyhow::Result<(String, String)> {
+    let dir_name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let (name, provider) = project::infer_identity(&dir_name, name, provider)
+        .map_err(|_| PublishError::ModuleNameUnknown { dir_name })?;
+    project::validate_module_name(&name).context("checking the module name")?;
+    project::validate_provider_name(&provider).context("checking the module provider")?;
+    Ok((name, provider))
+}
+
+/// Resolve `module publish`'s request: identity, version and commit, from the flags, the
+/// folder name and git; refuses a dirty working tree unless allowed.
+pub fn resolve(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Result<ResolvedModule> {
+    if !req.dir.is_dir() {
+        return Err(PublishError::ModuleDirMissing {
+            dir: req.dir.clone(),
+        }
+        .into());
+    }
+    let dir = req
+        .dir
+        .canonicalize()
+        .with_context(|| format!("reading {}", req.dir.display()))?;
+    let (name, provider) = identity(&dir, req.name.as_deref(), req.provider.as_deref())?;
+    let repo = crate::git::Repo::discover(&dir).ok();
+    if let (Some(repo), false) = (&repo, req.allow_dirty) {
+        refuse_dirty(repo, &dir)?;
+    }
+    let version = match (&req.version, &repo) {
+        (Some(v), _) => parse_version(v)?,
+        (None, Some(repo)) => match repo.version_at_head(&req.tag_prefix)? {
+            Some(t) => t.version,
+            None => return Err(PublishError::NoVersionTag.into()),
+        },
+        (None, None) => return Err(PublishError::NoVersionNoGit { dir }.into()),
+    };
+    let commit_sha = match (&req.commit_sha, &repo) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(r)) => Some(r.head_commit()?),
+        (None, None) => None,
+    };
+    Ok(ResolvedModule {
+        address: ctx.module(&name, &provider),
+        dir,
+        version,
+        commit_sha,
+    })
+}
+
+/// Fails when the module's part of the working tree has uncommitted changes: the archive
+/// must be what the commit holds.
+fn refuse_dirty(repo: &crate::git::Repo, dir: &Path) -> anyhow::Result<()> {
+    let sub = dir.strip_prefix(repo.root()).ok().map(Path::to_path_buf);
+    let sub = sub.filter(|p| !p.as_os_str().is_empty());
+    let dirty = repo.is_dirty(sub.as_deref())?;
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<_> = dirty.iter().take(5).cloned().collect();
+    Err(PublishError::DirtyWorktree {
+        dir: dir.to_path_buf(),
+        files: format!(
+            "{}{}",
+            shown.join(", "),
+            if dirty.len() > 5 { ", …" } else { "" }
+        ),
+    }
+    .into())
+}
