@@ -71,41 +71,6 @@ pub trait Hint {
     }
 }
 
-/// An error with a message and a hint, for the few refusals that belong to no layer
-/// (the binary's own checks, e.g. a missing confirmation).
-#[derive(Debug)]
-pub struct UserError {
-    pub message: String,
-    pub hint: String,
-    pub kind: Option<ErrorKind>,
-}
-
-impl fmt::Display for UserError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for UserError {}
-
-impl Hint for UserError {
-    fn hint(&self) -> Option<String> {
-        Some(self.hint.clone())
-    }
-    fn kind(&self) -> Option<ErrorKind> {
-        self.kind
-    }
-}
-
-/// Build an `anyhow::Error` carrying a message and a hint (see [`UserError`]).
-pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(UserError {
-        message: message.into(),
-        hint: hint.into(),
-        kind: None,
-    })
-}
-
 /// What a layer error says beyond its message: `(hint, kind)`.
 pub type HintAndKind = (Option<String>, Option<ErrorKind>);
 
@@ -118,9 +83,6 @@ fn ask(h: &dyn Hint) -> Option<HintAndKind> {
 macro_rules! ask_layers {
     ($e:expr) => {{
         let e = $e;
-        if let Some(x) = e.downcast_ref::<UserError>() {
-            return ask(x);
-        }
         if let Some(x) = e.downcast_ref::<crate::api::ApiError>() {
             return ask(x);
         }
@@ -190,12 +152,21 @@ mod tests {
 
     #[test]
     fn hint_found_through_context_layers() {
-        let e: anyhow::Result<()> = Err(hinted("no .tf file at the root", "add main.tf"));
+        let e: anyhow::Result<()> = Err(crate::package::PackageError::NoTfFiles {
+            where_: "./mod".into(),
+        }
+        .into());
         let e = e.context("packaging ./mod").unwrap_err();
-        assert_eq!(find_hint(&e).as_deref(), Some("add main.tf"));
+        assert!(
+            find_hint(&e).is_some_and(|h| h.contains("main.tf")),
+            "{e:?}"
+        );
         assert_eq!(
             chain_messages(&e),
-            vec!["packaging ./mod", "no .tf file at the root"]
+            vec![
+                "packaging ./mod",
+                "no .tf file at the root of the module ./mod"
+            ]
         );
     }
 

@@ -62,6 +62,8 @@ pub enum SignError {
     Signing { reason: String },
     #[error("key generation failed: {reason}")]
     Generate { reason: String },
+    #[error("{} already exists", path.display())]
+    KeyFileExists { path: std::path::PathBuf },
 }
 
 impl Hint for SignError {
@@ -83,6 +85,9 @@ impl Hint for SignError {
                 "set the signing key passphrase (e.g. TFPUB_GPG_PASSPHRASE)".into()
             }
             SignError::WrongPassphrase { .. } => "check the signing key passphrase".into(),
+            SignError::KeyFileExists { .. } => {
+                "choose another --output; tfpub never overwrites a key file".into()
+            }
             SignError::BadSignature { .. } => {
                 "re-sign the SHA256SUMS file with the key registered in the registry".into()
             }

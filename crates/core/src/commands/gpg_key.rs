@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::Confirm;
-use crate::error::hinted;
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 use crate::secret::Secret;
@@ -21,10 +20,10 @@ pub fn generate(
     passphrase: Option<Secret<String>>,
 ) -> anyhow::Result<Outcome> {
     if output.exists() {
-        return Err(hinted(
-            format!("{} already exists", output.display()),
-            "choose another --output; tfpub never overwrites a key file",
-        ));
+        return Err(crate::sign::SignError::KeyFileExists {
+            path: output.to_path_buf(),
+        }
+        .into());
     }
     let key = crate::sign::generate(user_id, passphrase.as_ref())?;
     write_secret_file(output, key.secret_armored.expose().as_bytes())?;
