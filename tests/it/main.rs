@@ -4,6 +4,7 @@
 mod action;
 mod api;
 mod cli;
+mod conformance;
 mod errors;
 mod git;
 mod module_publish;
