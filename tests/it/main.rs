@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod conformance;
 mod errors;
+mod fields;
 mod git;
 mod module_publish;
 mod package;
