@@ -12,6 +12,7 @@ mod module_publish;
 mod package;
 mod provider_publish;
 mod registry;
+mod replay;
 mod sign;
 mod support;
 mod sync;
