@@ -128,3 +128,138 @@ async fn hashicorp_python_sdk_drives_the_embedded_registry() {
     assert!(stdout.contains(" 0 failed"), "{stdout}\n{stderr}");
     t.stop().await;
 }
+
+/// The documented endpoints real clients still call, beyond what the SDK run covers:
+/// the module registry protocol's latest / one version / download-latest and the
+/// `deprecation` of its versions listing (manage-module-versions.md), the deprecated
+/// `show`, the VCS create this registry cannot do, and the JSON:API error shape.
+#[tokio::test(flavor = "multi_thread")]
+async fn documented_endpoints_and_error_shapes() {
+    use crate::support::registry::Api;
+    use reqwest::StatusCode;
+    use serde_json::json;
+
+    let t = TestRegistry::start().await;
+    let (_keep, dir) = module_copy();
+    for v in ["1.0.0", "1.2.0", "1.10.0"] {
+        let mut c = t.tfpub_http();
+        c.args([
+            "module",
+            "publish",
+            "--json",
+            "--version",
+            v,
+            "--timeout",
+            "30",
+        ])
+        .arg(&dir);
+        ok_json(&run(c).await);
+    }
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let m = format!("/api/v2/organizations/{ORG}/registry-modules/private/{ORG}/greeting/null");
+    let (s, _) = api
+        .patch(
+            &format!("{m}/1.2.0"),
+            json!({"deprecation": {"deprecated-status": "Deprecated", "reason": "use 1.10", "link": "https://example.test/up"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let proto = format!("/api/registry/v1/modules/{ORG}/greeting/null");
+    let (s, v) = api.get(&format!("{proto}/versions")).await;
+    assert_eq!(s, StatusCode::OK);
+    let versions = v["modules"][0]["versions"].as_array().unwrap();
+    let dep = |ver: &str| {
+        versions
+            .iter()
+            .find(|x| x["version"] == ver)
+            .unwrap_or_else(|| panic!("{ver} not listed: {v}"))["deprecation"]
+            .clone()
+    };
+    assert_eq!(dep("1.0.0"), serde_json::Value::Null);
+    assert_eq!(
+        dep("1.2.0"),
+        json!({"reason": "use 1.10", "link": "https://example.test/up"})
+    );
+
+    // latest is the highest semantic version, not the last string
+    let (s, v) = api.get(&proto).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["version"], "1.10.0");
+    assert_eq!(v["id"], format!("{ORG}/greeting/null/1.10.0"));
+    let (s, v) = api.get(&format!("{proto}/1.2.0")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["version"], "1.2.0");
+    assert_eq!(v["deprecation"]["reason"], "use 1.10");
+    let (s, v) = api.get(&format!("{proto}/9.9.9")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["errors"][0]["status"], "404", "{v}");
+
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(api.url(&format!("{proto}/download")))
+        .bearer_auth(TEST_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("{proto}/1.10.0/download").as_str()
+    );
+
+    // deprecated show, the full discovery document
+    let (s, v) = api
+        .get(&format!(
+            "/api/v2/registry-modules/show/{ORG}/greeting/null"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["data"]["attributes"]["publishing-mechanism"], "non_vcs");
+    let (_, v) = api.get("/.well-known/terraform.json").await;
+    for k in [
+        "tfe.v2", "tfe.v2.1", "tfe.v2.2", "state.v2", "motd.v1", "login.v1",
+    ] {
+        assert!(v.get(k).is_some(), "discovery lacks {k}: {v}");
+    }
+
+    // no-code is reflected
+    let (s, v) = api
+        .post(
+            &format!("/api/v2/organizations/{ORG}/registry-modules"),
+            json!({"name": "nocode", "provider": "aws", "registry-name": "private", "no-code": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["data"]["attributes"]["no-code"], true);
+    let (s, v) = api
+        .post(
+            &format!("/api/v2/organizations/{ORG}/registry-modules"),
+            json!({"name": "bad", "provider": "aws", "no-code": "yes"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    // VCS publishing (deprecated and current path): the documented 422, JSON:API shaped
+    let vcs = json!({"vcs-repo": {"identifier": "o/terraform-aws-x", "oauth-token-id": "ot-1", "display_identifier": "o/terraform-aws-x"}});
+    for p in [
+        "/api/v2/registry-modules".to_string(),
+        format!("/api/v2/organizations/{ORG}/registry-modules/vcs"),
+    ] {
+        let (s, v) = api.post(&p, vcs.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}: {v}");
+        assert_eq!(v["errors"][0]["status"], "422", "{v}");
+        assert!(v["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("vcs-repo"));
+    }
+
+    // A method the endpoint does not have: the JSON:API 404, not an empty 405.
+    let (s, v) = api.get(&format!("{m}/versions")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["errors"][0]["status"], "404", "{v}");
+    t.stop().await;
+}
