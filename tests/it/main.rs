@@ -4,13 +4,16 @@
 mod action;
 mod api;
 mod cli;
+mod conformance;
 mod errors;
+mod fields;
 mod git;
 mod hostile_client;
 mod module_publish;
 mod package;
 mod provider_publish;
 mod registry;
+mod replay;
 mod sign;
 mod support;
 mod sync;

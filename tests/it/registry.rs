@@ -229,7 +229,10 @@ async fn modules_lifecycle_and_errors() {
         .get("/api/registry/v1/modules/acme/greeting/null/versions")
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(v["modules"][0]["versions"], json!([{"version": "1.0.0"}]));
+    assert_eq!(
+        v["modules"][0]["versions"],
+        json!([{"version": "1.0.0", "deprecation": null}])
+    );
     let resp = api
         .req(
             reqwest::Method::GET,

@@ -25,11 +25,148 @@ fn plain_json(body: serde_json::Value) -> Response {
         .into_response()
 }
 
+/// The discovery document with every service HCP Terraform lists there (wire-facts.md,
+/// "Discovery"), not only the registry's: API clients (`terraform login`, HashiCorp's
+/// SDKs) find the API base through `tfe.v2`. Only `modules.v1`, `providers.v1` and the
+/// `tfe.v2*` registry endpoints are served here; the others are listed as HCP lists them
+/// so that a client comparing the document sees the same services.
 pub(crate) async fn discovery() -> Response {
     plain_json(json!({
         "modules.v1": "/api/registry/v1/modules/",
         "providers.v1": "/api/registry/v1/providers/",
+        "tfe.v2": "/api/v2/",
+        "tfe.v2.1": "/api/v2/",
+        "tfe.v2.2": "/api/v2/",
+        "state.v2": "/api/v2/",
+        "motd.v1": "/api/terraform/motd",
+        "versions.v1": "https://checkpoint-api.hashicorp.com/v1/versions/",
+        "login.v1": {
+            "client": "terraform-cli",
+            "grant_types": ["authz_code"],
+            "authz": "/app/oauth/authorize",
+            "token": "/oauth/token",
+            "ports": [10000, 10010],
+        },
     }))
+}
+
+/// A version's `deprecation` in the module registry protocol (manage-module-versions.md,
+/// "Fetch a module version's deprecation data"): `{reason, link}`, `null` when the
+/// version is not deprecated.
+fn protocol_deprecation(v: &modules::Version) -> serde_json::Value {
+    if v.deprecated {
+        json!({"reason": v.deprecation_reason.clone().unwrap_or_default(), "link": v.deprecation_link.clone().unwrap_or_default()})
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// The installable versions of a module, or the documented 404.
+fn installable(
+    conn: &rusqlite::Connection,
+    ns: &str,
+    name: &str,
+    provider: &str,
+) -> Result<(modules::Module, Vec<modules::Version>), Problem> {
+    modules::installable_versions(conn, ns, name, provider)?
+        .ok_or_else(|| Problem::not_found(format!("module {ns}/{name}/{provider} not found")))
+}
+
+/// The highest semantic version of a list (pre-releases count, as the registry's
+/// "latest" is the newest installable version).
+fn latest(versions: &[modules::Version]) -> Option<&modules::Version> {
+    versions
+        .iter()
+        .filter_map(|v| semver::Version::parse(&v.version).ok().map(|s| (s, v)))
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, v)| v)
+}
+
+/// One module version as the registry protocol's "Get a specific module" shapes it (the
+/// fields pytfe's `TerraformRegistryModule` reads, and `deprecation` per
+/// manage-module-versions.md). This registry does not parse module contents, so `root`
+/// and `submodules` are not emitted.
+fn protocol_module(
+    m: &modules::Module,
+    v: &modules::Version,
+    all: &[modules::Version],
+) -> serde_json::Value {
+    json!({
+        "id": format!("{}/{}/{}/{}", m.namespace, m.name, m.provider, v.version),
+        "owner": "",
+        "namespace": m.namespace,
+        "name": m.name,
+        "version": v.version,
+        "provider": m.provider,
+        "description": "",
+        "source": "",
+        "published_at": v.created_at,
+        "downloads": 0,
+        "verified": false,
+        "providers": [m.provider],
+        "versions": all.iter().map(|x| x.version.as_str()).collect::<Vec<_>>(),
+        "deprecation": protocol_deprecation(v),
+    })
+}
+
+/// `GET modules.v1/:ns/:name/:provider`: the latest version.
+pub(crate) async fn module_latest(
+    State(state): State<SharedState>,
+    Path((ns, name, provider)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &ns, false)?;
+    let conn = state.conn();
+    let (m, versions) = installable(&conn, &ns, &name, &provider)?;
+    let v = latest(&versions).ok_or_else(|| {
+        Problem::not_found(format!("module {ns}/{name}/{provider} has no versions"))
+    })?;
+    Ok(plain_json(protocol_module(&m, v, &versions)))
+}
+
+/// `GET modules.v1/:ns/:name/:provider/:version`.
+pub(crate) async fn module_version(
+    State(state): State<SharedState>,
+    Path((ns, name, provider, version)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &ns, false)?;
+    let conn = state.conn();
+    let (m, versions) = installable(&conn, &ns, &name, &provider)?;
+    let v = versions
+        .iter()
+        .find(|v| v.version == version)
+        .ok_or_else(|| {
+            Problem::not_found(format!(
+                "version {version} of module {ns}/{name}/{provider} is not available"
+            ))
+        })?;
+    Ok(plain_json(protocol_module(&m, v, &versions)))
+}
+
+/// `GET modules.v1/:ns/:name/:provider/download`: the registry protocol answers a
+/// redirect (302) to the latest version's download endpoint.
+pub(crate) async fn module_download_latest(
+    State(state): State<SharedState>,
+    Path((ns, name, provider)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &ns, false)?;
+    let conn = state.conn();
+    let (_, versions) = installable(&conn, &ns, &name, &provider)?;
+    let v = latest(&versions).ok_or_else(|| {
+        Problem::not_found(format!("module {ns}/{name}/{provider} has no versions"))
+    })?;
+    let to = format!(
+        "/api/registry/v1/modules/{ns}/{name}/{provider}/{}/download",
+        v.version
+    );
+    let mut resp = StatusCode::FOUND.into_response();
+    resp.headers_mut().insert(
+        axum::http::header::LOCATION,
+        HeaderValue::from_str(&to).map_err(|_| Problem::internal("bad redirect URL"))?,
+    );
+    Ok(resp)
 }
 
 pub(crate) async fn module_versions(
@@ -39,11 +176,10 @@ pub(crate) async fn module_versions(
 ) -> Reply {
     authorize(&state, &headers, &ns, false)?;
     let conn = state.conn();
-    let versions = modules::installable(&conn, &ns, &name, &provider)?
-        .ok_or_else(|| Problem::not_found(format!("module {ns}/{name}/{provider} not found")))?;
+    let (_, versions) = installable(&conn, &ns, &name, &provider)?;
     let list: Vec<_> = versions
         .iter()
-        .map(|(v, _)| json!({"version": v}))
+        .map(|v| json!({"version": v.version, "deprecation": protocol_deprecation(v)}))
         .collect();
     Ok(plain_json(json!({"modules": [{
         "source": format!("{ns}/{name}/{provider}"),

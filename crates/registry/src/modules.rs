@@ -44,6 +44,7 @@ fn module_json(conn: &Connection, base: &url::Url, m: &Module) -> Result<Value, 
         .filter(|v| v.revoked)
         .map(|v| v.version.as_str())
         .collect();
+    let no_code = store::no_code(conn, m)?;
     Ok(json!({
         "id": format!("mod-{}", m.id),
         "type": "registry-modules",
@@ -55,8 +56,12 @@ fn module_json(conn: &Connection, base: &url::Url, m: &Module) -> Result<Value, 
             "status": status,
             "version-statuses": statuses,
             "revoked-versions": revoked,
-            "no-code": false,
-            "publishing-mechanism": "tfe-api",
+            "no-code": no_code,
+            // The documented non-VCS samples (modules.md "Create a Module") carry no
+            // publishing-mechanism; HashiCorp's Python SDK (pytfe 1.5.0,
+            // models/registry_module.py `PublishingMechanism`) accepts only `branch`,
+            // `git_tag` and `non_vcs`, and rejected the `tfe-api` this used to say.
+            "publishing-mechanism": "non_vcs",
             "created-at": m.created_at,
             "updated-at": m.updated_at,
             "permissions": {"can-delete": true, "can-resync": true, "can-retry": true},
@@ -199,7 +204,13 @@ pub(crate) async fn create(
     check_new_module(&attrs, name, provider)?;
     let base = state.base_url(&headers);
     let conn = state.conn();
+    let no_code = match attrs.get("no-code") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(Problem::invalid("no-code must be a boolean")),
+    };
     let m = store::create(&conn, &org, name, provider)?;
+    store::set_no_code(&conn, &m, no_code)?;
     Ok(doc(
         StatusCode::CREATED,
         json!({"data": module_json(&conn, &base, &m)?}),
@@ -383,4 +394,92 @@ pub(crate) async fn patch_version(
     store::change_lifecycle(&conn, &v, lifecycle(&attrs)?)?;
     let v = store::find_version(&conn, &m, &version)?;
     version_doc(&conn, &base, &m, &v, StatusCode::OK)
+}
+
+/// `GET /api/v2/registry-modules/show/:org/:name/:provider` (deprecated in modules.md
+/// "Get a Module", still live): the private module whose namespace is the organization.
+pub(crate) async fn show_deprecated(
+    State(state): State<SharedState>,
+    Path((org, name, provider)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Reply {
+    authorize(&state, &headers, &org, false)?;
+    let base = state.base_url(&headers);
+    let conn = state.conn();
+    let m = store::find(&conn, &org, &org, &name, &provider)?;
+    Ok(doc(
+        StatusCode::OK,
+        json!({"data": module_json(&conn, &base, &m)?}),
+    ))
+}
+
+/// `POST /api/v2/registry-modules` (deprecated in modules.md "Publish a Private Module from
+/// a VCS"; pytfe's `create_with_vcs_connection` still posts here) and its replacement
+/// `POST /organizations/:org/registry-modules/vcs`: publishing from VCS needs a VCS
+/// connection, which this registry has none of, so both answer the documented 422.
+pub(crate) async fn create_vcs_unsupported(body: Bytes) -> Reply {
+    let attrs = attributes(&body)?;
+    if attrs.get("vcs-repo").is_none_or(Value::is_null) {
+        return Err(Problem::invalid("vcs-repo is required"));
+    }
+    Err(Problem::invalid(
+        "vcs-repo: this registry has no VCS connections; create the module without VCS and upload its versions",
+    ))
+}
+
+/// The org-scoped form of [`create_vcs_unsupported`].
+pub(crate) async fn create_vcs_unsupported_in(
+    State(state): State<SharedState>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    create_vcs_unsupported(body).await
+}
+
+/// `POST /api/v2/registry-modules/actions/delete/:org/:name` (deprecated, modules.md
+/// "Delete a Module"; pytfe `delete`/`delete_by_name`): the whole module.
+pub(crate) async fn delete_module_deprecated(
+    State(state): State<SharedState>,
+    Path((org, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    // Read (and ignore) the `{}` body pytfe sends, so the connection stays reusable.
+    _body: Bytes,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    store::delete_all_providers(&state.conn(), &org, &org, &name)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v2/registry-modules/actions/delete/:org/:name/:provider` (deprecated).
+pub(crate) async fn delete_provider_deprecated(
+    State(state): State<SharedState>,
+    Path((org, name, provider)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    // Read (and ignore) the `{}` body pytfe sends, so the connection stays reusable.
+    _body: Bytes,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    let conn = state.conn();
+    let m = store::find(&conn, &org, &org, &name, &provider)?;
+    store::delete(&conn, &m)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v2/registry-modules/actions/delete/:org/:name/:provider/:version`
+/// (deprecated).
+pub(crate) async fn delete_version_deprecated(
+    State(state): State<SharedState>,
+    Path((org, name, provider, version)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+    // Read (and ignore) the `{}` body pytfe sends, so the connection stays reusable.
+    _body: Bytes,
+) -> Reply {
+    authorize(&state, &headers, &org, true)?;
+    let conn = state.conn();
+    let m = store::find(&conn, &org, &org, &name, &provider)?;
+    let v = store::find_version(&conn, &m, &version)?;
+    store::delete_version(&conn, &v)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -20,6 +20,7 @@ pub(crate) fn router(state: SharedState) -> Router {
     ))));
     routes
         .fallback(fallback)
+        .method_not_allowed_fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::layer,
@@ -55,6 +56,30 @@ fn module_routes(r: Routes) -> Routes {
     .route(
         "/api/v2/registry-modules/{org}/{name}/{provider}/versions",
         post(modules::create_version_deprecated),
+    )
+    .route(
+        "/api/v2/registry-modules",
+        post(modules::create_vcs_unsupported),
+    )
+    .route(
+        &format!("{ORG}/registry-modules/vcs"),
+        post(modules::create_vcs_unsupported_in),
+    )
+    .route(
+        "/api/v2/registry-modules/show/{org}/{name}/{provider}",
+        get(modules::show_deprecated),
+    )
+    .route(
+        "/api/v2/registry-modules/actions/delete/{org}/{name}",
+        post(modules::delete_module_deprecated),
+    )
+    .route(
+        "/api/v2/registry-modules/actions/delete/{org}/{name}/{provider}",
+        post(modules::delete_provider_deprecated),
+    )
+    .route(
+        "/api/v2/registry-modules/actions/delete/{org}/{name}/{provider}/{version}",
+        post(modules::delete_version_deprecated),
     )
 }
 
@@ -108,6 +133,18 @@ fn consumer_routes(r: Routes) -> Routes {
         .route(
             "/api/registry/v1/modules/{ns}/{name}/{provider}/{version}/download",
             get(consumer::module_download),
+        )
+        .route(
+            "/api/registry/v1/modules/{ns}/{name}/{provider}",
+            get(consumer::module_latest),
+        )
+        .route(
+            "/api/registry/v1/modules/{ns}/{name}/{provider}/download",
+            get(consumer::module_download_latest),
+        )
+        .route(
+            "/api/registry/v1/modules/{ns}/{name}/{provider}/{version}",
+            get(consumer::module_version),
         )
         .route(
             "/api/registry/v1/providers/{ns}/{name}/versions",

@@ -337,3 +337,61 @@ pub(crate) fn installable(
             .collect(),
     ))
 }
+
+/// The `no-code` flag of a module, set at creation (modules.md "Create a Module":
+/// `data.attributes.no-code`). Kept in its own table, created on first use, so that the
+/// schema in `db.rs` stays as it is; a module without a row is not no-code.
+const NO_CODE_TABLE: &str = "CREATE TABLE IF NOT EXISTS module_no_code (
+  module_id INTEGER PRIMARY KEY REFERENCES modules(id) ON DELETE CASCADE)";
+
+pub(crate) fn set_no_code(conn: &Connection, m: &Module, no_code: bool) -> StoreResult<()> {
+    conn.execute_batch(NO_CODE_TABLE)?;
+    if no_code {
+        conn.execute(
+            "INSERT OR IGNORE INTO module_no_code (module_id) VALUES (?1)",
+            [m.id],
+        )?;
+    } else {
+        conn.execute("DELETE FROM module_no_code WHERE module_id=?1", [m.id])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn no_code(conn: &Connection, m: &Module) -> StoreResult<bool> {
+    conn.execute_batch(NO_CODE_TABLE)?;
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM module_no_code WHERE module_id=?1",
+            [m.id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// The installable versions of a module as records (for the module registry protocol's
+/// listing, which carries each version's deprecation): `ok`, not revoked, uploaded.
+pub(crate) fn installable_versions(
+    conn: &Connection,
+    ns: &str,
+    name: &str,
+    provider: &str,
+) -> StoreResult<Option<(Module, Vec<Version>)>> {
+    let Some(m) = conn
+        .query_row(
+            &format!(
+                "SELECT {MOD_COLS} FROM modules WHERE namespace=?1 AND name=?2 AND provider=?3"
+            ),
+            params![ns, name, provider],
+            module_row,
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let versions = versions_of(conn, m.id)?
+        .into_iter()
+        .filter(|v| v.status == "ok" && !v.revoked && v.blob.is_some())
+        .collect();
+    Ok(Some((m, versions)))
+}
