@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod errors;
 mod git;
+mod hostile;
 mod module_publish;
 mod package;
 mod provider_publish;

@@ -1,4 +1,5 @@
-//! The archivist: one-shot upload links (minted per record, used up by the upload) and
+//! The archivist: one-shot upload links (minted per record, claimed by exactly one PUT,
+//! used up by the upload that completes) and
 //! unauthenticated blob downloads, plus the handlers behind them. A completed upload is
 //! handed to the module or provider store, which attaches it to its record.
 //!
@@ -14,7 +15,7 @@ use rusqlite::Connection;
 use crate::faults::ConnControl;
 use crate::jsonapi::{link, Problem, Reply};
 use crate::state::SharedState;
-use crate::store::uploads::{self, UploadKind};
+use crate::store::uploads::{self, Claim, UploadKind};
 use crate::store::{modules, providers};
 
 /// The one-shot upload URL for (kind, target), minted on first use.
@@ -32,17 +33,46 @@ pub(crate) fn download_link(base: &url::Url, sha: &str, filename: &str) -> Strin
     link(base, &format!("_archivist/blobs/{sha}/{filename}"))
 }
 
-/// `PUT /_archivist/upload/{token}`: streams the body into the blob store, then attaches
-/// it to the record the token was minted for.
+/// A won claim on an upload link, released when dropped unless the upload completed: a
+/// failed body, a refused file or a client that went away (the handler future is dropped)
+/// leave the link usable for a retry.
+struct ClaimGuard {
+    state: SharedState,
+    token: String,
+    done: bool,
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = uploads::release(&self.state.conn(), &self.token, &self.state.instance);
+        }
+    }
+}
+
+/// `PUT /_archivist/upload/{token}`: claims the link (one winner; a concurrent PUT gets a
+/// 409 and nothing of its body is read), streams the body into the blob store, checks it
+/// off the async workers, then attaches it to the record the token was minted for.
 pub(crate) async fn upload(
     State(state): State<SharedState>,
     conn_ctl: ConnControl,
     Path(token): Path<String>,
     body: Body,
 ) -> Reply {
-    let found = uploads::lookup(&state.conn(), &token)?;
-    let Some((kind, target)) = found else {
-        return Err(Problem::not_found("unknown or already used upload URL"));
+    let claim = uploads::claim(&state.conn(), &token, &state.instance)?;
+    let (kind, target) = match claim {
+        Claim::Won(kind, target) => (kind, target),
+        Claim::Busy => {
+            return Err(Problem::conflict(
+                "another upload to this URL is in progress; this one was not stored",
+            ))
+        }
+        Claim::Unknown => return Err(Problem::not_found("unknown or already used upload URL")),
+    };
+    let mut guard = ClaimGuard {
+        state: state.clone(),
+        token: token.clone(),
+        done: false,
     };
     if let Some(fault) = state.faults.take_upload_fault() {
         return Ok(fault.apply(&conn_ctl, body).await);
@@ -58,12 +88,27 @@ pub(crate) async fn upload(
                 .blobs
                 .path(&sha)
                 .ok_or_else(|| Problem::internal("bad blob digest"))?;
-            let ingested = (!state.faults.holding_pending()).then(|| modules::ingest(&path));
+            let ingested = if state.faults.holding_pending() {
+                None
+            } else {
+                Some(off_workers(move || modules::ingest(&path)).await?)
+            };
             modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
         }
         _ => providers::record_upload(&mut state.conn(), kind, target, &sha, &token)?,
     }
+    guard.done = true;
     Ok(StatusCode::OK.into_response())
+}
+
+/// Runs blocking work (archive checks read and decompress whole files) on the blocking
+/// pool, so a big or hostile upload never stalls the async workers serving other requests.
+async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Problem::internal(format!("archive check failed: {e}")))
 }
 
 /// `GET /_archivist/blobs/{sha}/{filename}`: a stored blob, by digest.

@@ -46,6 +46,9 @@ impl Problem {
     pub(crate) fn bad_request(detail: impl Into<String>) -> Problem {
         Self::new(StatusCode::BAD_REQUEST, "bad request", detail)
     }
+    pub(crate) fn conflict(detail: impl Into<String>) -> Problem {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
     pub(crate) fn unauthorized() -> Problem {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -63,6 +66,7 @@ impl From<StoreError> for Problem {
         match e {
             StoreError::NotFound(d) => Problem::not_found(d),
             StoreError::Invalid(d) => Problem::invalid(d),
+            StoreError::Conflict(d) => Problem::conflict(d),
             StoreError::Internal(d) => Problem::internal(d),
         }
     }

@@ -152,6 +152,7 @@ pub async fn start(
     if opts.tokens.is_none() && !listen.ip().is_loopback() {
         return Err(RegistryError::NonLoopbackWithoutTokens { addr: listen });
     }
+    let instance = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
     let dir_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RegistryError::DataDir { path, source }
@@ -183,6 +184,7 @@ pub async fn start(
         local_addr,
         faults: faults::Faults::default(),
         stats: Stats::default(),
+        instance,
     });
     let app = routes::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -296,17 +296,28 @@ pub(crate) fn record_upload(
         Some(Err(e)) => ("reg_ingress_failed", Some(e)),
     };
     let tx = conn.transaction()?;
+    // `blob IS NULL`: an archive, once attached, is never replaced.
     let n = tx.execute(
-        "UPDATE module_versions SET blob=?2, status=?3, error=?4, updated_at=?5 WHERE id=?1",
+        "UPDATE module_versions SET blob=?2, status=?3, error=?4, updated_at=?5 WHERE id=?1 AND blob IS NULL",
         params![version_id, sha, status, error, now()],
     )?;
+    if n == 0 {
+        let exists = tx
+            .query_row(
+                "SELECT 1 FROM module_versions WHERE id=?1",
+                [version_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        return Err(if exists {
+            StoreError::Conflict("this module version already has its archive".into())
+        } else {
+            StoreError::NotFound("the module version of this upload was deleted".into())
+        });
+    }
     uploads::consume(&tx, token)?;
     tx.commit()?;
-    if n == 0 {
-        return Err(StoreError::NotFound(
-            "the module version of this upload was deleted".into(),
-        ));
-    }
     Ok(())
 }
 

@@ -1,0 +1,191 @@
+//! Hostile input against the embedded registry (issue 14): racing uploads on one link,
+//! absurd query parameters, bad names in paths, foreign `Host` headers and wrong content
+//! types, archives that escape their folder or explode when unpacked, half-sent
+//! connections and data folders the registry does not own. Each test fails on a registry
+//! that lets the attack through.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tfpub_registry::RunningRegistry;
+
+use crate::support::registry::{start_in, Api};
+use crate::support::ORG;
+
+const TOKEN: &str = "hostile-token";
+const PROVS: &str = "/api/v2/organizations/acme/registry-providers";
+
+async fn started() -> (TempDir, RunningRegistry, Api) {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_in(dir.path()).await;
+    let api = Api::new(&reg, TOKEN);
+    (dir, reg, api)
+}
+
+/// The answer is a JSON:API error document with this status; its detail.
+fn jsonapi_error(status: StatusCode, v: &Value, want: StatusCode) -> String {
+    assert_eq!(status, want, "{v}");
+    let e = &v["errors"][0];
+    assert_eq!(e["status"], want.as_u16().to_string(), "{v}");
+    assert!(e["title"].is_string(), "{v}");
+    e["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string()
+}
+
+/// A gzip'd tarball of regular files.
+fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+fn main_tf(tag: &str) -> Vec<u8> {
+    tarball(&[(
+        "main.tf",
+        format!("# {tag}\nvariable \"x\" {{}}\n").as_bytes(),
+    )])
+}
+
+/// A new module `name`/null with a pending version 1.0.0; its upload link.
+async fn pending_version(api: &Api, name: &str) -> String {
+    let (s, v) = api.create_module(name).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    api.create_module_version(name, "1.0.0").await
+}
+
+/// (status, error) of version 1.0.0 of module `name`/null.
+async fn status_of(api: &Api, name: &str) -> (String, String) {
+    let v = api.module_version(name, "null", "1.0.0").await.unwrap();
+    let a = &v["data"]["attributes"];
+    (
+        a["status"].as_str().unwrap().to_string(),
+        a["error"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The bytes Terraform would download for version 1.0.0 of module `name`/null.
+async fn module_bytes(api: &Api, name: &str) -> Vec<u8> {
+    let r = api
+        .req(
+            reqwest::Method::GET,
+            &format!("/api/registry/v1/modules/{ORG}/{name}/null/1.0.0/download"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let url = r.headers()["x-terraform-get"].to_str().unwrap().to_string();
+    reqwest::get(url)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+/// PUT `body` on `url`, sending its first bytes at once and the rest after `pause`; the
+/// status and body text.
+async fn slow_put(url: String, body: Vec<u8>, pause: Duration) -> (StatusCode, String) {
+    let (head, tail) = body.split_at(body.len() / 2);
+    let (head, tail) = (
+        bytes::Bytes::from(head.to_vec()),
+        bytes::Bytes::from(tail.to_vec()),
+    );
+    let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(head)]).chain(
+        futures_util::stream::once(async move {
+            tokio::time::sleep(pause).await;
+            Ok(tail)
+        }),
+    );
+    let r = reqwest::Client::new()
+        .put(url)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.text().await.unwrap())
+}
+
+/// PUT `body` on `url` at once; the status and the body as JSON (Null if not JSON).
+async fn put(url: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .put(url)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    let text = r.text().await.unwrap();
+    (s, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+use futures_util::StreamExt as _;
+
+/// Two PUTs race on one link: the slow one claims it first, the fast one must be refused
+/// without storing anything, and what was attached never changes afterwards.
+async fn race_on(url: &str, a: Vec<u8>, b: Vec<u8>) {
+    let slow = tokio::spawn(slow_put(url.to_string(), a, Duration::from_millis(800)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (s, v) = put(url, b.clone()).await;
+    let detail = jsonapi_error(s, &v, StatusCode::CONFLICT);
+    assert!(detail.contains("in progress"), "{detail}");
+    let (s, text) = slow.await.unwrap();
+    assert_eq!(s, StatusCode::OK, "{text}");
+    // The link is used up: a late PUT cannot replace the content either.
+    let (s, v) = put(url, b).await;
+    jsonapi_error(s, &v, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn upload_links_are_claimed_by_one_put_and_content_never_changes() {
+    let (_dir, _reg, api) = started().await;
+    // A module version's archive.
+    let link = pending_version(&api, "race").await;
+    let a = main_tf("content A");
+    race_on(&link, a.clone(), main_tf("content B")).await;
+    assert_eq!(status_of(&api, "race").await.0, "ok");
+    assert_eq!(module_bytes(&api, "race").await, a);
+
+    // A provider version's SHA256SUMS.
+    let (s, v) = api
+        .post(
+            PROVS,
+            json!({"name": "race", "namespace": ORG, "registry-name": "private"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = api
+        .post(
+            &format!("{PROVS}/private/{ORG}/race/versions"),
+            json!({"version": "1.0.0", "key-id": "7272A3BE438F9A26", "protocols": ["6.0"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let sums = v["data"]["links"]["shasums-upload"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = b"aaaa  terraform-provider-race_1.0.0_linux_amd64.zip\n".repeat(50);
+    race_on(&sums, a.clone(), b"bbbb\n".repeat(50)).await;
+    let (_, v) = api
+        .get(&format!("{PROVS}/private/{ORG}/race/versions/1.0.0"))
+        .await;
+    let down = v["data"]["links"]["shasums-download"].as_str().unwrap();
+    let got = reqwest::get(down).await.unwrap().bytes().await.unwrap();
+    assert_eq!(got.as_ref(), a.as_slice());
+}
