@@ -15,6 +15,7 @@ use crate::support::registry::{start_in, Api};
 use crate::support::ORG;
 
 const TOKEN: &str = "hostile-token";
+const MODS: &str = "/api/v2/organizations/acme/registry-modules";
 const PROVS: &str = "/api/v2/organizations/acme/registry-providers";
 
 async fn started() -> (TempDir, RunningRegistry, Api) {
@@ -188,4 +189,88 @@ async fn upload_links_are_claimed_by_one_put_and_content_never_changes() {
     let down = v["data"]["links"]["shasums-download"].as_str().unwrap();
     let got = reqwest::get(down).await.unwrap().bytes().await.unwrap();
     assert_eq!(got.as_ref(), a.as_slice());
+}
+
+#[tokio::test]
+async fn absurd_query_parameters_get_400_not_a_panic() {
+    let (_dir, _reg, api) = started().await;
+    let (s, v) = api.create_module("paged").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let lists = [
+        MODS.to_string(),
+        PROVS.to_string(),
+        "/api/registry/private/v2/gpg-keys?filter[namespace]=acme".to_string(),
+    ];
+    for list in &lists {
+        let sep = if list.contains('?') { '&' } else { '?' };
+        for q in [
+            "page[number]=18446744073709551615",
+            "page[number]=18446744073709551616",
+            "page[number]=0",
+            "page[number]=-1",
+            "page[size]=0",
+            "page[size]=abc",
+        ] {
+            let (s, v) = api.get(&format!("{list}{sep}{q}")).await;
+            jsonapi_error(s, &v, StatusCode::BAD_REQUEST);
+        }
+        let long = "x".repeat(5000);
+        let (s, v) = api.get(&format!("{list}{sep}q={long}")).await;
+        jsonapi_error(s, &v, StatusCode::BAD_REQUEST);
+        // Large but sane pages answer an empty page.
+        let (s, v) = api
+            .get(&format!(
+                "{list}{sep}page[number]=1000000&page[size]=100000"
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{list}: {v}");
+        assert_eq!(v["data"], json!([]), "{list}: {v}");
+    }
+    // The registry is still alive and consistent after all that.
+    let (s, v) = api.get(MODS).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["meta"]["pagination"]["total-count"], 1);
+}
+
+#[tokio::test]
+async fn organization_and_namespace_names_in_paths_are_validated() {
+    let (_dir, _reg, api) = started().await;
+    for bad in ["a%00b", "..", "a%20b", "a.b", "%C3%A9t%C3%A9"] {
+        let bad = bad.to_string();
+        for path in [
+            format!("/api/v2/organizations/{bad}/registry-modules"),
+            format!("/api/v2/organizations/{bad}/registry-providers"),
+            format!("/api/registry/v1/modules/{bad}/x/null/versions"),
+        ] {
+            let (s, v) = api
+                .post(&path, json!({"name": "x", "provider": "null"}))
+                .await;
+            let s = if s == StatusCode::METHOD_NOT_ALLOWED {
+                api.get(&path).await.0
+            } else {
+                s
+            };
+            assert!(
+                s == StatusCode::NOT_FOUND || s == StatusCode::BAD_REQUEST,
+                "{path}: {s} {v}"
+            );
+        }
+    }
+    let long = "a".repeat(5000);
+    let (s, v) = api
+        .post(
+            &format!("/api/v2/organizations/{long}/registry-modules"),
+            json!({"name": "x", "provider": "null"}),
+        )
+        .await;
+    let d = jsonapi_error(s, &v, StatusCode::NOT_FOUND);
+    assert!(d.contains("not a valid name"), "{d}");
+    // A namespace in a module path is checked too, not only the organization.
+    let (s, v) = api.get(&format!("{MODS}/private/a%00b/x/null")).await;
+    let d = jsonapi_error(s, &v, StatusCode::NOT_FOUND);
+    assert!(d.contains("namespace"), "{d}");
+    // Nothing of the above was stored.
+    let (s, v) = api.get(MODS).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["meta"]["pagination"]["total-count"], 0);
 }

@@ -11,7 +11,7 @@
 
 //!
 //! This file is the public surface only. Inside, dependencies point one way:
-//! `routes` → handlers (`modules`, `providers`, `gpg_keys`, `consumer`, `archivist`) →
+//! `routes` (and its request checks in `guard`) → handlers (`modules`, `providers`, `gpg_keys`, `consumer`, `archivist`) →
 //! {`jsonapi`, `auth`, `archivist` link helpers, `store`} → {`db`, `blobs`}; `state`,
 //! `faults` and `stats` sit beside them and import no handler. The fault switches exist
 //! only with the cargo feature `faults` (tests and benchmarks).
@@ -23,6 +23,7 @@ mod consumer;
 mod db;
 mod faults;
 mod gpg_keys;
+mod guard;
 mod jsonapi;
 mod modules;
 mod observe;
