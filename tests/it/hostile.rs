@@ -144,7 +144,9 @@ async fn race_on(url: &str, a: Vec<u8>, b: Vec<u8>) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (s, v) = put(url, b.clone()).await;
     let detail = jsonapi_error(s, &v, StatusCode::CONFLICT);
-    assert!(detail.contains("in progress"), "{detail}");
+    assert!(detail.contains("not stored"), "{detail}");
+    // The loser is answered once the race is decided: the winner is done by then.
+    assert!(slow.is_finished());
     let (s, text) = slow.await.unwrap();
     assert_eq!(s, StatusCode::OK, "{text}");
     // The link is used up: a late PUT cannot replace the content either.
@@ -273,4 +275,72 @@ async fn organization_and_namespace_names_in_paths_are_validated() {
     let (s, v) = api.get(MODS).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["meta"]["pagination"]["total-count"], 0);
+}
+
+#[tokio::test]
+async fn easy_mode_serves_only_loopback_hosts_and_json_writes() {
+    let (_dir, reg, api) = started().await;
+    let port = reg.addr().port();
+    let body = json!({"data": {"type": "registry-modules", "attributes": {"name": "dns", "provider": "null"}}}).to_string();
+    let post = |host: String, ctype: &'static str| {
+        api.req(reqwest::Method::POST, MODS)
+            .header("host", host)
+            .header("content-type", ctype)
+            .body(body.clone())
+            .send()
+    };
+    // A rebinding page: a foreign name that resolves to 127.0.0.1.
+    for host in [format!("evil.example:{port}"), "attacker.test".to_string()] {
+        let r = post(host.clone(), "application/vnd.api+json")
+            .await
+            .unwrap();
+        let s = r.status();
+        let v: Value = r.json().await.unwrap();
+        let d = jsonapi_error(s, &v, StatusCode::FORBIDDEN);
+        assert!(d.contains("loopback"), "{host}: {d}");
+    }
+    // Loopback names, including the *.localhost aliases, are served and links use them.
+    for host in [
+        format!("registry.tfpub.localhost:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let r = api
+            .req(reqwest::Method::GET, MODS)
+            .header("host", host.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{host}");
+    }
+    // Writes need a JSON content type (a cross-site form or text/plain body has none).
+    for ctype in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ] {
+        let r = post(format!("127.0.0.1:{port}"), ctype).await.unwrap();
+        let s = r.status();
+        let v: Value = r.json().await.unwrap();
+        jsonapi_error(s, &v, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+    let r = post(
+        format!("127.0.0.1:{port}"),
+        "application/json; charset=utf-8",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Nothing but the last module was created; archivist PUTs take any content type.
+    let (_, v) = api.get(MODS).await;
+    assert_eq!(v["meta"]["pagination"]["total-count"], 1, "{v}");
+    let link = api.create_module_version("dns", "1.0.0").await;
+    let r = reqwest::Client::new()
+        .put(&link)
+        .header("content-type", "text/plain")
+        .body(main_tf("any type"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }

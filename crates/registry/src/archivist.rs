@@ -6,6 +6,8 @@
 //! Imports `jsonapi`, `store`, `state` and `faults` (the upload fault hook); handlers may
 //! import its link helpers, it imports no handler.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -50,8 +52,43 @@ impl Drop for ClaimGuard {
     }
 }
 
-/// `PUT /_archivist/upload/{token}`: claims the link (one winner; a concurrent PUT gets a
-/// 409 and nothing of its body is read), streams the body into the blob store, checks it
+/// How long a PUT that lost the race for its link waits for the winner to finish before
+/// it is refused anyway.
+const LOSER_WAIT: Duration = Duration::from_secs(60);
+
+/// Claims the upload link `token` for this request. A link another PUT is using is
+/// waited on, without reading a byte of this request's body, until that upload is
+/// decided: if it completed, this one is refused (409) and nothing of it is stored; if it
+/// failed and released the link, this request claims it in turn. Answering only once the
+/// race is decided lets a refused client re-read the record and see the winner's outcome.
+async fn claim_link(state: &SharedState, token: &str) -> Result<(UploadKind, i64), Problem> {
+    let deadline = tokio::time::Instant::now() + LOSER_WAIT;
+    let mut waited = false;
+    loop {
+        let claim = uploads::claim(&state.conn(), token, &state.instance)?;
+        match claim {
+            Claim::Won(kind, target) => return Ok((kind, target)),
+            Claim::Unknown if waited => {
+                return Err(Problem::conflict(
+                    "another upload to this URL completed first; this one was not stored",
+                ))
+            }
+            Claim::Unknown => return Err(Problem::not_found("unknown or already used upload URL")),
+            Claim::Busy if tokio::time::Instant::now() >= deadline => {
+                return Err(Problem::conflict(
+                    "another upload to this URL is still in progress; this one was not stored",
+                ))
+            }
+            Claim::Busy => {
+                waited = true;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// `PUT /_archivist/upload/{token}`: claims the link (one winner; a concurrent PUT is
+/// refused with a 409 and nothing of its body is stored), streams the body into the blob store, checks it
 /// off the async workers, then attaches it to the record the token was minted for.
 pub(crate) async fn upload(
     State(state): State<SharedState>,
@@ -59,16 +96,7 @@ pub(crate) async fn upload(
     Path(token): Path<String>,
     body: Body,
 ) -> Reply {
-    let claim = uploads::claim(&state.conn(), &token, &state.instance)?;
-    let (kind, target) = match claim {
-        Claim::Won(kind, target) => (kind, target),
-        Claim::Busy => {
-            return Err(Problem::conflict(
-                "another upload to this URL is in progress; this one was not stored",
-            ))
-        }
-        Claim::Unknown => return Err(Problem::not_found("unknown or already used upload URL")),
-    };
+    let (kind, target) = claim_link(&state, &token).await?;
     let mut guard = ClaimGuard {
         state: state.clone(),
         token: token.clone(),

@@ -1,16 +1,23 @@
 //! Checks every request passes before a handler sees it, so a handler can trust what it
 //! is given: query parameters (numbers in range, bounded text), names in the path
 //! (organizations and namespaces by the service's rule), and a JSON:API error shape for
-//! anything axum's own extractors refuse (they answer plain text).
+//! anything axum's own extractors refuse (they answer plain text). In easy local mode
+//! (any token accepted) it also stands in for the missing authentication against DNS
+//! rebinding: only loopback `Host` values (or the configured public URL) are served, and
+//! API writes must carry a JSON content type, which a web page cannot send cross-origin
+//! without a CORS preflight this registry never grants.
 //!
 //! Imports `state` and `jsonapi` only; only `routes` imports this file.
 
-use axum::extract::{RawPathParams, Request};
-use axum::http::header;
+use std::net::IpAddr;
+
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::jsonapi::{valid_org_name, Problem, MAX_ORG_NAME, MAX_PAGE_NUMBER};
+use crate::state::SharedState;
 
 /// The longest query parameter value accepted (search terms, filters, versions).
 const MAX_QUERY_VALUE: usize = 256;
@@ -104,4 +111,136 @@ pub(crate) async fn path_names(params: RawPathParams, req: Request, next: Next) 
         }
     }
     next.run(req).await
+}
+
+/// Whether `host` (a `Host` header value, maybe with a port) names this machine's
+/// loopback: 127.0.0.0/8, `[::1]`, `localhost` or a `*.localhost` name (RFC 6761 reserves
+/// them for loopback, so no public DNS name can rebind to them).
+fn loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((ip, _)) => ip,
+            None => return false,
+        },
+        None => host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        }),
+    };
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return ip.is_loopback();
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+/// Whether `host` is the host (and port, if it has one) of the configured public URL.
+fn public_host(public: Option<&url::Url>, host: &str) -> bool {
+    public.is_some_and(|u| {
+        let Some(h) = u.host_str() else { return false };
+        let with_port = match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        };
+        host.eq_ignore_ascii_case(&with_port) || host.eq_ignore_ascii_case(h)
+    })
+}
+
+/// `application/vnd.api+json` or `application/json`, parameters allowed.
+fn json_content_type(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|m| m == "application/vnd.api+json" || m == "application/json")
+}
+
+/// In easy local mode, refuses a `Host` that is neither loopback nor the public URL's
+/// (403); in every mode, refuses an API POST/PATCH whose body is not declared JSON (415).
+/// Archivist uploads (PUT, any content type) are not API writes.
+pub(crate) async fn origin(State(state): State<SharedState>, req: Request, next: Next) -> Response {
+    if state.tokens.is_none() {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .map(|h| h.to_str().unwrap_or("\u{fffd}"));
+        if let Some(host) = host {
+            if !loopback_host(host) && !public_host(state.public_url.as_ref(), host) {
+                return Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!(
+                        "host {:?} is not served: without a tokens file this registry answers only requests addressed to a loopback name (127.0.0.1, [::1], localhost) or its public URL",
+                        host.chars().take(100).collect::<String>()
+                    ),
+                )
+                .into_response();
+            }
+        }
+    }
+    let write = req.method() == Method::POST || req.method() == Method::PATCH;
+    // A write without a body carries nothing to forge (it is refused as invalid anyway).
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    if write && has_body && req.uri().path().starts_with("/api/") && !json_content_type(&req) {
+        return Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported media type",
+            "API writes must be sent as application/vnd.api+json",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for ok in [
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.9.9.9:1",
+            "[::1]:443",
+            "[::1]",
+            "localhost",
+            "LOCALHOST:99",
+            "registry.tfpub.localhost:8080",
+        ] {
+            assert!(loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:80",
+            "localhost.evil.example",
+            "10.0.0.1:80",
+            "[::2]:80",
+            "[::1",
+            "127.0.0.1.nip.io",
+        ] {
+            assert!(!loopback_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn public_url_host() {
+        let u = url::Url::parse("https://reg.example.com:8443/").unwrap();
+        assert!(public_host(Some(&u), "reg.example.com:8443"));
+        assert!(!public_host(Some(&u), "other.example.com:8443"));
+        assert!(!public_host(None, "reg.example.com"));
+    }
 }

@@ -24,6 +24,10 @@ pub(crate) fn router(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn(guard::request))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            guard::origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             observe::layer,
         ))
         .with_state(state)
