@@ -344,3 +344,200 @@ async fn easy_mode_serves_only_loopback_hosts_and_json_writes() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// One raw tar entry, written without the tar crate's path checks (a hostile archive).
+fn raw_entry(
+    b: &mut tar::Builder<impl std::io::Write>,
+    name: &str,
+    kind: tar::EntryType,
+    link: &str,
+    data: &[u8],
+) {
+    let mut h = tar::Header::new_old();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+    h.set_entry_type(kind);
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+}
+
+fn hostile_tarball(name: &str, kind: tar::EntryType, link: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    let tf = b"variable \"x\" {}\n";
+    raw_entry(&mut b, "main.tf", tar::EntryType::Regular, "", tf);
+    let data: &[u8] = if kind == tar::EntryType::Regular {
+        b"x"
+    } else {
+        b""
+    };
+    raw_entry(&mut b, name, kind, link, data);
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+#[tokio::test]
+async fn module_archives_escaping_their_folder_fail_ingestion_naming_the_entry() {
+    use tar::EntryType as T;
+    let (_dir, _reg, api) = started().await;
+    let cases = [
+        ("dotdot", "../evil.tf", T::Regular, ""),
+        ("nested", "a/../../evil.tf", T::Regular, ""),
+        ("absolute", "/etc/evil.tf", T::Regular, ""),
+        ("symlink", "link.tf", T::Symlink, "../../etc/passwd"),
+        ("symlinkabs", "sub/link", T::Symlink, "/etc/passwd"),
+        ("hardlink", "hard.tf", T::Link, "../outside"),
+        ("chardev", "tty", T::Char, ""),
+        ("blockdev", "disk", T::Block, ""),
+        ("fifo", "pipe", T::Fifo, ""),
+    ];
+    for (module, entry, kind, link) in cases {
+        let up = pending_version(&api, module).await;
+        let (s, v) = put(&up, hostile_tarball(entry, kind, link)).await;
+        assert_eq!(s, StatusCode::OK, "{module}: {v}");
+        let (status, error) = status_of(&api, module).await;
+        assert_eq!(status, "reg_ingress_failed", "{module}: {error}");
+        assert!(error.contains(entry), "{module}: {error}");
+    }
+    // Too many entries.
+    let up = pending_version(&api, "many").await;
+    let names: Vec<String> = (0..10_001).map(|i| format!("f{i}.txt")).collect();
+    let mut files: Vec<(&str, &[u8])> = vec![("main.tf", b"")];
+    files.extend(names.iter().map(|n| (n.as_str(), &b""[..])));
+    put(&up, tarball(&files)).await;
+    let (status, error) = status_of(&api, "many").await;
+    assert_eq!(status, "reg_ingress_failed");
+    assert!(error.contains("entry count limit"), "{error}");
+    // Links that stay inside the archive are fine.
+    let up = pending_version(&api, "innerlink").await;
+    put(
+        &up,
+        hostile_tarball("sub/link.tf", T::Symlink, "../main.tf"),
+    )
+    .await;
+    assert_eq!(
+        status_of(&api, "innerlink").await,
+        ("ok".into(), String::new())
+    );
+}
+
+/// A zip holding one entry named `name`.
+fn zip_named(name: &str) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut w, b"#!/bin/sh\n").unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn provider_zips_with_escaping_names_are_refused_and_stay_not_uploaded() {
+    let (_dir, _reg, api) = started().await;
+    let (s, v) = api
+        .post(
+            PROVS,
+            json!({"name": "zips", "namespace": ORG, "registry-name": "private"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vp = format!("{PROVS}/private/{ORG}/zips/versions");
+    let (s, v) = api
+        .post(
+            &vp,
+            json!({"version": "1.0.0", "key-id": "7272A3BE438F9A26", "protocols": ["6.0"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    for (arch, name) in [
+        ("amd64", "../terraform-provider-zips"),
+        ("arm64", "/usr/bin/terraform-provider-zips"),
+        ("386", "bin/../../terraform-provider-zips"),
+    ] {
+        let zip = zip_named(name);
+        let (s, v) = api
+            .post(
+                &format!("{vp}/1.0.0/platforms"),
+                json!({"os": "linux", "arch": arch, "shasum": crate::support::sha256_hex(&zip),
+                       "filename": format!("terraform-provider-zips_1.0.0_linux_{arch}.zip")}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let up = v["data"]["links"]["provider-binary-upload"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, v) = put(&up, zip).await;
+        let d = jsonapi_error(s, &v, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(d.contains(name), "{d}");
+        let (_, v) = api.get(&format!("{vp}/1.0.0/platforms/linux/{arch}")).await;
+        assert_eq!(
+            v["data"]["attributes"]["provider-binary-uploaded"], false,
+            "{v}"
+        );
+    }
+}
+
+/// Writes `len` zero bytes to a gzip'd tar after a main.tf, streaming (nothing of that
+/// size is ever allocated): a compression bomb of about len/1000 bytes.
+fn gzip_bomb(len: u64) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    raw_entry(
+        &mut b,
+        "main.tf",
+        tar::EntryType::Regular,
+        "",
+        b"variable \"x\" {}\n",
+    );
+    let mut h = tar::Header::new_gnu();
+    h.set_path("zeros.bin").unwrap();
+    h.set_size(len);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, std::io::repeat(0).take(len)).unwrap();
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+use std::io::Read as _;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_bomb_is_refused_naming_the_limit_and_the_registry_stays_responsive() {
+    let (_dir, _reg, api) = started().await;
+    let bomb = tokio::task::spawn_blocking(|| gzip_bomb(300 * 1024 * 1024))
+        .await
+        .unwrap();
+    assert!(bomb.len() < 2 * 1024 * 1024, "{}", bomb.len());
+    let mut links = Vec::new();
+    for name in ["bomb1", "bomb2"] {
+        links.push(pending_version(&api, name).await);
+    }
+    let uploads: Vec<_> = links
+        .into_iter()
+        .map(|l| {
+            let bomb = bomb.clone();
+            tokio::spawn(async move { put(&l, bomb).await })
+        })
+        .collect();
+    // While both are ingested, other requests are answered promptly.
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let (s, _) = api.get("/api/v2/ping").await;
+        assert!(s.is_success(), "{s}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for u in uploads {
+        assert_eq!(u.await.unwrap().0, StatusCode::OK);
+    }
+    for name in ["bomb1", "bomb2"] {
+        let (status, error) = status_of(&api, name).await;
+        assert_eq!(status, "reg_ingress_failed", "{error}");
+        assert!(error.contains("limit"), "{error}");
+        assert!(error.contains("zeros.bin"), "{error}");
+    }
+}

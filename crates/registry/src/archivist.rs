@@ -123,6 +123,16 @@ pub(crate) async fn upload(
             };
             modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
         }
+        UploadKind::Binary => {
+            let path = state
+                .blobs
+                .path(&sha)
+                .ok_or_else(|| Problem::internal("bad blob digest"))?;
+            off_workers(move || providers::check_zip(&path))
+                .await?
+                .map_err(Problem::invalid)?;
+            providers::record_upload(&mut state.conn(), kind, target, &sha, &token)?
+        }
         _ => providers::record_upload(&mut state.conn(), kind, target, &sha, &token)?,
     }
     guard.done = true;

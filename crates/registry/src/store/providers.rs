@@ -323,3 +323,40 @@ pub(crate) fn record_upload(
     tx.commit()?;
     Ok(())
 }
+
+/// The most entries a provider zip may hold (a release zip holds one binary and maybe a
+/// licence or two).
+pub(crate) const MAX_ZIP_ENTRIES: usize = 1_000;
+
+/// Checks an uploaded platform zip's directory (nothing is decompressed): a zip archive,
+/// at most [`MAX_ZIP_ENTRIES`] entries, none named with an absolute path or `..` (Terraform
+/// would refuse to unpack it, or worse). The error names the offending entry. Blocking:
+/// callers run it off the async workers.
+pub(crate) fn check_zip(path: &std::path::Path) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read upload: {e}"))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| format!("the upload is not a zip archive: {e}"))?;
+    if zip.len() > MAX_ZIP_ENTRIES {
+        return Err(format!(
+            "the zip has {} entries, more than {MAX_ZIP_ENTRIES} (entry count limit)",
+            zip.len()
+        ));
+    }
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| format!("the zip is damaged: {e}"))?;
+        let name = entry.name().to_string();
+        let bad = name.starts_with('/')
+            || name.starts_with('\\')
+            || name.as_bytes().get(1) == Some(&b':')
+            || name.split(['/', '\\']).any(|c| c == "..")
+            || entry.enclosed_name().is_none();
+        if bad {
+            return Err(format!(
+                "zip entry {name:?} has an absolute path or '..': refused"
+            ));
+        }
+    }
+    Ok(())
+}
