@@ -541,3 +541,76 @@ async fn gzip_bomb_is_refused_naming_the_limit_and_the_registry_stays_responsive
         assert!(error.contains("zeros.bin"), "{error}");
     }
 }
+
+/// This process's resident memory in KiB (Linux).
+#[cfg(target_os = "linux")]
+fn rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blob_downloads_stream_instead_of_loading_the_file() {
+    let (_dir, _reg, api) = started().await;
+    let (s, v) = api
+        .post(
+            PROVS,
+            json!({"name": "big", "namespace": ORG, "registry-name": "private"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let vp = format!("{PROVS}/private/{ORG}/big/versions");
+    let (s, v) = api
+        .post(
+            &vp,
+            json!({"version": "1.0.0", "key-id": "7272A3BE438F9A26", "protocols": ["6.0"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // A 128 MiB SHA256SUMS, streamed up in 1 MiB chunks (never whole in this process).
+    const MIB: usize = 1024 * 1024;
+    let up = v["data"]["links"]["shasums-upload"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let chunks = futures_util::stream::iter(
+        (0..128).map(|i| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![i as u8; MIB]))),
+    );
+    let r = reqwest::Client::new()
+        .put(up)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, v) = api.get(&format!("{vp}/1.0.0")).await;
+    let down = v["data"]["links"]["shasums-download"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = rss_kib();
+    // Four downloads, each read for one chunk and then left waiting.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut r = reqwest::get(&down).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.content_length(), Some(128 * MIB as u64));
+        assert!(r.chunk().await.unwrap().is_some());
+        held.push(r);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let grown_mib = rss_kib().saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < 128,
+        "4 stalled downloads grew memory by {grown_mib} MiB"
+    );
+    // And a download read to the end is complete.
+    let mut r = held.pop().unwrap();
+    let mut total = 0usize;
+    while let Some(c) = r.chunk().await.unwrap() {
+        total += c.len();
+    }
+    assert!(total > 127 * MIB, "{total}");
+}

@@ -149,7 +149,8 @@ async fn off_workers<T: Send + 'static>(
         .map_err(|e| Problem::internal(format!("archive check failed: {e}")))
 }
 
-/// `GET /_archivist/blobs/{sha}/{filename}`: a stored blob, by digest.
+/// `GET /_archivist/blobs/{sha}/{filename}`: a stored blob, by digest, streamed from disk
+/// in chunks (memory use does not grow with the blob's size or the number of downloads).
 pub(crate) async fn download(
     State(state): State<SharedState>,
     Path((sha, _filename)): Path<(String, String)>,
@@ -158,13 +159,25 @@ pub(crate) async fn download(
         .blobs
         .path(&sha)
         .ok_or_else(|| Problem::not_found("no such file"))?;
-    let bytes = tokio::fs::read(&path)
+    let file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| Problem::not_found("no such file"))?;
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| Problem::internal(format!("cannot read blob: {e}")))?
+        .len();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024));
     Ok((
         StatusCode::OK,
-        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
-        bytes,
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/octet-stream".to_string(),
+            ),
+            (axum::http::header::CONTENT_LENGTH, len.to_string()),
+        ],
+        body,
     )
         .into_response())
 }
