@@ -614,3 +614,89 @@ async fn blob_downloads_stream_instead_of_loading_the_file() {
     }
     assert!(total > 127 * MIB, "{total}");
 }
+
+#[tokio::test]
+async fn a_user_folder_is_refused_and_keeps_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    std::fs::create_dir(dir.path().join("tmp")).unwrap();
+    std::fs::write(dir.path().join("tmp/draft.txt"), "also mine").unwrap();
+    let e = tfpub_registry::start(
+        tfpub_registry::RegistryOptions::new(dir.path()),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("tfpub-registry.json"), "{e}");
+    assert!(e.hint().unwrap().contains("empty or new folder"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tmp/draft.txt")).unwrap(),
+        "also mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(!dir.path().join("registry.db").exists());
+    assert!(!dir.path().join("tfpub-registry.json").exists());
+}
+
+#[tokio::test]
+async fn data_folders_are_marked_shared_safely_and_legacy_ones_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A new folder gets the marker.
+    let a = start_in(d).await;
+    let marker: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("tfpub-registry.json")).unwrap())
+            .unwrap();
+    assert_eq!(marker["format"], "tfpub-registry");
+    assert_eq!(marker["version"], 1);
+    let api = Api::new(&a, TOKEN);
+    let link = pending_version(&api, "shared").await;
+    // An upload in flight on A while a second process-like instance B starts on the same
+    // folder (a `--local` run next to a `registry serve`) and a stale temp file of a dead
+    // process and a file that is not the registry's sit in tmp/.
+    let dead = d.join("tmp/tfpub-4000000000-0123abcd.part");
+    std::fs::write(&dead, "stale").unwrap();
+    std::fs::write(d.join("tmp/keep.txt"), "not the registry's").unwrap();
+    let body = main_tf("shared");
+    let slow = tokio::spawn(slow_put(link, body.clone(), Duration::from_millis(600)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let b = start_in(d).await;
+    let (s, text) = slow.await.unwrap();
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(status_of(&api, "shared").await.0, "ok");
+    assert!(!dead.exists(), "a dead process's temp file is cleaned");
+    assert!(
+        d.join("tmp/keep.txt").exists(),
+        "only the registry's own temp files go"
+    );
+    // B sees what A stored.
+    let api_b = Api::new(&b, TOKEN);
+    assert_eq!(module_bytes(&api_b, "shared").await, body);
+    b.shutdown().await;
+    a.shutdown().await;
+
+    // A folder from the version before markers (registry.db + blobs/ + tmp/) is adopted.
+    std::fs::remove_file(d.join("tfpub-registry.json")).unwrap();
+    std::fs::remove_file(d.join("tmp/keep.txt")).unwrap();
+    let c = start_in(d).await;
+    assert!(d.join("tfpub-registry.json").exists());
+    assert_eq!(module_bytes(&Api::new(&c, TOKEN), "shared").await, body);
+    c.shutdown().await;
+
+    // A marker from a newer tfpub is refused rather than misread.
+    std::fs::write(
+        d.join("tfpub-registry.json"),
+        r#"{"format": "tfpub-registry", "version": 99}"#,
+    )
+    .unwrap();
+    let e = tfpub_registry::start(
+        tfpub_registry::RegistryOptions::new(d),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("format version 99"), "{e}");
+}

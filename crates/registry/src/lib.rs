@@ -20,6 +20,7 @@ mod archivist;
 mod auth;
 mod blobs;
 mod consumer;
+mod datadir;
 mod db;
 mod faults;
 mod gpg_keys;
@@ -60,6 +61,10 @@ pub enum RegistryError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path} is not a tfpub registry data folder: it holds other files and no {marker}", marker = datadir::MARKER)]
+    NotDataDir { path: PathBuf },
+    #[error("cannot use registry data folder {path}: {detail}")]
+    DataDirFormat { path: PathBuf, detail: String },
     #[error("registry database {path}: {source}")]
     Database {
         path: PathBuf,
@@ -86,6 +91,10 @@ impl RegistryError {
             }
             RegistryError::Bind { .. } => "is the port already in use?",
             RegistryError::Database { .. } => "is the data directory writable and not corrupted?",
+            RegistryError::NotDataDir { .. } => {
+                "pass --data an empty or new folder, or the data folder of a tfpub registry"
+            }
+            RegistryError::DataDirFormat { .. } => "use the tfpub version that wrote this folder",
             RegistryError::DataDir { .. }
             | RegistryError::TokensRead { .. }
             | RegistryError::TokensParse { .. } => return None,
@@ -158,8 +167,17 @@ pub async fn start(
         let path = path.to_path_buf();
         move |source| RegistryError::DataDir { path, source }
     };
-    std::fs::create_dir_all(&opts.data_dir).map_err(dir_err(&opts.data_dir))?;
-    let blobs = blobs::Blobs::open(&opts.data_dir).map_err(dir_err(&opts.data_dir))?;
+    let tmp = datadir::prepare(&opts.data_dir).map_err(|p| match p {
+        datadir::DataDirProblem::Foreign => RegistryError::NotDataDir {
+            path: opts.data_dir.clone(),
+        },
+        datadir::DataDirProblem::Marker(detail) => RegistryError::DataDirFormat {
+            path: opts.data_dir.clone(),
+            detail,
+        },
+        datadir::DataDirProblem::Io(e) => dir_err(&opts.data_dir)(e),
+    })?;
+    let blobs = blobs::Blobs::open(&opts.data_dir, tmp).map_err(dir_err(&opts.data_dir))?;
     let db_path = opts.data_dir.join("registry.db");
     let conn = db::open(&db_path).map_err(|source| RegistryError::Database {
         path: db_path.clone(),
@@ -302,6 +320,11 @@ mod tests {
                 path: path.clone(),
                 source: io(),
             },
+            RegistryError::NotDataDir { path: path.clone() },
+            RegistryError::DataDirFormat {
+                path: path.clone(),
+                detail: "newer".into(),
+            },
             RegistryError::TokensParse {
                 path,
                 source: serde_json::from_str::<u8>("x").unwrap_err(),
@@ -327,6 +350,11 @@ mod tests {
                 None,
                 Some("is the data directory writable and not corrupted?".to_string()),
                 None,
+                Some(
+                    "pass --data an empty or new folder, or the data folder of a tfpub registry"
+                        .to_string()
+                ),
+                Some("use the tfpub version that wrote this folder".to_string()),
                 None,
             ]
         );
