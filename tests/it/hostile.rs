@@ -700,3 +700,65 @@ async fn data_folders_are_marked_shared_safely_and_legacy_ones_adopted() {
     .unwrap_err();
     assert!(e.to_string().contains("format version 99"), "{e}");
 }
+
+/// Whether the server closed `sock` within `within` (EOF or reset on read).
+async fn closed_within(sock: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(within, sock.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            // A 408 or similar answer before the close is fine; keep reading.
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn half_sent_requests_are_timed_out_and_do_not_block_valid_ones() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = tfpub_registry::RegistryOptions::new(dir.path());
+    opts.limits = tfpub_registry::ConnLimits {
+        header_read_timeout: Duration::from_millis(400),
+        idle_timeout: Duration::from_millis(800),
+        max_connections: 16,
+    };
+    let reg = tfpub_registry::start(opts, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let api = Api::new(&reg, TOKEN);
+    // More half-sent request lines than the registry has connection slots.
+    let mut socks = Vec::new();
+    for _ in 0..40 {
+        let mut s = tokio::net::TcpStream::connect(reg.addr()).await.unwrap();
+        s.write_all(b"GET /api/v2/pi").await.unwrap();
+        socks.push(s);
+    }
+    // A valid request is still served, at worst once the slots free up.
+    let t = std::time::Instant::now();
+    let (s, _) = tokio::time::timeout(Duration::from_secs(10), api.get("/api/v2/ping"))
+        .await
+        .expect("a valid request is served despite the half-open sockets");
+    assert!(s.is_success(), "{s}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // Every half-open socket is closed by the server after the timeouts.
+    for s in &mut socks {
+        assert!(closed_within(s, Duration::from_secs(5)).await);
+    }
+    // A body that stalls half-way is cut by the idle timeout.
+    let link = pending_version(&api, "stall").await;
+    let url = url::Url::parse(&link).unwrap();
+    let mut s = tokio::net::TcpStream::connect(reg.addr()).await.unwrap();
+    let head = format!(
+        "PUT {} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 1000\r\n\r\nhalf",
+        url.path()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    assert!(closed_within(&mut s, Duration::from_secs(5)).await);
+    // The link was released, not spent: a complete upload works.
+    let (st, v) = put(&link, main_tf("after stall")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    reg.shutdown().await;
+}

@@ -30,6 +30,7 @@ mod modules;
 mod observe;
 mod providers;
 mod routes;
+mod server;
 mod state;
 mod stats;
 mod store;
@@ -42,6 +43,7 @@ use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "faults")]
 pub use faults::Faults;
+pub use server::ConnLimits;
 pub use stats::Stats;
 
 use state::{AppState, SharedState};
@@ -112,6 +114,8 @@ pub struct RegistryOptions {
     pub tokens: Option<HashMap<String, Vec<String>>>,
     /// Base URL written into links; None = derived from the request's Host header.
     pub public_url: Option<url::Url>,
+    /// Header-read and idle timeouts and the connection cap.
+    pub limits: ConnLimits,
 }
 
 impl RegistryOptions {
@@ -121,6 +125,7 @@ impl RegistryOptions {
             data_dir: data_dir.into(),
             tokens: None,
             public_url: None,
+            limits: ConnLimits::default(),
         }
     }
 }
@@ -137,6 +142,7 @@ impl fmt::Debug for RegistryOptions {
                     .map(|t| format!("[{} REDACTED]", t.len())),
             )
             .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -162,6 +168,7 @@ pub async fn start(
     if opts.tokens.is_none() && !listen.ip().is_loopback() {
         return Err(RegistryError::NonLoopbackWithoutTokens { addr: listen });
     }
+    let limits = opts.limits;
     let instance = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
     let dir_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -207,7 +214,7 @@ pub async fn start(
     });
     let app = routes::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(faults::serve(listener, app, async move {
+    let task = tokio::spawn(faults::serve(listener, app, limits, async move {
         let _ = rx.await;
     }));
     Ok(RunningRegistry {
