@@ -762,3 +762,28 @@ async fn half_sent_requests_are_timed_out_and_do_not_block_valid_ones() {
     assert_eq!(st, StatusCode::OK, "{v}");
     reg.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_local_run_on_a_user_folder_is_refused_with_a_hint_and_deletes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tmp")).unwrap();
+    std::fs::write(dir.path().join("tmp/draft.txt"), "mine").unwrap();
+    let mut c = crate::support::clean_tfpub(home.path());
+    c.arg("--local")
+        .arg("--data")
+        .arg(dir.path())
+        .args(["module", "versions", "greeting/null"]);
+    let r = crate::support::run(c).await;
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("not a tfpub registry data folder"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("empty or new folder"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("tmp/draft.txt")).unwrap(),
+        "mine"
+    );
+}

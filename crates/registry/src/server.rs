@@ -146,7 +146,11 @@ impl<Io> IdleTimeout<Io> {
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         if !self.waiting {
             self.waiting = true;
-            self.timer.as_mut().reset(Instant::now() + self.limit);
+            let now = Instant::now();
+            let deadline = now
+                .checked_add(self.limit)
+                .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
+            self.timer.as_mut().reset(deadline);
         }
         self.timer.as_mut().poll(cx).is_ready()
     }
