@@ -813,11 +813,13 @@ async fn data_survives_restart_on_another_port() {
     let first = reg.addr();
     reg.shutdown().await;
 
-    // a stray temp file from a killed upload is cleaned at start
-    std::fs::write(dir.path().join("tmp/partial"), b"half").unwrap();
+    // a stray temp file from a killed upload (named by a process that is gone) is cleaned
+    // at start
+    let partial = dir.path().join("tmp/tfpub-4000000000-0badcafe.part");
+    std::fs::write(&partial, b"half").unwrap();
     let reg = start_in(dir.path()).await;
     assert_ne!(reg.addr(), first);
-    assert!(!dir.path().join("tmp/partial").exists());
+    assert!(!partial.exists());
     let api = Api::new(&reg, TOKEN);
     let (s, m) = api.get(&format!("{MODS}/private/acme/greeting/null")).await;
     assert_eq!(s, StatusCode::OK);

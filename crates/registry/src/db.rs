@@ -49,8 +49,31 @@ CREATE TABLE IF NOT EXISTS gpg_keys (
 CREATE TABLE IF NOT EXISTS uploads (
   token TEXT PRIMARY KEY,
   kind TEXT NOT NULL, target INTEGER NOT NULL,
+  claimed_by TEXT, claimed_at INTEGER,
   UNIQUE (kind, target));
 "#;
+
+/// Columns added after the first release, for databases created before them:
+/// (table, column, definition).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("uploads", "claimed_by", "TEXT"),
+    ("uploads", "claimed_at", "INTEGER"),
+];
+
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, def) in ADDED_COLUMNS {
+        let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+        let has = st
+            .query_map([], |r| r.get::<_, String>(1))?
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .any(|c| c == column);
+        if !has {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {def}"))?;
+        }
+    }
+    Ok(())
+}
 
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -59,6 +82,7 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(SCHEMA)?;
+    add_missing_columns(&conn)?;
     Ok(conn)
 }
 
