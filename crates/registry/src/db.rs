@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS modules (
   id INTEGER PRIMARY KEY,
   org TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, provider TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  no_code INTEGER NOT NULL DEFAULT 0,
   UNIQUE (org, namespace, name, provider));
 CREATE TABLE IF NOT EXISTS module_versions (
   id INTEGER PRIMARY KEY,
@@ -58,6 +59,7 @@ CREATE TABLE IF NOT EXISTS uploads (
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("uploads", "claimed_by", "TEXT"),
     ("uploads", "claimed_at", "INTEGER"),
+    ("modules", "no_code", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {

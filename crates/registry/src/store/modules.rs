@@ -478,34 +478,19 @@ pub(crate) fn installable(
 }
 
 /// The `no-code` flag of a module, set at creation (modules.md "Create a Module":
-/// `data.attributes.no-code`). Kept in its own table, created on first use, so that the
-/// schema in `db.rs` stays as it is; a module without a row is not no-code.
-const NO_CODE_TABLE: &str = "CREATE TABLE IF NOT EXISTS module_no_code (
-  module_id INTEGER PRIMARY KEY REFERENCES modules(id) ON DELETE CASCADE)";
-
+/// `data.attributes.no-code`).
 pub(crate) fn set_no_code(conn: &Connection, m: &Module, no_code: bool) -> StoreResult<()> {
-    conn.execute_batch(NO_CODE_TABLE)?;
-    if no_code {
-        conn.execute(
-            "INSERT OR IGNORE INTO module_no_code (module_id) VALUES (?1)",
-            [m.id],
-        )?;
-    } else {
-        conn.execute("DELETE FROM module_no_code WHERE module_id=?1", [m.id])?;
-    }
+    conn.execute(
+        "UPDATE modules SET no_code=?1 WHERE id=?2",
+        rusqlite::params![no_code, m.id],
+    )?;
     Ok(())
 }
 
 pub(crate) fn no_code(conn: &Connection, m: &Module) -> StoreResult<bool> {
-    conn.execute_batch(NO_CODE_TABLE)?;
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM module_no_code WHERE module_id=?1",
-            [m.id],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
+    Ok(conn.query_row("SELECT no_code FROM modules WHERE id=?1", [m.id], |r| {
+        r.get(0)
+    })?)
 }
 
 /// The installable versions of a module as records (for the module registry protocol's
