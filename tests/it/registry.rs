@@ -274,7 +274,13 @@ async fn modules_lifecycle_and_errors() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["data"]["attributes"]["deprecation"]["reason"], "old");
+    let (_, l) = api
+        .get("/api/registry/v1/modules/acme/greeting/null/versions")
+        .await;
+    assert_eq!(
+        l["modules"][0]["versions"][0]["deprecation"]["reason"],
+        "old"
+    );
     let (s, v) = api
         .patch(
             &vpath,
@@ -305,8 +311,14 @@ async fn modules_lifecycle_and_errors() {
             json!({"deprecation": {"deprecated-status": "Undeprecated"}}),
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
-    assert!(v["data"]["attributes"]["deprecation"].is_null());
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, l) = api
+        .get("/api/registry/v1/modules/acme/greeting/null/versions")
+        .await;
+    assert!(
+        l["modules"][0]["versions"][0]["deprecation"].is_null(),
+        "{l}"
+    );
     let (s, _) = api
         .patch(
             &vpath,
