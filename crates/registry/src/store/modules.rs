@@ -488,9 +488,11 @@ pub(crate) fn set_no_code(conn: &Connection, m: &Module, no_code: bool) -> Store
 }
 
 pub(crate) fn no_code(conn: &Connection, m: &Module) -> StoreResult<bool> {
-    Ok(conn.query_row("SELECT no_code FROM modules WHERE id=?1", [m.id], |r| {
-        r.get(0)
-    })?)
+    Ok(
+        conn.query_row("SELECT no_code FROM modules WHERE id=?1", [m.id], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// The installable versions of a module as records (for the module registry protocol's
