@@ -753,3 +753,82 @@ async fn a_rejected_token_fails_before_packaging() {
     assert_eq!(t.reg.stats().writes(), 0);
     t.stop().await;
 }
+
+/// The names directly in `tmpdir`, sorted.
+fn run_folders(tmpdir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(tmpdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A publish killed with SIGKILL leaves its temporary folder behind; the next run
+/// removes it, and leaves alone everything that is not a dead run's folder: a folder of
+/// a run that is still alive, a look-alike name, another program's folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_publish_leaves_a_temp_folder_that_the_next_run_removes() {
+    let t = TestRegistry::start().await;
+    let (_tmp, dir) = module_copy();
+    let scratch = tempfile::tempdir().unwrap();
+    let tmpdir = scratch.path();
+    let alive = format!("tfpub-run-{}-alive1", std::process::id());
+    for keep in [alive.as_str(), "tfpub-run-notes", "other-program"] {
+        std::fs::create_dir(tmpdir.join(keep)).unwrap();
+        std::fs::write(tmpdir.join(keep).join("data.txt"), "keep me").unwrap();
+    }
+    let mut before = run_folders(tmpdir);
+
+    // A publish slowed down by the registry (every request takes 2 s), killed once its
+    // archive is built, while it talks to the registry.
+    t.reg.faults().set_latency(Duration::from_secs(2));
+    let mut c = publish_waiting(&t, &dir, "1.0.0", 60);
+    c.env("TMPDIR", tmpdir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let leftover = loop {
+        let new: Vec<String> = run_folders(tmpdir)
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .collect();
+        let archived = new
+            .iter()
+            .any(|n| tmpdir.join(n).join("module.tar.gz").exists());
+        if archived {
+            break new;
+        }
+        assert!(Instant::now() < deadline, "the publish never packaged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(leftover.len(), 1, "{leftover:?}");
+    assert!(
+        tmpdir.join(&leftover[0]).exists(),
+        "a killed run cannot clean up"
+    );
+
+    // The next run finishes the version and removes the leftover, and only it.
+    t.reg.faults().set_latency(Duration::ZERO);
+    let mut c = publish(&t, &dir, "1.0.0");
+    c.env("TMPDIR", tmpdir);
+    ok_json(&run(c).await);
+    let ver = Http::new(&t).version("greeting", "1.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "ok");
+    assert!(!tmpdir.join(&leftover[0]).exists(), "leftover not removed");
+    before.sort();
+    assert_eq!(
+        run_folders(tmpdir),
+        before,
+        "only the dead run's folder goes"
+    );
+    assert!(leftover[0].starts_with("tfpub-run-"), "{leftover:?}");
+    for keep in [alive.as_str(), "tfpub-run-notes", "other-program"] {
+        let f = tmpdir.join(keep).join("data.txt");
+        assert_eq!(std::fs::read_to_string(f).unwrap(), "keep me");
+    }
+    t.stop().await;
+}
