@@ -688,3 +688,67 @@ async fn empty_folder_and_fifo_binaries_are_refused_naming_the_problem() {
     assert_eq!(t.reg.stats().writes(), 0);
     t.stop().await;
 }
+
+/// The entries of a zip: (name, bytes).
+type Entries<'a> = Vec<(&'a str, &'a [u8])>;
+
+/// Replace `zip` in a dist folder by one holding `entries` (name, bytes), list its new
+/// checksum in SHA256SUMS and drop the now stale signature (tfpub signs again).
+fn swap_dist_zip(dist: &Path, zip: &str, entries: &[(&str, &[u8])]) {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+        w.start_file(*name, opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    let old = sha256_hex(&std::fs::read(dist.join(zip)).unwrap());
+    std::fs::write(dist.join(zip), &bytes).unwrap();
+    let sums = dist.join("terraform-provider-greet_1.0.0_SHA256SUMS");
+    let text = std::fs::read_to_string(&sums)
+        .unwrap()
+        .replace(&old, &sha256_hex(&bytes));
+    std::fs::write(&sums, text).unwrap();
+    let _ = std::fs::remove_file(dist.join("terraform-provider-greet_1.0.0_SHA256SUMS.sig"));
+}
+
+/// A dist zip whose entries escape the install folder (`..`, an absolute path) or whose
+/// provider binary is empty is refused before any registry write, the entry named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dist_zip_with_an_escaping_or_empty_entry_is_refused_before_any_write() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "v1");
+    let zip = "terraform-provider-greet_1.0.0_linux_arm64.zip";
+    let exe = "terraform-provider-greet_v1.0.0";
+    let cases: [(&str, Entries, &str); 4] = [
+        (
+            "up",
+            vec![(exe, b"#!/bin/sh\n"), ("../evil.sh", b"x")],
+            "\"../evil.sh\"",
+        ),
+        (
+            "abs",
+            vec![(exe, b"#!/bin/sh\n"), ("/tmp/evil.sh", b"x")],
+            "\"/tmp/evil.sh\"",
+        ),
+        (
+            "deep",
+            vec![(exe, b"#!/bin/sh\n"), ("a/../../x", b"x")],
+            "\"a/../../x\"",
+        ),
+        ("empty", vec![(exe, b"")], "is empty (0 bytes)"),
+    ];
+    for (label, entries, needle) in cases {
+        let dist = tmp.path().join(format!("dist-{label}"));
+        package_binaries(&t, &bins, "1.0.0", &dist);
+        swap_dist_zip(&dist, zip, &entries);
+        let mut c = rsa(t.tfpub_http());
+        c.args(["provider", "publish", "--json"]).arg(&dist);
+        let m = refused(&t, &run(c).await, needle);
+        assert!(m.contains(zip), "{label}: {m}");
+    }
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}

@@ -776,6 +776,7 @@ fn dist_platform(
         }
     }
     let sha256 = check_sha(&path, &file, sha)?;
+    check_zip_entries(dir, &path, &file, base)?;
     Ok(PlatformFile {
         os: os.to_string(),
         arch: arch.to_string(),
@@ -784,6 +785,73 @@ fn dist_platform(
         path,
         sha256,
     })
+}
+
+/// A platform zip of a dist folder holds only safe relative paths (no `..`, no absolute
+/// or drive path, no link) and a non-empty provider binary: what Terraform's installer
+/// would refuse or install broken is refused here, before any registry write. Reads the
+/// zip's central directory only, nothing is decompressed.
+fn check_zip_entries(dir: &Path, path: &Path, file: &str, base: &str) -> Result<(), PackageError> {
+    let dist_err = |reason: String| PackageError::Dist {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let f = File::open(path).map_err(|source| PackageError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut zip = zip::ZipArchive::new(io::BufReader::new(f))
+        .map_err(|e| dist_err(format!("{file} is not a readable zip: {e}")))?;
+    // `terraform-provider-NAME_VERSION` -> `terraform-provider-NAME`.
+    let binary_prefix = base.rsplit_once('_').map_or(base, |(n, _)| n);
+    let mut binaries = Vec::new();
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| dist_err(format!("{file} is not a readable zip: {e}")))?;
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let unsafe_path = |reason: &str| PackageError::UnsafePath {
+            path: name.clone(),
+            where_: file.to_string(),
+            reason: reason.to_string(),
+        };
+        if let Some(reason) = unsafe_zip_name(&name) {
+            return Err(unsafe_path(reason));
+        }
+        if entry.is_symlink() {
+            return Err(unsafe_path(
+                "a symbolic link; a provider zip holds files only",
+            ));
+        }
+        let base_name = name.rsplit('/').next().unwrap_or(&name);
+        if !entry.is_dir() && base_name.starts_with(binary_prefix) {
+            binaries.push((name.clone(), entry.size()));
+        }
+    }
+    match binaries.iter().find(|(_, size)| *size == 0) {
+        Some((name, _)) if binaries.iter().all(|(_, size)| *size == 0) => Err(dist_err(format!(
+            "{file}: the provider binary {name} is empty (0 bytes)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Why a zip entry name is not a safe relative path (None: it is).
+fn unsafe_zip_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.contains('\0') {
+        return Some("an empty name or a NUL byte");
+    }
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Some("an absolute path");
+    }
+    let b = name.as_bytes();
+    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+        return Some("a drive path");
+    }
+    if name.split(['/', '\\']).any(|c| c == "..") {
+        return Some("a `..` component escapes the install folder");
+    }
+    None
 }
 
 /// Zips in the folder that are not for this release are a mistake worth naming.
@@ -845,6 +913,25 @@ mod tests {
         assert!(parse_binary_arg("linux=dist/x").is_err());
         assert!(parse_binary_arg("plan9_amd64=x").is_err());
         assert!(parse_binary_arg("linux_amd64").is_err());
+    }
+
+    #[test]
+    fn zip_entry_names() {
+        for ok in ["terraform-provider-x_v1.0.0", "docs/README.md", "a..b"] {
+            assert_eq!(unsafe_zip_name(ok), None, "{ok}");
+        }
+        for bad in [
+            "../x",
+            "a/../../x",
+            "/etc/x",
+            "\\x",
+            "C:x",
+            "a\\..\\x",
+            "",
+            "a\0b",
+        ] {
+            assert!(unsafe_zip_name(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]
