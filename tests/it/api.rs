@@ -736,21 +736,21 @@ async fn version_change_patches_then_rereads() {
     let stub = Stub::start(|r, _| match r.method.as_str() {
         "PATCH" => resp(200, serde_json::json!({"data":{"type":"module-versions","id":"1"}})),
         _ => resp(200, serde_json::json!({"data":{"id":"modver-1","type":"registry-module-versions","attributes":{
-            "version":"1.0.0","status":"ok","deprecation":{"deprecated-status":"Deprecated","reason":"old"}}}})),
+            "version":"1.0.0","status":"ok","revocation":{"status":"Revoked","message":"old"}}}})),
     })
     .await;
     let v = client_for(&stub)
         .change_module_version(
             &greeting(),
             "1.0.0",
-            VersionChange::Deprecate {
+            VersionChange::Revoke {
                 reason: Some("old".into()),
                 link: None,
             },
         )
         .await
         .unwrap();
-    assert!(v.deprecated());
+    assert!(v.revoked());
     let reqs = stub.requests();
     assert_eq!(
         reqs[0].path,

@@ -162,8 +162,7 @@ fn publish_layer_content_conflict() {
     let err = anyhow::Error::new(PublishError::ContentConflict {
         id: "acme/vpc/aws".into(),
         version: "1.0.0".into(),
-        remote: "a".repeat(64),
-        local: "b".repeat(64),
+        differs: "content differs: main.tf; executable bit or file type differs: run.sh".into(),
     })
     .context("publishing acme/vpc/aws 1.0.0");
     assert_eq!(info(&err).kind, Some(ErrorKind::ContentConflict));

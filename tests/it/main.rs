@@ -8,6 +8,7 @@ mod conformance;
 mod errors;
 mod fields;
 mod git;
+mod hostile;
 mod hostile_client;
 mod module_publish;
 mod package;

@@ -9,7 +9,10 @@
 //!
 //! The few answers the reference pages give no sample for come from wire-facts.md: the
 //! ping (204), the discovery document, the module download (204 + `X-Terraform-Get`).
-//! Known client discrepancies (docs/hcp-fidelity.md, "Open") are not asserted here.
+//!
+//! What the documentation does not promise is exercised too: the stub may serve a module
+//! archive back re-packed (same files, other tar metadata), which tfpub must still
+//! recognise as its own, and name the file when the content really differs.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -848,9 +851,9 @@ async fn client_flows_against_the_documented_samples() {
         "{d}"
     );
 
-    // module deprecate: the PATCH answers the documented `module-versions` document.
-    // (What `module versions` shows afterwards is a known client discrepancy: Open in
-    // docs/hcp-fidelity.md, not asserted here.)
+    // module deprecate: the PATCH answers the documented `module-versions` document, and
+    // `module versions` reads the deprecation where the docs put it (the protocol's
+    // versions listing), not from the api/v2 version resource, which has no such field.
     let mut c = tfpub(&base, home.path());
     c.args([
         "module",
@@ -867,6 +870,17 @@ async fn client_flows_against_the_documented_samples() {
         stub.world.lock().unwrap().modules["greeting/null"]["1.0.0"].deprecated,
         Some(("old".to_string(), String::new()))
     );
+    let versions = || {
+        let mut c = tfpub(&base, home.path());
+        c.args(["module", "versions", "greeting/null", "--json"]);
+        c
+    };
+    let d = ok_json(&run(versions()).await);
+    assert_eq!(
+        items(&d),
+        vec![("1.0.0".to_string(), "status ok, deprecated".to_string())],
+        "{d}"
+    );
 
     // module revoke: the documented version resource carries `revocation`.
     let mut c = tfpub(&base, home.path());
@@ -881,12 +895,25 @@ async fn client_flows_against_the_documented_samples() {
     ]);
     let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "updated", "{d}");
+    let d = ok_json(&run(versions()).await);
+    assert_eq!(
+        items(&d),
+        vec![("1.0.0".to_string(), "status ok, revoked".to_string())],
+        "{d}"
+    );
+
+    // module unrevoke: the version goes back to deprecated (manage-module-versions.md,
+    // "Revert the revocation status"), not to plain ok.
     let mut c = tfpub(&base, home.path());
-    c.args(["module", "versions", "greeting/null", "--json"]);
+    c.args(["module", "unrevoke", "greeting/null", "1.0.0", "--json"]);
     let d = ok_json(&run(c).await);
-    let listed = items(&d);
-    assert_eq!(listed.len(), 1, "{d}");
-    assert!(listed[0].1.contains("revoked"), "{d}");
+    assert_eq!(d["outcome"], "updated", "{d}");
+    let d = ok_json(&run(versions()).await);
+    assert_eq!(
+        items(&d),
+        vec![("1.0.0".to_string(), "status ok, deprecated".to_string())],
+        "{d}"
+    );
 
     // provider publish
     let bins = tempfile::tempdir().unwrap();
@@ -934,6 +961,116 @@ async fn client_flows_against_the_documented_samples() {
         "token sent to upload/download URLs: {:?}",
         w.leaked_auth
     );
+    drop(w);
+    task.abort();
+}
+
+/// The entries of a `.tar.gz` (path, type, mode, link target, bytes), directories included.
+type TarItem = (String, tar::EntryType, u32, Option<String>, Vec<u8>);
+
+fn tar_items(gz: &[u8]) -> Vec<TarItem> {
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+    ar.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let h = e.header().clone();
+            let target = e
+                .link_name()
+                .unwrap()
+                .map(|t| t.to_string_lossy().into_owned());
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut body).unwrap();
+            (path, h.entry_type(), h.mode().unwrap(), target, body)
+        })
+        .collect()
+}
+
+/// Re-pack as another packer would: entries in reverse order, `./` prefixes, a real
+/// mtime, an owner, ustar headers, another compression level. `edit` may change items.
+fn repack(gz: &[u8], edit: impl Fn(&mut Vec<TarItem>)) -> Vec<u8> {
+    let mut items = tar_items(gz);
+    items.reverse();
+    edit(&mut items);
+    let enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut b = tar::Builder::new(enc);
+    for (path, kind, mode, target, body) in &items {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(*kind);
+        h.set_mode(*mode);
+        h.set_mtime(1_700_000_000);
+        h.set_uid(1000);
+        h.set_gid(1000);
+        h.set_size(body.len() as u64);
+        let path = format!("./{path}");
+        match target {
+            Some(t) => b.append_link(&mut h, &path, t).unwrap(),
+            None => b.append_data(&mut h, &path, &body[..]).unwrap(),
+        }
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repacked_archive_counts_as_ours_and_a_changed_one_is_named() {
+    let (stub, base, task) = start_stub().await;
+    let home = tempfile::tempdir().unwrap();
+    let (_keep, dir) = module_copy();
+    let publish = || {
+        let mut c = tfpub(&base, home.path());
+        c.args([
+            "module",
+            "publish",
+            "--json",
+            "--version",
+            "1.0.0",
+            "--timeout",
+            "30",
+        ])
+        .arg(&dir);
+        c
+    };
+    let d = ok_json(&run(publish()).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+
+    // The registry serves the same files re-packed: the re-run recognises them.
+    let blob = "module/greeting/null/1.0.0".to_string();
+    let ours = stub.world.lock().unwrap().blobs[&blob].clone();
+    let same = repack(&ours, |_| {});
+    assert_ne!(same, ours);
+    assert_ne!(tar_items(&same), tar_items(&ours));
+    stub.world.lock().unwrap().blobs.insert(blob.clone(), same);
+    let d = ok_json(&run(publish()).await);
+    assert_ne!(d["outcome"], "published", "{d}");
+    assert!(
+        d.to_string().contains("already published"),
+        "recognised as already published: {d}"
+    );
+
+    // One file's bytes differ and one lost its place: the refusal names both.
+    let changed = repack(&ours, |items| {
+        for it in items.iter_mut() {
+            if it.0 == "main.tf" {
+                it.4.extend_from_slice(b"# changed\n");
+            }
+        }
+        items.retain(|it| it.0 != "outputs.tf");
+    });
+    stub.world.lock().unwrap().blobs.insert(blob, changed);
+    let r = run(publish()).await;
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("content-conflict"), "{all}");
+    assert!(
+        all.contains("only in the local archive: outputs.tf"),
+        "{all}"
+    );
+    assert!(all.contains("content differs: main.tf"), "{all}");
+
+    let w = stub.world.lock().unwrap();
+    assert!(w.unexpected.is_empty(), "{:?}", w.unexpected);
+    assert!(w.leaked_auth.is_empty(), "{:?}", w.leaked_auth);
     drop(w);
     task.abort();
 }

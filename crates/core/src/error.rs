@@ -480,8 +480,7 @@ mod tests {
             B::ContentConflict {
                 id: s(),
                 version: s(),
-                remote: s(),
-                local: s(),
+                differs: s(),
             },
             B::ConcurrentPublisherWon {
                 id: s(),
@@ -558,8 +557,7 @@ mod tests {
                 PublishError::ContentConflict {
                     id: s(),
                     version: s(),
-                    remote: s(),
-                    local: s(),
+                    differs: s(),
                 },
                 ErrorKind::ContentConflict,
             ),

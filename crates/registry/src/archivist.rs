@@ -1,9 +1,12 @@
-//! The archivist: one-shot upload links (minted per record, used up by the upload) and
+//! The archivist: one-shot upload links (minted per record, claimed by exactly one PUT,
+//! used up by the upload that completes) and
 //! unauthenticated blob downloads, plus the handlers behind them. A completed upload is
 //! handed to the module or provider store, which attaches it to its record.
 //!
 //! Imports `jsonapi`, `store`, `state` and `faults` (the upload fault hook); handlers may
 //! import its link helpers, it imports no handler.
+
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -14,7 +17,7 @@ use rusqlite::Connection;
 use crate::faults::ConnControl;
 use crate::jsonapi::{link, Problem, Reply};
 use crate::state::SharedState;
-use crate::store::uploads::{self, UploadKind};
+use crate::store::uploads::{self, Claim, UploadKind};
 use crate::store::{modules, providers};
 
 /// The one-shot upload URL for (kind, target), minted on first use.
@@ -32,17 +35,72 @@ pub(crate) fn download_link(base: &url::Url, sha: &str, filename: &str) -> Strin
     link(base, &format!("_archivist/blobs/{sha}/{filename}"))
 }
 
-/// `PUT /_archivist/upload/{token}`: streams the body into the blob store, then attaches
-/// it to the record the token was minted for.
+/// A won claim on an upload link, released when dropped unless the upload completed: a
+/// failed body, a refused file or a client that went away (the handler future is dropped)
+/// leave the link usable for a retry.
+struct ClaimGuard {
+    state: SharedState,
+    token: String,
+    done: bool,
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = uploads::release(&self.state.conn(), &self.token, &self.state.instance);
+        }
+    }
+}
+
+/// How long a PUT that lost the race for its link waits for the winner to finish before
+/// it is refused anyway.
+const LOSER_WAIT: Duration = Duration::from_secs(60);
+
+/// Claims the upload link `token` for this request. A link another PUT is using is
+/// waited on, without reading a byte of this request's body, until that upload is
+/// decided: if it completed, this one is refused (409) and nothing of it is stored; if it
+/// failed and released the link, this request claims it in turn. Answering only once the
+/// race is decided lets a refused client re-read the record and see the winner's outcome.
+async fn claim_link(state: &SharedState, token: &str) -> Result<(UploadKind, i64), Problem> {
+    let deadline = tokio::time::Instant::now() + LOSER_WAIT;
+    let mut waited = false;
+    loop {
+        let claim = uploads::claim(&state.conn(), token, &state.instance)?;
+        match claim {
+            Claim::Won(kind, target) => return Ok((kind, target)),
+            Claim::Unknown if waited => {
+                return Err(Problem::conflict(
+                    "another upload to this URL completed first; this one was not stored",
+                ))
+            }
+            Claim::Unknown => return Err(Problem::not_found("unknown or already used upload URL")),
+            Claim::Busy if tokio::time::Instant::now() >= deadline => {
+                return Err(Problem::conflict(
+                    "another upload to this URL is still in progress; this one was not stored",
+                ))
+            }
+            Claim::Busy => {
+                waited = true;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// `PUT /_archivist/upload/{token}`: claims the link (one winner; a concurrent PUT is
+/// refused with a 409 and nothing of its body is stored), streams the body into the blob store, checks it
+/// off the async workers, then attaches it to the record the token was minted for.
 pub(crate) async fn upload(
     State(state): State<SharedState>,
     conn_ctl: ConnControl,
     Path(token): Path<String>,
     body: Body,
 ) -> Reply {
-    let found = uploads::lookup(&state.conn(), &token)?;
-    let Some((kind, target)) = found else {
-        return Err(Problem::not_found("unknown or already used upload URL"));
+    let (kind, target) = claim_link(&state, &token).await?;
+    let mut guard = ClaimGuard {
+        state: state.clone(),
+        token: token.clone(),
+        done: false,
     };
     if let Some(fault) = state.faults.take_upload_fault() {
         return Ok(fault.apply(&conn_ctl, body).await);
@@ -58,15 +116,41 @@ pub(crate) async fn upload(
                 .blobs
                 .path(&sha)
                 .ok_or_else(|| Problem::internal("bad blob digest"))?;
-            let ingested = (!state.faults.holding_pending()).then(|| modules::ingest(&path));
+            let ingested = if state.faults.holding_pending() {
+                None
+            } else {
+                Some(off_workers(move || modules::ingest(&path)).await?)
+            };
             modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
+        }
+        UploadKind::Binary => {
+            let path = state
+                .blobs
+                .path(&sha)
+                .ok_or_else(|| Problem::internal("bad blob digest"))?;
+            off_workers(move || providers::check_zip(&path))
+                .await?
+                .map_err(Problem::invalid)?;
+            providers::record_upload(&mut state.conn(), kind, target, &sha, &token)?
         }
         _ => providers::record_upload(&mut state.conn(), kind, target, &sha, &token)?,
     }
+    guard.done = true;
     Ok(StatusCode::OK.into_response())
 }
 
-/// `GET /_archivist/blobs/{sha}/{filename}`: a stored blob, by digest.
+/// Runs blocking work (archive checks read and decompress whole files) on the blocking
+/// pool, so a big or hostile upload never stalls the async workers serving other requests.
+async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Problem::internal(format!("archive check failed: {e}")))
+}
+
+/// `GET /_archivist/blobs/{sha}/{filename}`: a stored blob, by digest, streamed from disk
+/// in chunks (memory use does not grow with the blob's size or the number of downloads).
 pub(crate) async fn download(
     State(state): State<SharedState>,
     Path((sha, _filename)): Path<(String, String)>,
@@ -75,13 +159,25 @@ pub(crate) async fn download(
         .blobs
         .path(&sha)
         .ok_or_else(|| Problem::not_found("no such file"))?;
-    let bytes = tokio::fs::read(&path)
+    let file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| Problem::not_found("no such file"))?;
+    let len = file
+        .metadata()
+        .await
+        .map_err(|e| Problem::internal(format!("cannot read blob: {e}")))?
+        .len();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024));
     Ok((
         StatusCode::OK,
-        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
-        bytes,
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/octet-stream".to_string(),
+            ),
+            (axum::http::header::CONTENT_LENGTH, len.to_string()),
+        ],
+        body,
     )
         .into_response())
 }

@@ -1,8 +1,9 @@
-//! Content-addressed blob store: `DATA/blobs/sha256/ab/abcd…`. A blob is written to
-//! `DATA/tmp`, fsynced and renamed into place before the database refers to it, so a
-//! process killed mid-upload leaves at most a stray temp file (cleaned at start).
+//! Content-addressed blob store: `DATA/blobs/sha256/ab/abcd…`. A blob is written to a
+//! temp file of this process in `DATA/tmp` (see `datadir`), fsynced and renamed into
+//! place before the database refers to it, so a process killed mid-upload leaves at most
+//! a stray temp file (removed by a later start once its process is gone).
 //!
-//! A leaf: imports nothing from the crate; used by the state and the archivist.
+//! Imports only `datadir` (temp names); used by the state and the archivist.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -17,14 +18,10 @@ pub(crate) struct Blobs {
 }
 
 impl Blobs {
-    pub(crate) fn open(data_dir: &Path) -> io::Result<Blobs> {
+    /// The store in `data_dir`, writing temp files into `tmp` (prepared by `datadir`).
+    pub(crate) fn open(data_dir: &Path, tmp: PathBuf) -> io::Result<Blobs> {
         let root = data_dir.join("blobs").join("sha256");
-        let tmp = data_dir.join("tmp");
         std::fs::create_dir_all(&root)?;
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp)?;
-        }
-        std::fs::create_dir_all(&tmp)?;
         Ok(Blobs { root, tmp })
     }
 
@@ -40,8 +37,7 @@ impl Blobs {
     /// Streams a request body into the store; returns its sha256 (lower-case hex).
     /// Nothing is visible under `blobs/` unless the whole body arrived.
     pub(crate) async fn store(&self, body: axum::body::Body) -> io::Result<String> {
-        let name: u128 = rand::random();
-        let tmp_path = self.tmp.join(format!("{name:032x}"));
+        let tmp_path = self.tmp.join(crate::datadir::temp_name());
         let result = self.store_inner(body, &tmp_path).await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&tmp_path).await;

@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS modules (
   id INTEGER PRIMARY KEY,
   org TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, provider TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  no_code INTEGER NOT NULL DEFAULT 0,
   UNIQUE (org, namespace, name, provider));
 CREATE TABLE IF NOT EXISTS module_versions (
   id INTEGER PRIMARY KEY,
@@ -49,8 +50,32 @@ CREATE TABLE IF NOT EXISTS gpg_keys (
 CREATE TABLE IF NOT EXISTS uploads (
   token TEXT PRIMARY KEY,
   kind TEXT NOT NULL, target INTEGER NOT NULL,
+  claimed_by TEXT, claimed_at INTEGER,
   UNIQUE (kind, target));
 "#;
+
+/// Columns added after the first release, for databases created before them:
+/// (table, column, definition).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("uploads", "claimed_by", "TEXT"),
+    ("uploads", "claimed_at", "INTEGER"),
+    ("modules", "no_code", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
+    for (table, column, def) in ADDED_COLUMNS {
+        let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+        let has = st
+            .query_map([], |r| r.get::<_, String>(1))?
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .any(|c| c == column);
+        if !has {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {def}"))?;
+        }
+    }
+    Ok(())
+}
 
 pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -59,6 +84,7 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(SCHEMA)?;
+    add_missing_columns(&conn)?;
     Ok(conn)
 }
 

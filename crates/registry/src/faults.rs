@@ -5,8 +5,8 @@
 //! `faults` these are real; without it they are zero-sized no-ops whose checks compile
 //! away, so a release build carries no fault code and handlers need no `cfg`.
 //!
-//! Imports only `jsonapi` (to shape an injected error); nothing here may import handlers,
-//! stores or the state.
+//! Imports only `jsonapi` (to shape an injected error) and `server` (the accept loop);
+//! nothing here may import handlers, stores or the state.
 
 #[cfg(feature = "faults")]
 mod switches;
@@ -28,9 +28,10 @@ mod off {
     use axum::extract::FromRequestParts;
     use axum::http::request::Parts;
     use axum::response::Response;
-    use axum::serve::ListenerExt;
     use axum::Router;
     use tokio::net::TcpListener;
+
+    use crate::server::ConnLimits;
 
     /// No fault switches: every check answers "no fault".
     #[derive(Clone, Default)]
@@ -72,18 +73,13 @@ mod off {
         }
     }
 
-    /// Serves `app` on a plain TCP listener, with Nagle off (small JSON answers must not
-    /// wait for ACKs), until `shutdown` completes.
+    /// Serves `app` on plain TCP connections within `limits` until `shutdown` completes.
     pub(crate) async fn serve(
         listener: TcpListener,
         app: Router,
+        limits: ConnLimits,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) {
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        crate::server::serve(listener, app, limits, shutdown, |tcp| (tcp, ())).await;
     }
 }

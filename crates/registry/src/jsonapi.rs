@@ -46,6 +46,9 @@ impl Problem {
     pub(crate) fn bad_request(detail: impl Into<String>) -> Problem {
         Self::new(StatusCode::BAD_REQUEST, "bad request", detail)
     }
+    pub(crate) fn conflict(detail: impl Into<String>) -> Problem {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
     pub(crate) fn unauthorized() -> Problem {
         Self::new(
             StatusCode::UNAUTHORIZED,
@@ -63,6 +66,7 @@ impl From<StoreError> for Problem {
         match e {
             StoreError::NotFound(d) => Problem::not_found(d),
             StoreError::Invalid(d) => Problem::invalid(d),
+            StoreError::Conflict(d) => Problem::conflict(d),
             StoreError::Internal(d) => Problem::internal(d),
         }
     }
@@ -160,6 +164,20 @@ pub(crate) fn valid_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The longest organization or namespace name accepted.
+pub(crate) const MAX_ORG_NAME: usize = 100;
+
+/// Organization names (and so private namespaces) as HCP Terraform allows them: ASCII
+/// letters, digits, `-` and `_`. The service documents the character set but no length;
+/// we cap at [`MAX_ORG_NAME`] so a path cannot carry kilobytes into the database and every
+/// link. Conservative on purpose: `.`, spaces, `%`-escapes and NUL never reach a store.
+pub(crate) fn valid_org_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ORG_NAME
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A semantic version, or the 422 the API answers for one that is not.
 pub(crate) fn require_semver(s: &str) -> Result<(), Problem> {
     if semver::Version::parse(s).is_ok() {
@@ -171,35 +189,49 @@ pub(crate) fn require_semver(s: &str) -> Result<(), Problem> {
     }
 }
 
-/// `page[number]` / `page[size]` (max 100): (page, size).
+/// The highest `page[number]` accepted: far beyond any real listing, low enough that no
+/// offset computed from it can overflow.
+pub(crate) const MAX_PAGE_NUMBER: u64 = 1_000_000;
+
+/// `page[number]` (1..=[`MAX_PAGE_NUMBER`]) / `page[size]` (positive, capped at 100):
+/// (page, size).
 pub(crate) fn page_params(q: &HashMap<String, String>) -> Result<(usize, usize), Problem> {
-    let num = |k: &str, d: usize| -> Result<usize, Problem> {
+    let num = |k: &str, d: usize, max: u64| -> Result<usize, Problem> {
         match q.get(k) {
             None => Ok(d),
             Some(s) => s
-                .parse::<usize>()
+                .parse::<u64>()
                 .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| Problem::bad_request(format!("{k} must be a positive integer"))),
+                .filter(|n| (1..=max).contains(n))
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| {
+                    Problem::bad_request(format!("{k} must be a positive integer up to {max}"))
+                }),
         }
     };
-    Ok((num("page[number]", 1)?, num("page[size]", 20)?.min(100)))
+    Ok((
+        num("page[number]", 1, MAX_PAGE_NUMBER)?,
+        num("page[size]", 20, u64::MAX)?.min(100),
+    ))
 }
 
-/// Slices `items` into the requested page and builds `meta.pagination`.
+/// Slices `items` into the requested page and builds `meta.pagination`. Saturating
+/// arithmetic: a page past the end is empty, never an overflow.
 pub(crate) fn paginate(items: Vec<Value>, page: usize, size: usize) -> (Vec<Value>, Value) {
+    let size = size.max(1);
+    let page = page.max(1);
     let total = items.len();
     let pages = total.div_ceil(size).max(1);
     let slice: Vec<Value> = items
         .into_iter()
-        .skip((page - 1) * size)
+        .skip((page - 1).saturating_mul(size))
         .take(size)
         .collect();
     let meta = json!({"pagination": {
         "current-page": page,
         "page-size": size,
         "prev-page": if page > 1 { json!(page - 1) } else { Value::Null },
-        "next-page": if page < pages { json!(page + 1) } else { Value::Null },
+        "next-page": if page < pages { json!(page.saturating_add(1)) } else { Value::Null },
         "total-pages": pages,
         "total-count": total,
     }});

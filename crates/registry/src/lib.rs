@@ -11,7 +11,7 @@
 
 //!
 //! This file is the public surface only. Inside, dependencies point one way:
-//! `routes` → handlers (`modules`, `providers`, `gpg_keys`, `consumer`, `archivist`) →
+//! `routes` (and its request checks in `guard`) → handlers (`modules`, `providers`, `gpg_keys`, `consumer`, `archivist`) →
 //! {`jsonapi`, `auth`, `archivist` link helpers, `store`} → {`db`, `blobs`}; `state`,
 //! `faults` and `stats` sit beside them and import no handler. The fault switches exist
 //! only with the cargo feature `faults` (tests and benchmarks).
@@ -20,14 +20,17 @@ mod archivist;
 mod auth;
 mod blobs;
 mod consumer;
+mod datadir;
 mod db;
 mod faults;
 mod gpg_keys;
+mod guard;
 mod jsonapi;
 mod modules;
 mod observe;
 mod providers;
 mod routes;
+mod server;
 mod state;
 mod stats;
 mod store;
@@ -40,6 +43,7 @@ use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "faults")]
 pub use faults::Faults;
+pub use server::ConnLimits;
 pub use stats::Stats;
 
 use state::{AppState, SharedState};
@@ -59,6 +63,10 @@ pub enum RegistryError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path} is not a tfpub registry data folder: it holds other files and no {marker}", marker = datadir::MARKER)]
+    NotDataDir { path: PathBuf },
+    #[error("cannot use registry data folder {path}: {detail}")]
+    DataDirFormat { path: PathBuf, detail: String },
     #[error("registry database {path}: {source}")]
     Database {
         path: PathBuf,
@@ -85,6 +93,10 @@ impl RegistryError {
             }
             RegistryError::Bind { .. } => "is the port already in use?",
             RegistryError::Database { .. } => "is the data directory writable and not corrupted?",
+            RegistryError::NotDataDir { .. } => {
+                "pass --data an empty or new folder, or the data folder of a tfpub registry"
+            }
+            RegistryError::DataDirFormat { .. } => "use the tfpub version that wrote this folder",
             RegistryError::DataDir { .. }
             | RegistryError::TokensRead { .. }
             | RegistryError::TokensParse { .. } => return None,
@@ -102,6 +114,8 @@ pub struct RegistryOptions {
     pub tokens: Option<HashMap<String, Vec<String>>>,
     /// Base URL written into links; None = derived from the request's Host header.
     pub public_url: Option<url::Url>,
+    /// Header-read and idle timeouts and the connection cap.
+    pub limits: ConnLimits,
 }
 
 impl RegistryOptions {
@@ -111,6 +125,7 @@ impl RegistryOptions {
             data_dir: data_dir.into(),
             tokens: None,
             public_url: None,
+            limits: ConnLimits::default(),
         }
     }
 }
@@ -127,6 +142,7 @@ impl fmt::Debug for RegistryOptions {
                     .map(|t| format!("[{} REDACTED]", t.len())),
             )
             .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -152,12 +168,23 @@ pub async fn start(
     if opts.tokens.is_none() && !listen.ip().is_loopback() {
         return Err(RegistryError::NonLoopbackWithoutTokens { addr: listen });
     }
+    let limits = opts.limits;
+    let instance = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
     let dir_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RegistryError::DataDir { path, source }
     };
-    std::fs::create_dir_all(&opts.data_dir).map_err(dir_err(&opts.data_dir))?;
-    let blobs = blobs::Blobs::open(&opts.data_dir).map_err(dir_err(&opts.data_dir))?;
+    let tmp = datadir::prepare(&opts.data_dir).map_err(|p| match p {
+        datadir::DataDirProblem::Foreign => RegistryError::NotDataDir {
+            path: opts.data_dir.clone(),
+        },
+        datadir::DataDirProblem::Marker(detail) => RegistryError::DataDirFormat {
+            path: opts.data_dir.clone(),
+            detail,
+        },
+        datadir::DataDirProblem::Io(e) => dir_err(&opts.data_dir)(e),
+    })?;
+    let blobs = blobs::Blobs::open(&opts.data_dir, tmp).map_err(dir_err(&opts.data_dir))?;
     let db_path = opts.data_dir.join("registry.db");
     let conn = db::open(&db_path).map_err(|source| RegistryError::Database {
         path: db_path.clone(),
@@ -183,10 +210,11 @@ pub async fn start(
         local_addr,
         faults: faults::Faults::default(),
         stats: Stats::default(),
+        instance,
     });
     let app = routes::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(faults::serve(listener, app, async move {
+    let task = tokio::spawn(faults::serve(listener, app, limits, async move {
         let _ = rx.await;
     }));
     Ok(RunningRegistry {
@@ -299,6 +327,11 @@ mod tests {
                 path: path.clone(),
                 source: io(),
             },
+            RegistryError::NotDataDir { path: path.clone() },
+            RegistryError::DataDirFormat {
+                path: path.clone(),
+                detail: "newer".into(),
+            },
             RegistryError::TokensParse {
                 path,
                 source: serde_json::from_str::<u8>("x").unwrap_err(),
@@ -324,6 +357,11 @@ mod tests {
                 None,
                 Some("is the data directory writable and not corrupted?".to_string()),
                 None,
+                Some(
+                    "pass --data an empty or new folder, or the data folder of a tfpub registry"
+                        .to_string()
+                ),
+                Some("use the tfpub version that wrote this folder".to_string()),
                 None,
             ]
         );

@@ -84,11 +84,6 @@ fn version_json(
             json!(upload_link(conn, base, UploadKind::Module, v.id)?),
         );
     }
-    let deprecation = if v.deprecated {
-        json!({"deprecated-status": "Deprecated", "reason": v.deprecation_reason, "link": v.deprecation_link})
-    } else {
-        Value::Null
-    };
     let revocation = if v.revoked {
         json!({"status": "Revoked", "message": v.revocation_message, "link": v.revocation_link})
     } else {
@@ -104,7 +99,8 @@ fn version_json(
             "error": v.error,
             "commit-sha": v.commit_sha,
             "branch": null,
-            "deprecation": deprecation,
+            // No `deprecation`: no documented version resource has it; deprecation data
+            // is served by the protocol's versions listing (consumer.rs).
             "revocation": revocation,
             "created-at": v.created_at,
             "updated-at": v.updated_at,

@@ -9,7 +9,7 @@ use axum::Router;
 
 use crate::jsonapi::Problem;
 use crate::state::SharedState;
-use crate::{archivist, consumer, gpg_keys, modules, observe, providers};
+use crate::{archivist, consumer, gpg_keys, guard, modules, observe, providers};
 
 type Routes = Router<SharedState>;
 
@@ -19,8 +19,14 @@ pub(crate) fn router(state: SharedState) -> Router {
         module_routes(routes),
     ))));
     routes
+        .route_layer(axum::middleware::from_fn(guard::path_names))
         .fallback(fallback)
         .method_not_allowed_fallback(fallback)
+        .layer(axum::middleware::from_fn(guard::request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::origin,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::layer,

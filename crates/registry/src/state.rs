@@ -23,6 +23,9 @@ pub(crate) struct AppState {
     pub local_addr: SocketAddr,
     pub faults: Faults,
     pub stats: Stats,
+    /// This registry instance's id, `PID-RANDOM`: the owner of its upload claims and the
+    /// prefix of its temp files, so processes sharing a data folder never collide.
+    pub instance: String,
 }
 
 pub(crate) type SharedState = Arc<AppState>;

@@ -1,8 +1,11 @@
 //! The consumer side: what `terraform init` reads. Service discovery
 //! (`/.well-known/terraform.json`, looked up once per client), the providers.v1 download
-//! document, a module version's `X-Terraform-Get` location, and unauthenticated fetches
-//! of download URLs (which may point at another host, so they never carry the token).
+//! document, the modules.v1 versions listing (where the documentation puts deprecation
+//! data), a module version's `X-Terraform-Get` location, and unauthenticated fetches of
+//! download URLs (which may point at another host, so they never carry the token), in
+//! memory or streamed to a file.
 
+use std::io::{Seek, Write};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -13,8 +16,41 @@ use url::Url;
 use super::transport::{
     decode_error, rate_limit_reset, read_capped, transport_error, Raw, API_TIMEOUT, MAX_API_BODY,
 };
-use super::{ApiError, Client, ProviderDownload};
+use super::{ApiError, Client, ModuleVersionsListing, ProviderDownload};
 use crate::vocab::{ModuleAddress, ProviderAddress};
+
+/// The most a module archive download may hold. No reference page states a size limit
+/// for module archives; this is well above the packager's 200 MiB default, and callers
+/// raise it to their own archive's size when that is larger.
+pub const MAX_MODULE_ARCHIVE: u64 = 512 * 1024 * 1024;
+
+/// Where a download's body goes. `reset` starts over (a retried attempt must not append
+/// to what a failed one wrote).
+trait Sink {
+    fn reset(&mut self) -> std::io::Result<()>;
+    fn put(&mut self, chunk: &[u8]) -> std::io::Result<()>;
+}
+
+impl Sink for bytes::BytesMut {
+    fn reset(&mut self) -> std::io::Result<()> {
+        self.clear();
+        Ok(())
+    }
+    fn put(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.extend_from_slice(chunk);
+        Ok(())
+    }
+}
+
+impl Sink for std::fs::File {
+    fn reset(&mut self) -> std::io::Result<()> {
+        self.set_len(0)?;
+        self.rewind()
+    }
+    fn put(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.write_all(chunk)
+    }
+}
 
 /// The registry service URLs discovery found.
 #[derive(Debug, Clone)]
@@ -105,6 +141,27 @@ impl Client {
             .unwrap_or_else(|_| loc.to_string()))
     }
 
+    /// The modules.v1 versions listing of a module, each version with its `deprecation`
+    /// (manage-module-versions.md, "Fetch a module version's deprecation data"). A module
+    /// the protocol does not know (404) lists nothing.
+    pub async fn module_versions_listing(
+        &self,
+        m: &ModuleAddress,
+    ) -> Result<ModuleVersionsListing, ApiError> {
+        let s = self.services().await?;
+        let u = Self::service_url(
+            &s.modules,
+            &[m.namespace(), m.name(), m.provider(), "versions"],
+        );
+        match self.request(Method::GET, u.clone(), None, true).await {
+            Ok(raw) => {
+                serde_json::from_slice(&raw.body).map_err(|e| decode_error(&Method::GET, &u, e))
+            }
+            Err(ApiError::NotFound { .. }) => Ok(ModuleVersionsListing::default()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Unauthenticated GET of a download URL (as Terraform fetches archives), in memory
     /// and without a size limit: for callers that know how large the answer should be,
     /// [`Client::fetch_limited`] stops a hostile server from choosing.
@@ -115,58 +172,102 @@ impl Client {
     /// [`Client::fetch`] that refuses (with [`ApiError::BodyTooLarge`], not retried) a
     /// body above `max` bytes, reading no further than that.
     pub async fn fetch_limited(&self, url: &str, max: u64) -> Result<bytes::Bytes, ApiError> {
+        let mut body = bytes::BytesMut::new();
+        self.download(url, max, &mut body).await?;
+        Ok(body.freeze())
+    }
+
+    /// [`Client::fetch_limited`] streamed into `file` (truncated first, and again before
+    /// a retry), so a large archive is never held in memory. Returns the bytes written;
+    /// the file is left positioned at its end.
+    pub async fn fetch_to_file(
+        &self,
+        url: &str,
+        max: u64,
+        file: &mut std::fs::File,
+    ) -> Result<u64, ApiError> {
+        self.download(url, max, file).await
+    }
+
+    /// The GET behind the fetches: retries like every request, a 2xx body goes to `sink`
+    /// chunk by chunk (at most `max` bytes), an error answer is held to the API limit.
+    async fn download<S: Sink + Send>(
+        &self,
+        url: &str,
+        max: u64,
+        sink: &mut S,
+    ) -> Result<u64, ApiError> {
         let u = Url::parse(url).map_err(|e| ApiError::Decode {
             method: "GET".into(),
             path: "(download URL)".into(),
             reason: super::server_text(&e.to_string()),
         })?;
+        let too_large = |limit| ApiError::BodyTooLarge {
+            method: "GET".into(),
+            path: u.path().to_string(),
+            limit,
+        };
+        let stored = |e: std::io::Error| ApiError::Transport {
+            method: "GET".into(),
+            path: u.path().to_string(),
+            message: format!("storing the download: {e}"),
+        };
         let started = Instant::now();
         let mut attempts = 0;
         loop {
             attempts += 1;
             self.count.fetch_add(1, Ordering::Relaxed);
-            let res = async {
-                let r = self
-                    .plain
-                    .get(u.clone())
-                    .timeout(API_TIMEOUT * 5)
-                    .send()
-                    .await?;
-                let status = r.status().as_u16();
-                let headers = r.headers().clone();
-                // An error answer is an API answer, held to the API limit.
-                let cap = if (200..300).contains(&status) {
-                    max
-                } else {
-                    MAX_API_BODY
-                };
-                let raw = read_capped(r, cap).await?.map(|body| Raw {
-                    status,
-                    headers,
-                    body,
-                });
-                Ok::<_, reqwest::Error>(raw.ok_or(cap))
-            }
-            .await;
-            let res = match res {
-                Ok(Err(limit)) => {
-                    return Err(ApiError::BodyTooLarge {
-                        method: "GET".into(),
-                        path: u.path().to_string(),
-                        limit,
-                    })
-                }
-                Ok(Ok(raw)) => Ok(raw),
-                Err(e) => Err(e),
-            };
-            let (err, floor) = match res {
-                Ok(raw) if (200..300).contains(&raw.status) => return Ok(raw.body),
-                Ok(raw) => {
-                    let floor = rate_limit_reset(&raw.headers);
-                    let e = self.classify(&Method::GET, &u, raw).err().expect("non-2xx");
-                    (e, floor)
-                }
+            let sent = self
+                .plain
+                .get(u.clone())
+                .timeout(API_TIMEOUT * 5)
+                .send()
+                .await;
+            let (err, floor) = match sent {
                 Err(e) => (transport_error(&Method::GET, u.path(), e), None),
+                Ok(mut r) if r.status().is_success() => {
+                    if r.content_length().is_some_and(|n| n > max) {
+                        return Err(too_large(max));
+                    }
+                    sink.reset().map_err(stored)?;
+                    let mut n: u64 = 0;
+                    let read = loop {
+                        match r.chunk().await {
+                            Ok(Some(c)) => {
+                                n += c.len() as u64;
+                                if n > max {
+                                    return Err(too_large(max));
+                                }
+                                sink.put(&c).map_err(stored)?;
+                            }
+                            Ok(None) => break Ok(n),
+                            Err(e) => break Err(e),
+                        }
+                    };
+                    match read {
+                        Ok(n) => return Ok(n),
+                        Err(e) => (transport_error(&Method::GET, u.path(), e), None),
+                    }
+                }
+                Ok(r) => {
+                    // An error answer is an API answer, held to the API limit.
+                    let status = r.status().as_u16();
+                    let headers = r.headers().clone();
+                    match read_capped(r, MAX_API_BODY).await {
+                        Ok(None) => return Err(too_large(MAX_API_BODY)),
+                        Err(e) => (transport_error(&Method::GET, u.path(), e), None),
+                        Ok(Some(body)) => {
+                            let floor = rate_limit_reset(&headers);
+                            let raw = Raw {
+                                status,
+                                headers,
+                                body,
+                            };
+                            let e = self.classify(&Method::GET, &u, raw).err().expect("non-2xx");
+                            (e, floor)
+                        }
+                    }
+                }
             };
             match self.next_delay(&err, attempts, started, floor) {
                 Some(d) => tokio::time::sleep(d).await,

@@ -24,6 +24,7 @@ mod transport;
 mod types;
 mod upload;
 
+pub use consumer::MAX_MODULE_ARCHIVE;
 pub use error::ApiError;
 pub use retry::{Limiter, RetryPolicy};
 pub use server_text::{server_text, MAX_SERVER_TEXT};

@@ -42,6 +42,9 @@ pub struct Module {
     pub version_statuses: Vec<VersionStatusEntry>,
 }
 
+/// A module version as the api/v2 version resource describes it. Deprecation is not
+/// here: no documented version resource carries it (manage-module-versions.md puts it in
+/// the module registry protocol's versions listing, [`ListedModuleVersion`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ModuleVersion {
@@ -54,41 +57,89 @@ pub struct ModuleVersion {
     pub status: VersionStatus,
     #[serde(default)]
     pub source: Option<String>,
+    /// `null` in the documented samples of versions created through the API.
     #[serde(default)]
     pub commit_sha: Option<String>,
-    /// Raw `deprecation` attribute, when the service reports one.
+    /// `revocation`, when the service reports one (the revoke and unrevoke samples).
     #[serde(default)]
-    pub deprecation: Option<Value>,
-    /// Raw `revocation` attribute, when the service reports one.
-    #[serde(default)]
-    pub revocation: Option<Value>,
+    pub revocation: Option<Revocation>,
     #[serde(skip)]
     pub upload: Option<SecretUrl>,
 }
 
-impl ModuleVersion {
-    pub fn deprecated(&self) -> bool {
-        flag(
-            &self.deprecation,
-            &["deprecated-status", "status"],
-            "deprecated",
-        )
-    }
-    pub fn revoked(&self) -> bool {
-        flag(&self.revocation, &["status", "revoked-status"], "revoked")
+/// A version's `revocation` attribute. The samples write the status `Revoked`,
+/// `revoked` and `Unrevoked`, and the unrevoke sample has no message or link.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Revocation {
+    #[serde(deserialize_with = "de_opt_text")]
+    pub status: Option<String>,
+    #[serde(deserialize_with = "de_opt_text")]
+    pub message: Option<String>,
+    #[serde(deserialize_with = "de_opt_text")]
+    pub link: Option<String>,
+}
+
+impl Revocation {
+    fn is(&self, want: &str) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(want))
     }
 }
 
-fn flag(v: &Option<Value>, keys: &[&str], want: &str) -> bool {
-    match v {
-        Some(Value::Object(m)) => keys.iter().any(|k| {
-            m.get(*k)
-                .and_then(|s| s.as_str())
-                .map(|s| s.eq_ignore_ascii_case(want))
-                .unwrap_or(false)
-        }),
-        Some(Value::Bool(b)) => *b,
-        _ => false,
+impl ModuleVersion {
+    /// Revoked now (compared case-insensitively: the samples disagree on the casing).
+    pub fn revoked(&self) -> bool {
+        self.revocation.as_ref().is_some_and(|r| r.is("revoked"))
+    }
+    /// A revocation was reverted, which leaves the version deprecated
+    /// (manage-module-versions.md, "Revert the revocation status").
+    pub fn unrevoked(&self) -> bool {
+        self.revocation.as_ref().is_some_and(|r| r.is("unrevoked"))
+    }
+}
+
+/// The module registry protocol's versions listing
+/// (`GET modules.v1/:ns/:name/:provider/versions`), the documented source of deprecation
+/// data (manage-module-versions.md, "Fetch a module version's deprecation data").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ModuleVersionsListing {
+    pub modules: Vec<ListedModule>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListedModule {
+    #[serde(deserialize_with = "de_opt_text")]
+    pub source: Option<String>,
+    pub versions: Vec<ListedModuleVersion>,
+}
+
+/// One version of the listing: `deprecation` is `null` when it is not deprecated.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ListedModuleVersion {
+    #[serde(deserialize_with = "de_text")]
+    pub version: String,
+    #[serde(default)]
+    pub deprecation: Option<Deprecation>,
+}
+
+/// A listed version's `deprecation` object.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Deprecation {
+    #[serde(deserialize_with = "de_opt_text")]
+    pub reason: Option<String>,
+    #[serde(deserialize_with = "de_opt_text")]
+    pub link: Option<String>,
+}
+
+impl ModuleVersionsListing {
+    /// Every listed version (all modules of the answer; there is one).
+    pub fn versions(&self) -> impl Iterator<Item = &ListedModuleVersion> {
+        self.modules.iter().flat_map(|m| m.versions.iter())
     }
 }
 
@@ -368,6 +419,43 @@ mod tests {
         assert_eq!(v.status, VersionStatus::Pending);
         assert!(v.upload.is_some());
         assert!(!format!("{v:?}").contains("SIGNEDTOKEN"));
-        assert!(!v.deprecated());
+        assert!(!v.revoked());
+    }
+
+    #[test]
+    fn revocation_follows_the_documented_samples() {
+        let read = |rev: &str| {
+            let doc: One = serde_json::from_str(&format!(
+                r#"{{"data":{{"id":"modver-1","attributes":{{"version":"1.0.0","status":"ok",
+                "commit-sha":null,"branch":null,"revocation":{rev}}}}}}}"#
+            ))
+            .unwrap();
+            ModuleVersion::from_resource(doc.data).unwrap()
+        };
+        let v = read(r#"{"status":"Revoked","message":"m","link":"https://x.test"}"#);
+        assert!(v.revoked() && !v.unrevoked());
+        assert!(read(r#"{"status":"revoked"}"#).revoked());
+        let v = read(r#"{"status":"Unrevoked"}"#);
+        assert!(!v.revoked() && v.unrevoked());
+        assert!(!read("null").revoked());
+    }
+
+    #[test]
+    fn listing_deprecation_is_null_or_an_object_and_extra_fields_are_ignored() {
+        let l: ModuleVersionsListing = serde_json::from_str(
+            r#"{"modules":[{"source":"hashicorp/consul/aws","versions":[
+            {"version":"0.0.1","deprecation":{"reason":"security vulnerability","link":"www.hashicorp.com"}},
+            {"version":"0.0.2","submodules":[],"root":{"dependencies":[]},"deprecation":null},
+            {"version":"0.0.3"}]}]}"#,
+        )
+        .unwrap();
+        let v: Vec<_> = l.versions().collect();
+        assert_eq!(v.len(), 3);
+        assert_eq!(
+            v[0].deprecation.as_ref().and_then(|d| d.reason.as_deref()),
+            Some("security vulnerability")
+        );
+        assert_eq!(v[1].deprecation, None);
+        assert_eq!(v[2].deprecation, None);
     }
 }

@@ -81,12 +81,13 @@ pub enum PublishError {
         status: String,
         secs: u64,
     },
-    #[error("version {version} of {id} is already published with different content (sha256 of the registry's tar {remote}, of the local tar {local})")]
+    /// `differs` names what a consumer would get differently (files only on one side,
+    /// other bytes, other executable bits).
+    #[error("version {version} of {id} is already published with different content: {differs}")]
     ContentConflict {
         id: String,
         version: String,
-        remote: String,
-        local: String,
+        differs: String,
     },
     /// Another publisher created the same version first, with other content.
     #[error("version {version} of {id} was published concurrently by another publisher with different content")]

@@ -3,12 +3,12 @@
 //! handler can cut. They exist so client retry and failure handling can be tested against
 //! the same server that the happy path uses.
 //!
-//! Imports only `jsonapi` (the shape of an injected error).
+//! Imports only `jsonapi` (the shape of an injected error) and `server` (the accept loop
+//! its connections run in).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,17 +16,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::serve::IncomingStream;
 use axum::Router;
 use futures_util::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::jsonapi::Problem;
+use crate::server::ConnLimits;
 
 #[derive(Default)]
 struct FaultState {
@@ -172,56 +171,29 @@ impl UploadFault {
     }
 }
 
-/// Serves `app` on a listener whose connections a handler can cut, until `shutdown`
+/// Serves `app` within `limits` on connections a handler can cut, until `shutdown`
 /// completes.
 pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let _ = axum::serve(
-        KillableListener(listener),
-        app.into_make_service_with_connect_info::<ConnControl>(),
-    )
-    .with_graceful_shutdown(shutdown)
+    crate::server::serve(listener, app, limits, shutdown, |inner| {
+        let killed = Arc::new(AtomicBool::new(false));
+        let ctl = ConnControl {
+            killed: killed.clone(),
+        };
+        (KillableStream { inner, killed }, ctl)
+    })
     .await;
 }
 
-/// A TCP listener whose connections can be cut from inside a handler (to simulate an
-/// upload that dies half-way).
-struct KillableListener(tokio::net::TcpListener);
-
-/// A connection that reports itself reset once killed.
+/// A connection that reports itself reset once killed (to simulate an upload that dies
+/// half-way).
 struct KillableStream {
     inner: tokio::net::TcpStream,
     killed: Arc<AtomicBool>,
-}
-
-impl axum::serve::Listener for KillableListener {
-    type Io = KillableStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((inner, addr)) => {
-                    let _ = inner.set_nodelay(true);
-                    return (
-                        KillableStream {
-                            inner,
-                            killed: Arc::new(AtomicBool::new(false)),
-                        },
-                        addr,
-                    );
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
 }
 
 fn killed_err() -> io::Error {
@@ -284,22 +256,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ConnControl {
     type Rejection = Infallible;
 
     /// The handle of the request's connection (a detached one if the server was not
-    /// started with connection info).
+    /// started by `serve`).
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
         Ok(parts
             .extensions
-            .get::<ConnectInfo<ConnControl>>()
-            .map(|c| c.0.clone())
+            .get::<ConnControl>()
+            .cloned()
             .unwrap_or_else(|| ConnControl {
                 killed: Arc::new(AtomicBool::new(false)),
             }))
-    }
-}
-
-impl Connected<IncomingStream<'_, KillableListener>> for ConnControl {
-    fn connect_info(target: IncomingStream<'_, KillableListener>) -> Self {
-        ConnControl {
-            killed: target.io().killed.clone(),
-        }
     }
 }

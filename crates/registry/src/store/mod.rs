@@ -17,6 +17,9 @@ pub(crate) enum StoreError {
     NotFound(String),
     /// The request breaks a rule (taken name, wrong order, mismatching digest).
     Invalid(String),
+    /// The request collides with something already done (a used upload link, content
+    /// already attached).
+    Conflict(String),
     /// The database or the disk failed.
     Internal(String),
 }

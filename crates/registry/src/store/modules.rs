@@ -1,10 +1,13 @@
 //! Module records: modules, their versions and each version's status (`pending` until the
 //! tarball arrives, then `ok` or `reg_ingress_failed`), deprecation and revocation, and
-//! the ingestion check of an uploaded archive.
+//! the ingestion check of an uploaded archive (streamed, bounded, no entry escaping it).
 //!
 //! Imports `db` and the store's `uploads` only; no HTTP types.
 
 use std::io::Read;
+use std::path::{Component, Path};
+
+use tar::EntryType;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -241,44 +244,169 @@ pub(crate) fn change_lifecycle(
     Ok(())
 }
 
-/// Checks an uploaded module tarball: gzip'd tar with at least one `.tf` file at its root.
-pub(crate) fn ingest(path: &std::path::Path) -> Result<(), String> {
+/// The most bytes a module archive may unpack to (all entries together).
+pub(crate) const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+/// The most entries (files, folders, links) a module archive may hold.
+pub(crate) const MAX_ENTRIES: u64 = 10_000;
+/// The highest ratio of unpacked to compressed size accepted once more than
+/// [`RATIO_FLOOR_BYTES`] are unpacked: source code compresses 5-20 times, a bomb 1000.
+pub(crate) const MAX_RATIO: u64 = 100;
+/// Unpacked bytes below which the ratio is not checked (tiny archives of repetitive text).
+pub(crate) const RATIO_FLOOR_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Why an entry's path is refused: absolute, or containing `..` (which could climb out of
+/// the folder it is unpacked into).
+fn escaping_path(p: &Path) -> Option<&'static str> {
+    p.components().find_map(|c| match c {
+        Component::Prefix(_) | Component::RootDir => Some("an absolute path"),
+        Component::ParentDir => Some("a path containing '..'"),
+        Component::Normal(_) | Component::CurDir => None,
+    })
+}
+
+/// Whether a link target, read from the folder of `entry`, stays inside the archive.
+fn link_escapes(entry: &Path, target: &Path) -> bool {
+    if target.has_root()
+        || target
+            .components()
+            .any(|c| matches!(c, Component::Prefix(_)))
+    {
+        return true;
+    }
+    let mut depth = entry
+        .parent()
+        .map(|d| {
+            d.components()
+                .filter(|c| matches!(c, Component::Normal(_)))
+                .count()
+        })
+        .unwrap_or(0);
+    for c in target.components() {
+        match c {
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            Component::Normal(_) => depth = depth.saturating_add(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Checks an uploaded module tarball, streaming (nothing is held in memory but one
+/// buffer): a gzip'd tar with at least one `.tf` file at its root, no entry escaping the
+/// archive (absolute paths, `..`, links pointing outside), no device or fifo entries, and
+/// within [`MAX_UNPACKED_BYTES`], [`MAX_ENTRIES`] and [`MAX_RATIO`]. The error names the
+/// offending entry or the limit. Blocking: callers run it off the async workers.
+pub(crate) fn ingest(path: &Path) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read upload: {e}"))?;
+    let packed = file.metadata().map(|m| m.len()).unwrap_or(0).max(1);
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let entries = archive
         .entries()
         .map_err(|e| format!("not a gzip-compressed tar archive: {e}"))?;
     let mut root_tf = false;
-    let mut any = false;
+    let mut count: u64 = 0;
+    let mut unpacked: u64 = 0;
     for entry in entries {
         let mut entry = entry.map_err(|e| format!("not a gzip-compressed tar archive: {e}"))?;
-        any = true;
+        count = count.saturating_add(1);
+        if count > MAX_ENTRIES {
+            return Err(format!(
+                "archive has more than {MAX_ENTRIES} entries (entry count limit)"
+            ));
+        }
         let p = entry
             .path()
             .map_err(|e| format!("bad path in archive: {e}"))?
             .into_owned();
+        let shown = p.display().to_string();
+        if let Some(why) = escaping_path(&p) {
+            return Err(format!("archive entry {shown:?} is {why}: refused"));
+        }
+        let kind = entry.header().entry_type();
+        match kind {
+            EntryType::Regular | EntryType::Continuous | EntryType::Directory => {}
+            EntryType::XHeader | EntryType::XGlobalHeader => {}
+            EntryType::Symlink | EntryType::Link => {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| format!("bad link target of {shown:?}: {e}"))?
+                    .unwrap_or_default()
+                    .into_owned();
+                // A hard link's target is a path from the archive root; a symlink's is
+                // read from the link's own folder.
+                let escapes = if kind == EntryType::Link {
+                    escaping_path(&target).is_some()
+                } else {
+                    link_escapes(&p, &target)
+                };
+                if escapes {
+                    return Err(format!(
+                        "archive entry {shown:?} links to {:?}, outside the archive: refused",
+                        target.display().to_string()
+                    ));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "archive entry {shown:?} is a {} entry (device, fifo or other special file): refused",
+                    entry_kind(other)
+                ))
+            }
+        }
         let comps: Vec<_> = p
             .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .filter(|c| !matches!(c, Component::CurDir))
             .collect();
-        if comps.len() == 1
-            && entry.header().entry_type().is_file()
-            && p.extension().is_some_and(|e| e == "tf")
-        {
+        if comps.len() == 1 && kind.is_file() && p.extension().is_some_and(|e| e == "tf") {
             root_tf = true;
         }
-        let mut sink = Vec::new();
-        entry
-            .read_to_end(&mut sink)
-            .map_err(|e| format!("archive is truncated: {e}"))?;
+        // Stream the entry's data through a counter, never past the limits.
+        let budget = MAX_UNPACKED_BYTES
+            .saturating_sub(unpacked)
+            .saturating_add(1);
+        let mut limited = (&mut entry).take(budget);
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            let n = limited
+                .read(&mut buf)
+                .map_err(|e| format!("archive is truncated: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            unpacked = unpacked.saturating_add(n as u64);
+            if unpacked > MAX_UNPACKED_BYTES {
+                return Err(format!(
+                    "archive unpacks to more than {} MiB (unpacked size limit), at entry {shown:?}",
+                    MAX_UNPACKED_BYTES / (1024 * 1024)
+                ));
+            }
+            if unpacked > RATIO_FLOOR_BYTES && unpacked / packed > MAX_RATIO {
+                return Err(format!(
+                    "archive unpacks to more than {MAX_RATIO} times its compressed size (compression ratio limit), at entry {shown:?}"
+                ));
+            }
+        }
     }
-    if !any {
+    if count == 0 {
         return Err("archive is empty".into());
     }
     if !root_tf {
         return Err("no Terraform configuration (.tf) files at the root of the archive; the module files must not be inside a folder".into());
     }
     Ok(())
+}
+
+fn entry_kind(t: EntryType) -> &'static str {
+    match t {
+        EntryType::Char => "character device",
+        EntryType::Block => "block device",
+        EntryType::Fifo => "fifo",
+        EntryType::GNUSparse => "sparse file",
+        _ => "special",
+    }
 }
 
 /// Records a completed tarball upload and the outcome of its ingestion (None: still
@@ -296,17 +424,28 @@ pub(crate) fn record_upload(
         Some(Err(e)) => ("reg_ingress_failed", Some(e)),
     };
     let tx = conn.transaction()?;
+    // `blob IS NULL`: an archive, once attached, is never replaced.
     let n = tx.execute(
-        "UPDATE module_versions SET blob=?2, status=?3, error=?4, updated_at=?5 WHERE id=?1",
+        "UPDATE module_versions SET blob=?2, status=?3, error=?4, updated_at=?5 WHERE id=?1 AND blob IS NULL",
         params![version_id, sha, status, error, now()],
     )?;
+    if n == 0 {
+        let exists = tx
+            .query_row(
+                "SELECT 1 FROM module_versions WHERE id=?1",
+                [version_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        return Err(if exists {
+            StoreError::Conflict("this module version already has its archive".into())
+        } else {
+            StoreError::NotFound("the module version of this upload was deleted".into())
+        });
+    }
     uploads::consume(&tx, token)?;
     tx.commit()?;
-    if n == 0 {
-        return Err(StoreError::NotFound(
-            "the module version of this upload was deleted".into(),
-        ));
-    }
     Ok(())
 }
 
@@ -339,34 +478,19 @@ pub(crate) fn installable(
 }
 
 /// The `no-code` flag of a module, set at creation (modules.md "Create a Module":
-/// `data.attributes.no-code`). Kept in its own table, created on first use, so that the
-/// schema in `db.rs` stays as it is; a module without a row is not no-code.
-const NO_CODE_TABLE: &str = "CREATE TABLE IF NOT EXISTS module_no_code (
-  module_id INTEGER PRIMARY KEY REFERENCES modules(id) ON DELETE CASCADE)";
-
+/// `data.attributes.no-code`).
 pub(crate) fn set_no_code(conn: &Connection, m: &Module, no_code: bool) -> StoreResult<()> {
-    conn.execute_batch(NO_CODE_TABLE)?;
-    if no_code {
-        conn.execute(
-            "INSERT OR IGNORE INTO module_no_code (module_id) VALUES (?1)",
-            [m.id],
-        )?;
-    } else {
-        conn.execute("DELETE FROM module_no_code WHERE module_id=?1", [m.id])?;
-    }
+    conn.execute(
+        "UPDATE modules SET no_code=?1 WHERE id=?2",
+        rusqlite::params![no_code, m.id],
+    )?;
     Ok(())
 }
 
 pub(crate) fn no_code(conn: &Connection, m: &Module) -> StoreResult<bool> {
-    conn.execute_batch(NO_CODE_TABLE)?;
-    Ok(conn
-        .query_row(
-            "SELECT 1 FROM module_no_code WHERE module_id=?1",
-            [m.id],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
+    Ok(conn.query_row("SELECT no_code FROM modules WHERE id=?1", [m.id], |r| {
+        r.get(0)
+    })?)
 }
 
 /// The installable versions of a module as records (for the module registry protocol's

@@ -258,7 +258,8 @@ pub(crate) fn delete_platform(conn: &Connection, pl: &Platform) -> StoreResult<(
     Ok(())
 }
 
-/// Records a completed SHA256SUMS, signature or zip upload and uses up its token. A zip
+/// Records a completed SHA256SUMS, signature or zip upload and uses up its token; a file
+/// already attached is never replaced (conflict). A zip
 /// whose sha256 differs from the platform's declared shasum is refused and the platform
 /// stays not uploaded.
 pub(crate) fn record_upload(
@@ -271,11 +272,11 @@ pub(crate) fn record_upload(
     let tx = conn.transaction()?;
     let n = match kind {
         UploadKind::Shasums => tx.execute(
-            "UPDATE provider_versions SET shasums_blob=?2, updated_at=?3 WHERE id=?1",
+            "UPDATE provider_versions SET shasums_blob=?2, updated_at=?3 WHERE id=?1 AND shasums_blob IS NULL",
             params![target, sha, now()],
         )?,
         UploadKind::ShasumsSig => tx.execute(
-            "UPDATE provider_versions SET shasums_sig_blob=?2, updated_at=?3 WHERE id=?1",
+            "UPDATE provider_versions SET shasums_sig_blob=?2, updated_at=?3 WHERE id=?1 AND shasums_sig_blob IS NULL",
             params![target, sha, now()],
         )?,
         UploadKind::Binary => {
@@ -286,7 +287,7 @@ pub(crate) fn record_upload(
                 .optional()?;
             match declared {
                 Some(d) if d.eq_ignore_ascii_case(sha) => tx.execute(
-                    "UPDATE platforms SET blob=?2 WHERE id=?1",
+                    "UPDATE platforms SET blob=?2 WHERE id=?1 AND blob IS NULL",
                     params![target, sha],
                 )?,
                 Some(d) => {
@@ -299,12 +300,63 @@ pub(crate) fn record_upload(
         }
         UploadKind::Module => 0,
     };
+    if n == 0 {
+        let table = match kind {
+            UploadKind::Binary => "platforms",
+            _ => "provider_versions",
+        };
+        let exists = tx
+            .query_row(
+                &format!("SELECT 1 FROM {table} WHERE id=?1"),
+                [target],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        return Err(if exists && kind != UploadKind::Module {
+            StoreError::Conflict("this file was already uploaded; it cannot be replaced".into())
+        } else {
+            StoreError::NotFound("the target of this upload was deleted".into())
+        });
+    }
     uploads::consume(&tx, token)?;
     tx.commit()?;
-    if n == 0 {
-        return Err(StoreError::NotFound(
-            "the target of this upload was deleted".into(),
+    Ok(())
+}
+
+/// The most entries a provider zip may hold (a release zip holds one binary and maybe a
+/// licence or two).
+pub(crate) const MAX_ZIP_ENTRIES: usize = 1_000;
+
+/// Checks an uploaded platform zip's directory (nothing is decompressed): a zip archive,
+/// at most [`MAX_ZIP_ENTRIES`] entries, none named with an absolute path or `..` (Terraform
+/// would refuse to unpack it, or worse). The error names the offending entry. Blocking:
+/// callers run it off the async workers.
+pub(crate) fn check_zip(path: &std::path::Path) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read upload: {e}"))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| format!("the upload is not a zip archive: {e}"))?;
+    if zip.len() > MAX_ZIP_ENTRIES {
+        return Err(format!(
+            "the zip has {} entries, more than {MAX_ZIP_ENTRIES} (entry count limit)",
+            zip.len()
         ));
+    }
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| format!("the zip is damaged: {e}"))?;
+        let name = entry.name().to_string();
+        let bad = name.starts_with('/')
+            || name.starts_with('\\')
+            || name.as_bytes().get(1) == Some(&b':')
+            || name.split(['/', '\\']).any(|c| c == "..")
+            || entry.enclosed_name().is_none();
+        if bad {
+            return Err(format!(
+                "zip entry {name:?} has an absolute path or '..': refused"
+            ));
+        }
     }
     Ok(())
 }

@@ -329,9 +329,7 @@ fn refusal(t: Target<'_>, r: Refusal, failure: Option<anyhow::Error>) -> anyhow:
             why,
         }
         .into(),
-        Refusal::OtherContent { remote } => {
-            verify::conflict(t.address, v, t.archive, remote).into()
-        }
+        Refusal::OtherContent { differs } => verify::conflict(t.address, v, differs).into(),
         Refusal::CreateFailed => failure().context(format!("creating version {v} of {id}")),
         Refusal::UploadFailed => failure().context(format!("uploading the archive of {id} {v}")),
     }

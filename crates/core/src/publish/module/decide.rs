@@ -48,7 +48,7 @@ pub enum Refusal {
     /// The version is in a `*_failed` state and `--replace-failed` was not given.
     Failed { status: VersionStatus, why: String },
     /// The version is published with other content.
-    OtherContent { remote: String },
+    OtherContent { differs: String },
     /// The create failed and the version is still missing: the create error stands.
     CreateFailed,
     /// The upload failed and the version is still `pending`: the upload error stands.
@@ -85,11 +85,11 @@ pub fn decide(o: &Observed, policy: Policy) -> Step {
         ) => Step::Done,
         (
             VersionState::Ok {
-                content: Content::Other { remote },
+                content: Content::Other { differs },
             },
             _,
         ) => Step::Refuse(Refusal::OtherContent {
-            remote: remote.clone(),
+            differs: differs.clone(),
         }),
     }
 }
@@ -126,7 +126,7 @@ mod tests {
 
     fn other() -> Content {
         Content::Other {
-            remote: "ab".repeat(32),
+            differs: "content differs: main.tf".into(),
         }
     }
 
@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(
             decide(&at(ok(other()), None), REPLACE),
             Step::Refuse(Refusal::OtherContent {
-                remote: "ab".repeat(32)
+                differs: "content differs: main.tf".into()
             })
         );
     }

@@ -1,6 +1,12 @@
 //! Version management outside publishing: list a module's versions with their status,
 //! deprecate/undeprecate/revoke/unrevoke one version, delete a version or the module.
 //! Each command is one or two API calls reported as an [`Outcome`].
+//!
+//! Where `versions` reads each state is where the documentation puts it: deprecation from
+//! the module registry protocol's versions listing (`deprecation`, `null` when not
+//! deprecated), revocation from the api/v2 version's `revocation`
+//! (manage-module-versions.md). A version whose revocation was reverted is deprecated
+//! (same page), which counts when the listing does not show the version.
 
 use anyhow::Context as _;
 
@@ -21,6 +27,7 @@ pub async fn versions(ctx: &Context, module: &str) -> anyhow::Result<Outcome> {
         .get_module(&addr)
         .await?
         .ok_or_else(|| PublishError::ModuleNotFound { id: id.clone() })?;
+    let listing = ctx.client.module_versions_listing(&addr).await?;
     let mut statuses = m.version_statuses.clone();
     statuses.sort_by(|a, b| {
         let pa = semver::Version::parse(&a.version).ok();
@@ -29,12 +36,18 @@ pub async fn versions(ctx: &Context, module: &str) -> anyhow::Result<Outcome> {
     });
     for s in statuses {
         let mut detail = format!("status {}", s.status);
-        if let Ok(Some(v)) = ctx.client.get_module_version(&addr, &s.version).await {
-            if v.revoked() {
-                detail.push_str(", revoked");
-            } else if v.deprecated() {
-                detail.push_str(", deprecated");
-            }
+        let listed = listing.versions().find(|l| l.version == s.version);
+        let read = ctx.client.get_module_version(&addr, &s.version).await;
+        let version = read.ok().flatten();
+        let revoked = version.as_ref().is_some_and(|v| v.revoked());
+        let deprecated = match listed {
+            Some(l) => l.deprecation.is_some(),
+            None => version.as_ref().is_some_and(|v| v.unrevoked()),
+        };
+        if revoked {
+            detail.push_str(", revoked");
+        } else if deprecated {
+            detail.push_str(", deprecated");
         }
         if let Some(e) = s.error.filter(|e| !e.is_empty()) {
             detail.push_str(&format!(": {e}"));

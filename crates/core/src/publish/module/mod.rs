@@ -7,7 +7,8 @@
 //! 4. [`converge`]: observe ([`observe`]) → decide ([`decide`], pure) → act, until the
 //!    registry holds the version or refuses it;
 //! 5. [`wait`]: until the registry has ingested it;
-//! 6. [`verify`]: the registry serves exactly our content.
+//! 6. [`verify`]: the registry serves our content (the files a consumer unpacks,
+//!    compared by [`content`]).
 //!
 //! `--dry-run` stops after the first decision and reports it ([`converge::plan`]), so it
 //! refuses what the real run refuses. `module sync` runs stages 4–6 per tag through
@@ -15,6 +16,7 @@
 //! [`manage`]; a tfpub.toml with several modules is driven by [`configured`].
 
 pub mod configured;
+pub mod content;
 pub mod converge;
 pub mod decide;
 pub mod manage;

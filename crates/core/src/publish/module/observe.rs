@@ -3,8 +3,8 @@
 //!
 //! Observing is reads only. Two states need more than the version document: a `*_failed`
 //! version carries the registry's error text (read from the module's version list), and
-//! an `ok` version is compared with our archive by downloading it (what the archive
-//! holds, not its gzip bytes, so archives are compared exactly).
+//! an `ok` version is compared with our archive by downloading it (what a consumer
+//! unpacks from it, see [`super::content`], not its tar or gzip bytes).
 
 use crate::api::ModuleVersion;
 use crate::package::module::ModuleArchive;
@@ -31,9 +31,9 @@ pub enum VersionState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Content {
     Ours,
-    /// Other content: the SHA-256 of the registry's tar stream.
+    /// Other content: `differs` names the files that differ.
     Other {
-        remote: String,
+        differs: String,
     },
 }
 
@@ -79,11 +79,9 @@ pub async fn state_of(
     };
     let status = ver.status;
     Ok(if status.is_ok() {
-        let remote = super::verify::registry_tar_sha256(ctx, addr, v).await?;
-        let content = if remote == archive.tar_sha256 {
-            Content::Ours
-        } else {
-            Content::Other { remote }
+        let content = match super::verify::differences(ctx, addr, v, archive).await? {
+            None => Content::Ours,
+            Some(differs) => Content::Other { differs },
         };
         VersionState::Ok { content }
     } else if status.is_failed() {

@@ -1,15 +1,19 @@
-//! Stage 6, verify: after a publish, prove the registry serves exactly our content before
-//! saying "published". A concurrent publisher may have uploaded into the same version;
-//! if its archive won with other content, this is a `content-conflict` refusal, never a
-//! success.
+//! Stage 6, verify: after a publish, prove the registry serves our content before saying
+//! "published". A concurrent publisher may have uploaded into the same version; if its
+//! archive won with other content, this is a `content-conflict` refusal, never a success.
 //!
-//! Archives are compared by what they hold (the SHA-256 of the tar stream), not by their
-//! gzip bytes: a tfpub built with another deflate implementation still recognises its
-//! own content.
+//! Archives are compared by what a consumer unpacks ([`Manifest`]: regular files, their
+//! bytes and executable bits, symlink targets), not by their tar or gzip bytes: nothing
+//! documented promises the registry serves the upload back unchanged, and a tfpub built
+//! with another deflate implementation must still recognise its own content. The
+//! download is streamed to a temporary file, bounded in size, and read file by file.
+
+use std::io::Seek;
 
 use anyhow::Context as _;
-use sha2::{Digest, Sha256};
 
+use super::content::Manifest;
+use crate::api::MAX_MODULE_ARCHIVE;
 use crate::package::module::ModuleArchive;
 use crate::publish::error::PublishError;
 use crate::publish::Context;
@@ -23,49 +27,68 @@ pub async fn serves_ours(
     v: &str,
     archive: &ModuleArchive,
 ) -> anyhow::Result<()> {
-    let remote = registry_tar_sha256(ctx, addr, v).await?;
-    if remote == archive.tar_sha256 {
-        return Ok(());
+    match differences(ctx, addr, v, archive).await? {
+        None => Ok(()),
+        Some(differs) => Err(conflict(addr, v, differs).into()),
     }
-    Err(conflict(addr, v, archive, remote).into())
 }
 
-/// The refusal for version `v` published with the content `remote` instead of ours.
-pub fn conflict(
-    addr: &ModuleAddress,
-    v: &str,
-    archive: &ModuleArchive,
-    remote: String,
-) -> PublishError {
+/// The refusal for version `v` published with other content (`differs` says how).
+pub fn conflict(addr: &ModuleAddress, v: &str, differs: String) -> PublishError {
     PublishError::ContentConflict {
         id: addr.to_string(),
         version: v.to_string(),
-        remote,
-        local: archive.tar_sha256.clone(),
+        differs,
     }
 }
 
-/// SHA-256 of the tar stream the registry serves for version `v`.
-pub async fn registry_tar_sha256(
+/// How the registry's archive of version `v` differs from `archive`, `None` when a
+/// consumer gets the same files.
+pub async fn differences(
     ctx: &Context,
     addr: &ModuleAddress,
     v: &str,
-) -> anyhow::Result<String> {
-    let download = async {
-        let url = ctx.client.module_download_url(addr, v).await?;
-        let bytes = ctx.client.fetch(&url).await?;
-        tar_sha256(&bytes[..]).context("the registry's archive is not a readable .tar.gz")
-    };
-    download.await.with_context(|| {
-        format!(
-            "version {v} of {addr} is published; downloading it to compare with the local archive failed"
-        )
-    })
+    archive: &ModuleArchive,
+) -> anyhow::Result<Option<String>> {
+    let theirs = registry_manifest(ctx, addr, v, archive.size)
+        .await
+        .with_context(|| {
+            format!(
+                "version {v} of {addr} is published; downloading it to compare with the local archive failed"
+            )
+        })?;
+    let ours = local_manifest(archive).await?;
+    Ok(ours.differences(&theirs))
 }
 
-/// SHA-256 of the tar stream inside a gzip archive.
-fn tar_sha256(gz: impl std::io::Read) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut flate2::read::GzDecoder::new(gz), &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
+/// What the local archive holds.
+async fn local_manifest(archive: &ModuleArchive) -> anyhow::Result<Manifest> {
+    let path = archive.path.clone();
+    tokio::task::spawn_blocking(move || {
+        let f = std::fs::File::open(&path)?;
+        Manifest::read_tar_gz(std::io::BufReader::new(f))
+    })
+    .await?
+    .with_context(|| format!("reading the local archive {}", archive.path.display()))
+}
+
+/// What the registry's archive of version `v` holds: fetched through `X-Terraform-Get`
+/// into a temporary file (at most [`MAX_MODULE_ARCHIVE`] bytes, or twice our own
+/// archive's size when that is more), then read as a stream.
+async fn registry_manifest(
+    ctx: &Context,
+    addr: &ModuleAddress,
+    v: &str,
+    our_size: u64,
+) -> anyhow::Result<Manifest> {
+    let url = ctx.client.module_download_url(addr, v).await?;
+    let mut file = tempfile::tempfile().context("creating a temporary file for the download")?;
+    let max = MAX_MODULE_ARCHIVE.max(our_size.saturating_mul(2));
+    ctx.client.fetch_to_file(&url, max, &mut file).await?;
+    tokio::task::spawn_blocking(move || {
+        file.rewind()?;
+        Manifest::read_tar_gz(std::io::BufReader::new(file))
+    })
+    .await?
+    .context("the registry's archive is not a readable .tar.gz")
 }
