@@ -766,3 +766,159 @@ async fn a_rejected_token_fails_before_packaging() {
     assert_eq!(t.reg.stats().writes(), 0);
     t.stop().await;
 }
+
+/// The names directly in `tmpdir`, sorted.
+fn run_folders(tmpdir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(tmpdir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A publish killed with SIGKILL leaves its temporary folder behind; the next run
+/// removes it, and leaves alone everything that is not a dead run's folder: a folder of
+/// a run that is still alive, a look-alike name, another program's folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_publish_leaves_a_temp_folder_that_the_next_run_removes() {
+    let t = TestRegistry::start().await;
+    let (_tmp, dir) = module_copy();
+    let scratch = tempfile::tempdir().unwrap();
+    let tmpdir = scratch.path();
+    let alive = format!("tfpub-run-{}-alive1", std::process::id());
+    for keep in [alive.as_str(), "tfpub-run-notes", "other-program"] {
+        std::fs::create_dir(tmpdir.join(keep)).unwrap();
+        std::fs::write(tmpdir.join(keep).join("data.txt"), "keep me").unwrap();
+    }
+    let mut before = run_folders(tmpdir);
+
+    // A publish slowed down by the registry (every request takes 2 s), killed once its
+    // archive is built, while it talks to the registry.
+    t.reg.faults().set_latency(Duration::from_secs(2));
+    let mut c = publish_waiting(&t, &dir, "1.0.0", 60);
+    c.env("TMPDIR", tmpdir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let leftover = loop {
+        let new: Vec<String> = run_folders(tmpdir)
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .collect();
+        let archived = new
+            .iter()
+            .any(|n| tmpdir.join(n).join("module.tar.gz").exists());
+        if archived {
+            break new;
+        }
+        assert!(Instant::now() < deadline, "the publish never packaged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(leftover.len(), 1, "{leftover:?}");
+    assert!(
+        tmpdir.join(&leftover[0]).exists(),
+        "a killed run cannot clean up"
+    );
+
+    // The next run finishes the version and removes the leftover, and only it.
+    t.reg.faults().set_latency(Duration::ZERO);
+    let mut c = publish(&t, &dir, "1.0.0");
+    c.env("TMPDIR", tmpdir);
+    ok_json(&run(c).await);
+    let ver = Http::new(&t).version("greeting", "1.0.0").await.unwrap();
+    assert_eq!(ver["attributes"]["status"], "ok");
+    assert!(!tmpdir.join(&leftover[0]).exists(), "leftover not removed");
+    before.sort();
+    assert_eq!(
+        run_folders(tmpdir),
+        before,
+        "only the dead run's folder goes"
+    );
+    assert!(leftover[0].starts_with("tfpub-run-"), "{leftover:?}");
+    for keep in [alive.as_str(), "tfpub-run-notes", "other-program"] {
+        let f = tmpdir.join(keep).join("data.txt");
+        assert_eq!(std::fs::read_to_string(f).unwrap(), "keep me");
+    }
+    t.stop().await;
+}
+
+/// The content of `file` in the archive the registry serves for `greeting` `version`.
+async fn served_file(t: &TestRegistry, version: &str, file: &str) -> String {
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let path = format!("/api/registry/v1/modules/{ORG}/greeting/null/{version}/download");
+    let resp = api.req(reqwest::Method::GET, &path).send().await.unwrap();
+    assert_eq!(resp.status(), 204, "{path}");
+    let get = resp.headers()["x-terraform-get"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let gz = reqwest::get(&get).await.unwrap().bytes().await.unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(&gz[..]));
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_string_lossy() == file {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut s).unwrap();
+            return s;
+        }
+    }
+    panic!("{file} is not in the served archive of {version}");
+}
+
+/// Two publishers of one version with DIFFERENT content at once: exactly one wins and
+/// says "published"; the other fails with `content-conflict` and never claims success;
+/// the registry serves the winner's content. Every request is slowed down so the two
+/// runs overlap from the first request to the read-back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishers_of_one_version_with_other_content_one_wins_one_conflicts() {
+    let t = TestRegistry::start().await;
+    let (_ta, dir_a) = module_copy();
+    let (_tb, dir_b) = module_copy();
+    for (dir, who) in [(&dir_a, "a"), (&dir_b, "b")] {
+        std::fs::write(dir.join("owner.tf"), format!("# published by {who}\n")).unwrap();
+    }
+    t.reg.faults().set_latency(Duration::from_millis(100));
+    for round in 0..3 {
+        let v = format!("2.0.{round}");
+        let a = tokio::spawn(run(publish(&t, &dir_a, &v)));
+        let b = tokio::spawn(run(publish(&t, &dir_b, &v)));
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let runs = [("a", &a), ("b", &b)];
+        let winners: Vec<&str> = runs
+            .iter()
+            .filter(|(_, r)| r.code == 0)
+            .map(|(w, _)| *w)
+            .collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: exactly one run may succeed:\n{}\n{}\n{}\n{}",
+            a.stdout,
+            a.stderr,
+            b.stdout,
+            b.stderr
+        );
+        for (who, r) in runs {
+            let d = r.json();
+            if who == winners[0] {
+                assert_eq!(d["outcome"], "published", "{d}");
+                assert_eq!(d["published"], true, "{d}");
+            } else {
+                assert_eq!(r.code, 1, "{}", r.stderr);
+                assert_eq!(d["ok"], false, "{d}");
+                assert_eq!(d["error"]["kind"], "content-conflict", "{d}");
+                assert_ne!(d["published"], true, "{d}");
+            }
+        }
+        let served = served_file(&t, &v, "owner.tf").await;
+        assert_eq!(served, format!("# published by {}\n", winners[0]));
+        let ver = Http::new(&t).version("greeting", &v).await.unwrap();
+        assert_eq!(ver["attributes"]["status"], "ok");
+    }
+    t.reg.faults().set_latency(Duration::ZERO);
+    t.stop().await;
+}

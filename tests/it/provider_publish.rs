@@ -578,3 +578,177 @@ async fn a_file_the_registry_lost_is_caught_by_the_read_back_and_a_rerun_fixes_i
     }
     t.stop().await;
 }
+
+/// Make a FIFO at `path` (the system `mkfifo`).
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(ok.success(), "mkfifo {}", path.display());
+}
+
+/// A run that a FIFO input must not block: bounded, so a hang fails the test.
+#[cfg(unix)]
+async fn run_bounded(c: Command) -> Run {
+    tokio::time::timeout(std::time::Duration::from_secs(60), run(c))
+        .await
+        .expect("tfpub blocked on its input (a FIFO opened before its type was checked?)")
+}
+
+/// An empty binary, a folder or a FIFO where a provider binary (or a dist file) belongs
+/// is refused before any registry write, the message naming the real problem (not
+/// "does not exist"), and a FIFO is never opened (the run would block on it).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_folder_and_fifo_binaries_are_refused_naming_the_problem() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "v1");
+
+    // `--binary OS_ARCH=FILE`, one platform swapped for each bad kind.
+    let odd = tmp.path().join("odd");
+    std::fs::create_dir_all(&odd).unwrap();
+    let empty = odd.join("terraform-provider-greet-empty");
+    std::fs::write(&empty, b"").unwrap();
+    let folder = odd.join("terraform-provider-greet-folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    let fifo = odd.join("terraform-provider-greet-fifo");
+    mkfifo(&fifo);
+    for (path, problem) in [
+        (&empty, "is empty (0 bytes)"),
+        (&folder, "is a directory"),
+        (&fifo, "is a FIFO"),
+    ] {
+        let mut swapped = bins.clone();
+        swapped[1].1 = path.clone();
+        let m = refused(
+            &t,
+            &run_bounded(publish_binaries(&t, &swapped, "1.0.0")).await,
+            problem,
+        );
+        assert!(m.contains("linux_amd64"), "{m}");
+        assert!(m.contains(&path.display().to_string()), "{m}");
+        assert!(!m.contains("does not exist"), "{m}");
+    }
+
+    // A folder of OS_ARCH/ binaries where one platform's binary is a FIFO, then empty.
+    let tree = tmp.path().join("bin");
+    let linux = tree.join("linux_amd64/terraform-provider-greet");
+    std::fs::remove_file(&linux).unwrap();
+    mkfifo(&linux);
+    let from_tree = || {
+        let mut c = rsa(t.tfpub_http());
+        c.args(["provider", "publish", "--json", "--name", NAME])
+            .args(["--version", "1.0.0", "--protocols", "6.0"])
+            .arg(&tree);
+        c
+    };
+    let m = refused(&t, &run_bounded(from_tree()).await, "is a FIFO");
+    assert!(m.contains("linux_amd64"), "{m}");
+    std::fs::remove_file(&linux).unwrap();
+    std::fs::write(&linux, b"").unwrap();
+    refused(&t, &run_bounded(from_tree()).await, "is empty (0 bytes)");
+
+    // A dist folder whose zip is a FIFO, a folder, or empty.
+    let good = make_binaries(&tmp.path().join("good"), "v1");
+    let dist = tmp.path().join("dist");
+    package_binaries(&t, &good, "1.0.0", &dist);
+    let zip = dist.join("terraform-provider-greet_1.0.0_linux_arm64.zip");
+    let from_dist = || {
+        let mut c = rsa(t.tfpub_http());
+        c.args(["provider", "publish", "--json"]).arg(&dist);
+        c
+    };
+    std::fs::remove_file(&zip).unwrap();
+    mkfifo(&zip);
+    refused(
+        &t,
+        &run_bounded(from_dist()).await,
+        "_linux_arm64.zip is a FIFO",
+    );
+    std::fs::remove_file(&zip).unwrap();
+    std::fs::create_dir(&zip).unwrap();
+    refused(
+        &t,
+        &run_bounded(from_dist()).await,
+        "_linux_arm64.zip is a directory",
+    );
+    std::fs::remove_dir(&zip).unwrap();
+    std::fs::write(&zip, b"").unwrap();
+    refused(
+        &t,
+        &run_bounded(from_dist()).await,
+        "_linux_arm64.zip is empty",
+    );
+    // ... and whose SHA256SUMS is a FIFO.
+    let sums = dist.join("terraform-provider-greet_1.0.0_SHA256SUMS");
+    std::fs::remove_file(&sums).unwrap();
+    mkfifo(&sums);
+    refused(&t, &run_bounded(from_dist()).await, "_SHA256SUMS is a FIFO");
+
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}
+
+/// The entries of a zip: (name, bytes).
+type Entries<'a> = Vec<(&'a str, &'a [u8])>;
+
+/// Replace `zip` in a dist folder by one holding `entries` (name, bytes), list its new
+/// checksum in SHA256SUMS and drop the now stale signature (tfpub signs again).
+fn swap_dist_zip(dist: &Path, zip: &str, entries: &[(&str, &[u8])]) {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in entries {
+        let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+        w.start_file(*name, opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    let old = sha256_hex(&std::fs::read(dist.join(zip)).unwrap());
+    std::fs::write(dist.join(zip), &bytes).unwrap();
+    let sums = dist.join("terraform-provider-greet_1.0.0_SHA256SUMS");
+    let text = std::fs::read_to_string(&sums)
+        .unwrap()
+        .replace(&old, &sha256_hex(&bytes));
+    std::fs::write(&sums, text).unwrap();
+    let _ = std::fs::remove_file(dist.join("terraform-provider-greet_1.0.0_SHA256SUMS.sig"));
+}
+
+/// A dist zip whose entries escape the install folder (`..`, an absolute path) or whose
+/// provider binary is empty is refused before any registry write, the entry named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dist_zip_with_an_escaping_or_empty_entry_is_refused_before_any_write() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "v1");
+    let zip = "terraform-provider-greet_1.0.0_linux_arm64.zip";
+    let exe = "terraform-provider-greet_v1.0.0";
+    let cases: [(&str, Entries, &str); 4] = [
+        (
+            "up",
+            vec![(exe, b"#!/bin/sh\n"), ("../evil.sh", b"x")],
+            "\"../evil.sh\"",
+        ),
+        (
+            "abs",
+            vec![(exe, b"#!/bin/sh\n"), ("/tmp/evil.sh", b"x")],
+            "\"/tmp/evil.sh\"",
+        ),
+        (
+            "deep",
+            vec![(exe, b"#!/bin/sh\n"), ("a/../../x", b"x")],
+            "\"a/../../x\"",
+        ),
+        ("empty", vec![(exe, b"")], "is empty (0 bytes)"),
+    ];
+    for (label, entries, needle) in cases {
+        let dist = tmp.path().join(format!("dist-{label}"));
+        package_binaries(&t, &bins, "1.0.0", &dist);
+        swap_dist_zip(&dist, zip, &entries);
+        let mut c = rsa(t.tfpub_http());
+        c.args(["provider", "publish", "--json"]).arg(&dist);
+        let m = refused(&t, &run(c).await, needle);
+        assert!(m.contains(zip), "{label}: {m}");
+    }
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}

@@ -90,6 +90,13 @@ pub enum PackageError {
     },
     #[error("the {platform} provider binary {} does not exist", .path.display())]
     MissingBinary { platform: String, path: PathBuf },
+    #[error("the {platform} provider binary {} {problem}", .path.display())]
+    BadBinary {
+        platform: String,
+        path: PathBuf,
+        /// What is wrong, as a predicate: "is a directory", "is empty (0 bytes)", ...
+        problem: String,
+    },
     #[error("no provider binaries found under {} (expected OS_ARCH/terraform-provider-{name}*)", .dir.display())]
     NoBinaries { dir: PathBuf, name: String },
     #[error("duplicate platform {os}_{arch}")]
@@ -154,6 +161,9 @@ impl Hint for PackageError {
             }
             PackageError::MissingBinary { platform, .. } => {
                 format!("build it first, or fix the path given for {platform}")
+            }
+            PackageError::BadBinary { platform, .. } => {
+                format!("pass the built provider executable for {platform} (a regular, non-empty file)")
             }
             PackageError::ShaMismatch { .. } => "rebuild the release so the checksums match".into(),
             PackageError::WrongName { .. } => {

@@ -131,14 +131,14 @@ pub fn discover_binaries(dir: &Path, name: &str) -> Result<Vec<BinaryInput>, Pac
                 source,
             })?
             .filter_map(|e| e.ok())
-            .filter(|e| {
-                let n = e.file_name().to_string_lossy().into_owned();
-                n.starts_with(&prefix) && e.path().is_file()
-            })
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
             .map(|e| e.path())
             .collect();
         found.sort();
-        if let Some(path) = found.into_iter().next() {
+        // A regular file wins; when there is none, the first match is kept so that
+        // packaging names what it is (a folder, a FIFO) instead of "no binaries".
+        let pick = found.iter().position(|p| p.is_file()).unwrap_or(0);
+        if let Some(path) = (!found.is_empty()).then(|| found.swap_remove(pick)) {
             check_platform(os, arch, &sub.display().to_string())?;
             out.push(BinaryInput {
                 os: os.to_string(),
@@ -232,6 +232,19 @@ fn write_zip(
             }
         }
     })?;
+    // What was opened is what is zipped: check it again (it may have been replaced
+    // since `check_binaries`).
+    let meta = src.metadata().map_err(|source| PackageError::Unreadable {
+        path: binary.to_path_buf(),
+        source,
+    })?;
+    if let Some(problem) = not_a_usable_file(&meta) {
+        return Err(PackageError::BadBinary {
+            platform: platform.to_string(),
+            path: binary.to_path_buf(),
+            problem: problem.to_string(),
+        });
+    }
     let parent = match zip_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -394,14 +407,66 @@ fn check_binaries(
                 arch: b.arch.clone(),
             });
         }
-        if !b.path.is_file() {
-            return Err(PackageError::MissingBinary {
-                platform: format!("{}_{}", b.os, b.arch),
-                path: b.path.clone(),
-            });
-        }
+        check_binary_file(&format!("{}_{}", b.os, b.arch), &b.path)?;
     }
     Ok(())
+}
+
+/// `path` is a regular, non-empty file: the only thing that can be a provider binary.
+/// Decided from the metadata alone, before the file is opened, so a FIFO never blocks
+/// the run on an open that waits for a writer.
+fn check_binary_file(platform: &str, path: &Path) -> Result<(), PackageError> {
+    let meta = std::fs::metadata(path).map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            PackageError::MissingBinary {
+                platform: platform.to_string(),
+                path: path.to_path_buf(),
+            }
+        } else {
+            PackageError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    match not_a_usable_file(&meta) {
+        Some(problem) => Err(PackageError::BadBinary {
+            platform: platform.to_string(),
+            path: path.to_path_buf(),
+            problem: problem.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Why a file with metadata `meta` cannot be release content (None: it can). An empty
+/// file is refused as well: a 0-byte binary zips, hashes and uploads fine and only
+/// fails on the consumer's machine.
+fn not_a_usable_file(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Some("is a directory");
+    }
+    if !ft.is_file() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if ft.is_fifo() {
+                return Some("is a FIFO (named pipe), not a regular file");
+            }
+            if ft.is_socket() {
+                return Some("is a socket, not a regular file");
+            }
+            if ft.is_block_device() || ft.is_char_device() {
+                return Some("is a device, not a regular file");
+            }
+        }
+        return Some("is not a regular file");
+    }
+    if meta.len() == 0 {
+        return Some("is empty (0 bytes)");
+    }
+    None
 }
 
 /// Zip one platform's binary into `out_dir` and hash the zip.
@@ -501,12 +566,14 @@ pub fn load_dist(
     let (pname, pversion, shasums_file) = find_release(dir, &names, name, version)?;
     let base = format!("terraform-provider-{pname}_{pversion}");
     let shasums = dir.join(&shasums_file);
+    check_dist_file(dir, &shasums, &shasums_file)?;
     let listed = read_shasums(dir, &shasums, &shasums_file)?;
     let mut platforms = Vec::new();
     let mut manifest = None;
     for (file, sha) in listed {
         let path = dir.join(&file);
         if file == format!("{base}_manifest.json") {
+            check_dist_file(dir, &path, &file)?;
             check_sha(&path, &file, sha)?;
             manifest = Some(path);
         } else if file.ends_with(".zip") {
@@ -543,6 +610,21 @@ pub fn load_dist(
         manifest,
         protocols,
     })
+}
+
+/// A release file of a dist folder is a regular file (checked before it is opened: a
+/// FIFO would block the read forever). A missing one is left to the read that follows.
+fn check_dist_file(dir: &Path, path: &Path, file: &str) -> Result<(), PackageError> {
+    match std::fs::metadata(path) {
+        Ok(meta) => match not_a_usable_file(&meta) {
+            Some(problem) => Err(PackageError::Dist {
+                dir: dir.to_path_buf(),
+                reason: format!("{file} {problem}"),
+            }),
+            None => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
 }
 
 /// The sorted file names of `dir`.
@@ -680,12 +762,21 @@ fn dist_platform(
         .ok_or_else(|| dist_err(format!("{file}: cannot read OS_ARCH from the name")))?;
     check_platform(os, arch, &file)?;
     let path = dir.join(&file);
-    if !path.is_file() {
-        return Err(dist_err(format!(
-            "{file} is listed in {shasums_file} but missing"
-        )));
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(dist_err(format!(
+                "{file} is listed in {shasums_file} but missing"
+            )))
+        }
+        Err(source) => return Err(PackageError::Unreadable { path, source }),
+        Ok(meta) => {
+            if let Some(problem) = not_a_usable_file(&meta) {
+                return Err(dist_err(format!("{file} {problem}")));
+            }
+        }
     }
     let sha256 = check_sha(&path, &file, sha)?;
+    check_zip_entries(dir, &path, &file, base)?;
     Ok(PlatformFile {
         os: os.to_string(),
         arch: arch.to_string(),
@@ -694,6 +785,73 @@ fn dist_platform(
         path,
         sha256,
     })
+}
+
+/// A platform zip of a dist folder holds only safe relative paths (no `..`, no absolute
+/// or drive path, no link) and a non-empty provider binary: what Terraform's installer
+/// would refuse or install broken is refused here, before any registry write. Reads the
+/// zip's central directory only, nothing is decompressed.
+fn check_zip_entries(dir: &Path, path: &Path, file: &str, base: &str) -> Result<(), PackageError> {
+    let dist_err = |reason: String| PackageError::Dist {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let f = File::open(path).map_err(|source| PackageError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut zip = zip::ZipArchive::new(io::BufReader::new(f))
+        .map_err(|e| dist_err(format!("{file} is not a readable zip: {e}")))?;
+    // `terraform-provider-NAME_VERSION` -> `terraform-provider-NAME`.
+    let binary_prefix = base.rsplit_once('_').map_or(base, |(n, _)| n);
+    let mut binaries = Vec::new();
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| dist_err(format!("{file} is not a readable zip: {e}")))?;
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        let unsafe_path = |reason: &str| PackageError::UnsafePath {
+            path: name.clone(),
+            where_: file.to_string(),
+            reason: reason.to_string(),
+        };
+        if let Some(reason) = unsafe_zip_name(&name) {
+            return Err(unsafe_path(reason));
+        }
+        if entry.is_symlink() {
+            return Err(unsafe_path(
+                "a symbolic link; a provider zip holds files only",
+            ));
+        }
+        let base_name = name.rsplit('/').next().unwrap_or(&name);
+        if !entry.is_dir() && base_name.starts_with(binary_prefix) {
+            binaries.push((name.clone(), entry.size()));
+        }
+    }
+    match binaries.iter().find(|(_, size)| *size == 0) {
+        Some((name, _)) if binaries.iter().all(|(_, size)| *size == 0) => Err(dist_err(format!(
+            "{file}: the provider binary {name} is empty (0 bytes)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Why a zip entry name is not a safe relative path (None: it is).
+fn unsafe_zip_name(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.contains('\0') {
+        return Some("an empty name or a NUL byte");
+    }
+    if name.starts_with('/') || name.starts_with('\\') {
+        return Some("an absolute path");
+    }
+    let b = name.as_bytes();
+    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+        return Some("a drive path");
+    }
+    if name.split(['/', '\\']).any(|c| c == "..") {
+        return Some("a `..` component escapes the install folder");
+    }
+    None
 }
 
 /// Zips in the folder that are not for this release are a mistake worth naming.
@@ -755,6 +913,25 @@ mod tests {
         assert!(parse_binary_arg("linux=dist/x").is_err());
         assert!(parse_binary_arg("plan9_amd64=x").is_err());
         assert!(parse_binary_arg("linux_amd64").is_err());
+    }
+
+    #[test]
+    fn zip_entry_names() {
+        for ok in ["terraform-provider-x_v1.0.0", "docs/README.md", "a..b"] {
+            assert_eq!(unsafe_zip_name(ok), None, "{ok}");
+        }
+        for bad in [
+            "../x",
+            "a/../../x",
+            "/etc/x",
+            "\\x",
+            "C:x",
+            "a\\..\\x",
+            "",
+            "a\0b",
+        ] {
+            assert!(unsafe_zip_name(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod module;
 pub mod provider;
 pub mod sync;
+pub mod workdir;
 
 use std::sync::Arc;
 

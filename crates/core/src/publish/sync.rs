@@ -85,7 +85,7 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
     let repo = Repo::discover(&req.repo)
         .with_context(|| format!("opening the git repository at {}", req.repo.display()))?;
     ctx.preflight().await?;
-    let tmp = tempfile::tempdir().context("creating a temporary folder")?;
+    let tmp = super::workdir::create()?;
     let mut tally = Tally::default();
     for m in &req.modules {
         sync_module(ctx, req, &repo, m, tmp.path(), &mut outcome, &mut tally).await?;

@@ -13,7 +13,8 @@ use crate::package::module::{self as pkg, ModuleArchive, ModulePackageOptions};
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind, Progress};
 
-/// The archive of a publish and the temporary folder that holds it.
+/// The archive of a publish and the temporary folder that holds it (a run folder of
+/// [`crate::publish::workdir`], so a killed run's leftover is removed by the next one).
 pub struct Packaged {
     pub archive: ModuleArchive,
     _tmp: tempfile::TempDir,
@@ -34,7 +35,7 @@ pub fn package_for_publish(
     max_size: Option<u64>,
     outcome: &mut Outcome,
 ) -> anyhow::Result<Packaged> {
-    let tmp = tempfile::tempdir().context("creating a temporary folder for the archive")?;
+    let tmp = crate::publish::workdir::create()?;
     let path = tmp.path().join("module.tar.gz");
     ctx.progress.stage(&format!("packaging {}", dir.display()));
     let archive = pkg::package_dir(dir, &path, &options(max_size))

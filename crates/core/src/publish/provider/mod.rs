@@ -92,7 +92,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     // A bad token or organization fails here, before seconds of zipping and signing.
     ctx.preflight().await?;
     ctx.progress.stage("preparing the release files");
-    let work = tempfile::tempdir().context("creating a temporary folder")?;
+    let work = super::workdir::create()?;
     let rel = release_files(req, work.path(), false)?;
     sign::sign_release(&req.signer, &rel)?;
     if rel.protocols.is_empty() {
