@@ -13,8 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{module_copy, ok_json, repo_root, run, test_key, TestRegistry, ORG};
-use crate::support::{RSA_KEY_ID, RSA_PASSPHRASE, TEST_TOKEN};
+use crate::support::PublishArgs;
+use crate::support::{module_copy, ok_json, repo_root, run, TestRegistry, ORG};
+use crate::support::{RSA_KEY_ID, TEST_TOKEN};
 
 const INSTALL: &str =
     "python3 -m venv .ci/venv && .ci/venv/bin/pip install -r tests/conformance/requirements.txt \
@@ -75,35 +76,12 @@ async fn hashicorp_python_sdk_drives_the_embedded_registry() {
     // What tfpub itself publishes, for the SDK to read back.
     let (_keep, dir) = module_copy();
     let mut c = t.tfpub_http();
-    c.args([
-        "module",
-        "publish",
-        "--json",
-        "--version",
-        "1.0.0",
-        "--timeout",
-        "30",
-    ])
-    .arg(&dir);
+    c.module_publish(&dir, "1.0.0");
     ok_json(&run(c).await);
 
     let bins = tempfile::tempdir().unwrap();
     let mut c = t.tfpub_http();
-    c.env("TFPUB_GPG_PRIVATE_KEY", test_key("rsa.sec.asc"))
-        .env("TFPUB_GPG_PASSPHRASE", RSA_PASSPHRASE)
-        .args([
-            "provider",
-            "publish",
-            "--json",
-            "--name",
-            "greet",
-            "--version",
-            "1.0.0",
-        ])
-        .args(["--protocols", "6.0"]);
-    for b in provider_binaries(bins.path()) {
-        c.arg("--binary").arg(b);
-    }
+    c.provider_publish("greet", "1.0.0", &provider_binaries(bins.path()));
     ok_json(&run(c).await);
 
     let mut script = Command::new(py);
@@ -143,16 +121,7 @@ async fn documented_endpoints_and_error_shapes() {
     let (_keep, dir) = module_copy();
     for v in ["1.0.0", "1.2.0", "1.10.0"] {
         let mut c = t.tfpub_http();
-        c.args([
-            "module",
-            "publish",
-            "--json",
-            "--version",
-            v,
-            "--timeout",
-            "30",
-        ])
-        .arg(&dir);
+        c.module_publish(&dir, v);
         ok_json(&run(c).await);
     }
     let api = Api::new(&t.reg, TEST_TOKEN);

@@ -14,8 +14,9 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::support::registry::Api;
-use crate::support::{module_copy, ok_json, repo_root, run, test_key, TestRegistry};
-use crate::support::{ORG, RSA_PASSPHRASE, TEST_TOKEN};
+use crate::support::PublishArgs;
+use crate::support::{module_copy, ok_json, repo_root, run, TestRegistry};
+use crate::support::{ORG, TEST_TOKEN};
 
 /// The folder of HashiCorp's API reference pages, `../shared/reference/hcp-terraform-api`
 /// beside the repository (CI clones the repository with `shared/` next to it; a git
@@ -367,35 +368,14 @@ type Emitted = (
 async fn emitted(t: &TestRegistry) -> Emitted {
     let (_keep, dir) = module_copy();
     let mut c = t.tfpub_http();
-    c.args([
-        "module",
-        "publish",
-        "--json",
-        "--version",
-        "1.0.0",
-        "--timeout",
-        "30",
-    ])
-    .arg(&dir);
+    c.module_publish(&dir, "1.0.0");
     ok_json(&run(c).await);
     let bins = tempfile::tempdir().unwrap();
     let f = bins.path().join("terraform-provider-greet");
     std::fs::write(&f, "#!/bin/sh\n").unwrap();
     crate::support::fs::set_mode(&f, 0o755);
     let mut c = t.tfpub_http();
-    c.env("TFPUB_GPG_PRIVATE_KEY", test_key("rsa.sec.asc"))
-        .env("TFPUB_GPG_PASSPHRASE", RSA_PASSPHRASE)
-        .args([
-            "provider",
-            "publish",
-            "--json",
-            "--name",
-            "greet",
-            "--version",
-            "1.0.0",
-        ])
-        .args(["--protocols", "6.0", "--binary"])
-        .arg(format!("linux_amd64={}", f.display()));
+    c.provider_publish("greet", "1.0.0", &[format!("linux_amd64={}", f.display())]);
     ok_json(&run(c).await);
 
     let api = Api::new(&t.reg, TEST_TOKEN);

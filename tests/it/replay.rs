@@ -24,7 +24,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::fields::{samples, Sample};
-use crate::support::{clean_tfpub, module_copy, ok_json, run, test_key, ORG, RSA_PASSPHRASE};
+use crate::support::PublishArgs;
+use crate::support::{clean_tfpub, module_copy, ok_json, run, ORG};
 
 const TOKEN: &str = "replay-token-SHOULD-NEVER-BE-PRINTED";
 
@@ -812,29 +813,11 @@ async fn client_flows_against_the_documented_samples() {
 
     // module publish, then the same again: recognised as already published.
     let mut c = tfpub(&base, home.path());
-    c.args([
-        "module",
-        "publish",
-        "--json",
-        "--version",
-        "1.0.0",
-        "--timeout",
-        "30",
-    ])
-    .arg(&dir);
+    c.module_publish(&dir, "1.0.0");
     let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "published", "{d}");
     let mut c = tfpub(&base, home.path());
-    c.args([
-        "module",
-        "publish",
-        "--json",
-        "--version",
-        "1.0.0",
-        "--timeout",
-        "30",
-    ])
-    .arg(&dir);
+    c.module_publish(&dir, "1.0.0");
     let d = ok_json(&run(c).await);
     assert_ne!(
         d["outcome"], "published",
@@ -921,19 +904,7 @@ async fn client_flows_against_the_documented_samples() {
     std::fs::write(&f, "#!/bin/sh\n").unwrap();
     crate::support::fs::set_mode(&f, 0o755);
     let mut c = tfpub(&base, home.path());
-    c.env("TFPUB_GPG_PRIVATE_KEY", test_key("rsa.sec.asc"))
-        .env("TFPUB_GPG_PASSPHRASE", RSA_PASSPHRASE)
-        .args([
-            "provider",
-            "publish",
-            "--json",
-            "--name",
-            "greet",
-            "--version",
-            "1.0.0",
-        ])
-        .args(["--protocols", "6.0", "--binary"])
-        .arg(format!("linux_amd64={}", f.display()));
+    c.provider_publish("greet", "1.0.0", &[format!("linux_amd64={}", f.display())]);
     let d = ok_json(&run(c).await);
     assert_eq!(d["outcome"], "published", "{d}");
     {
@@ -1019,16 +990,7 @@ async fn a_repacked_archive_counts_as_ours_and_a_changed_one_is_named() {
     let (_keep, dir) = module_copy();
     let publish = || {
         let mut c = tfpub(&base, home.path());
-        c.args([
-            "module",
-            "publish",
-            "--json",
-            "--version",
-            "1.0.0",
-            "--timeout",
-            "30",
-        ])
-        .arg(&dir);
+        c.module_publish(&dir, "1.0.0");
         c
     };
     let d = ok_json(&run(publish()).await);

@@ -38,3 +38,32 @@ pub fn command_ok(cmd: &mut Command) -> Output {
     );
     out
 }
+
+/// The publish command lines many tests run, on any `tfpub` command (a test registry's,
+/// a stub's, a clean one).
+pub trait PublishArgs {
+    /// `module publish --json --version VERSION --timeout 30 DIR`.
+    fn module_publish(&mut self, dir: &std::path::Path, version: &str) -> &mut Self;
+    /// `provider publish --json --name NAME --version VERSION --protocols 6.0`, signed
+    /// with testdata/keys/rsa.sec.asc, one `--binary` per `OS_ARCH=FILE` given.
+    fn provider_publish(&mut self, name: &str, version: &str, binaries: &[String]) -> &mut Self;
+}
+
+impl PublishArgs for Command {
+    fn module_publish(&mut self, dir: &std::path::Path, version: &str) -> &mut Self {
+        self.args(["module", "publish", "--json", "--version", version])
+            .args(["--timeout", "30"])
+            .arg(dir)
+    }
+
+    fn provider_publish(&mut self, name: &str, version: &str, binaries: &[String]) -> &mut Self {
+        self.env("TFPUB_GPG_PRIVATE_KEY", test_key("rsa.sec.asc"))
+            .env("TFPUB_GPG_PASSPHRASE", RSA_PASSPHRASE)
+            .args(["provider", "publish", "--json", "--name", name])
+            .args(["--version", version, "--protocols", "6.0"]);
+        for b in binaries {
+            self.arg("--binary").arg(b);
+        }
+        self
+    }
+}
