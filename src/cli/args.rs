@@ -88,6 +88,17 @@ pub enum Command {
     /// Print shell completions.
     #[command(after_help = "Example:\n  tfpub completions bash > /etc/bash_completion.d/tfpub")]
     Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) on stdout; release builds ship it as tfpub.1.
+    #[command(
+        hide = true,
+        after_help = "Examples:\n  tfpub man > tfpub.1 && man ./tfpub.1\n  tfpub man --dir man1   # tfpub.1, tfpub-module.1, tfpub-module-publish.1, ..."
+    )]
+    Man {
+        /// Write one page per command (tfpub.1, tfpub-module-publish.1, ...) into DIR
+        /// instead of printing tfpub.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Helpers for CI systems.
     #[command(subcommand)]
     Ci(CiCmd),
@@ -354,6 +365,7 @@ impl Command {
             Command::GpgKey(_) => "gpg-key".into(),
             Command::Registry(_) => "registry serve".into(),
             Command::Completions { .. } => "completions".into(),
+            Command::Man { .. } => "man".into(),
             Command::Ci(_) => "ci github-report".into(),
         }
     }

@@ -100,6 +100,10 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
             render::completions(*shell);
             return Ok(Reply::Printed);
         }
+        Command::Man { dir } => {
+            render::man(dir.as_deref())?;
+            return Ok(Reply::Printed);
+        }
         Command::Ci(CiCmd::GithubReport { result }) => {
             let out = std::env::var_os("GITHUB_OUTPUT").map(std::path::PathBuf::from);
             let sum = std::env::var_os("GITHUB_STEP_SUMMARY").map(std::path::PathBuf::from);

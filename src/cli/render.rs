@@ -77,6 +77,19 @@ pub fn completions(shell: clap_complete::Shell) {
     clap_complete::generate(shell, &mut cmd, "tfpub", &mut std::io::stdout());
 }
 
+/// `tfpub man`: man pages generated from the clap definitions. Without `dir`, the
+/// top-level page (whose SUBCOMMANDS section lists every command) as roff on stdout;
+/// with it, one page per visible command written into `dir`.
+pub fn man(dir: Option<&std::path::Path>) -> std::io::Result<()> {
+    match dir {
+        None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock()),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(Cli::command(), dir)
+        }
+    }
+}
+
 /// Plain lines on stdout (`ci github-report`).
 pub fn lines(lines: &[String]) {
     for l in lines {

@@ -5,6 +5,7 @@ mod action;
 mod api;
 mod cli;
 mod conformance;
+mod ecosystem;
 mod errors;
 mod fields;
 mod git;

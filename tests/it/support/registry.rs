@@ -222,14 +222,48 @@ pub struct Run {
 }
 
 impl Run {
-    /// stdout parsed as the JSON result document.
+    /// stdout parsed as the JSON result document, which must be valid against the
+    /// published schema (schema/tfpub.result.v1.json): every test that reads a result
+    /// checks the schema's promise too.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+        let doc = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
                 self.stdout, self.stderr
             )
-        })
+        });
+        if let Err(violations) = check_result_schema(&doc) {
+            panic!(
+                "stdout violates schema/tfpub.result.v1.json:\n{}\ndocument:\n{}",
+                violations.join("\n"),
+                self.stdout
+            );
+        }
+        doc
+    }
+}
+
+/// The published `tfpub.result/v1` JSON Schema, compiled once per test binary.
+fn result_validator() -> &'static jsonschema::Validator {
+    static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        let text = include_str!("../../../schema/tfpub.result.v1.json");
+        let schema: Value = serde_json::from_str(text).expect("the schema file is JSON");
+        jsonschema::draft202012::new(&schema).expect("the schema file is a valid JSON Schema")
+    })
+}
+
+/// Validate `doc` against schema/tfpub.result.v1.json; each violation as
+/// "`path`: message".
+pub fn check_result_schema(doc: &Value) -> Result<(), Vec<String>> {
+    let errors: Vec<String> = result_validator()
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
     }
 }
 
