@@ -86,8 +86,9 @@ impl Limiter {
         }
     }
 
-    /// Wait for this request's slot.
-    pub async fn acquire(&self) {
+    /// Wait for this request's slot; returns the slot (the earliest instant the request
+    /// may start), which the limiter spaced at most `per_window` to a window.
+    pub async fn acquire(&self) -> Instant {
         let slot = {
             let mut slots = self.slots.lock().expect("limiter lock");
             let mut slot = Instant::now();
@@ -105,6 +106,7 @@ impl Limiter {
             slot
         };
         tokio::time::sleep_until(slot.into()).await;
+        slot
     }
 }
 
@@ -121,8 +123,11 @@ mod tests {
             let (l, times) = (l.clone(), times.clone());
             tasks.push(tokio::spawn(async move {
                 for _ in 0..15 {
-                    l.acquire().await;
-                    times.lock().unwrap().push(Instant::now());
+                    let slot = l.acquire().await;
+                    let woke = Instant::now();
+                    // Never started before its slot ...
+                    assert!(woke >= slot);
+                    times.lock().unwrap().push(slot);
                 }
             }));
         }
