@@ -18,3 +18,5 @@ mod replay;
 mod sign;
 mod support;
 mod sync;
+mod tls;
+mod upload_cap;
