@@ -74,7 +74,7 @@ mod off {
 
     /// Serves `app` on the listener's connections (TLS or plain) within `limits` until `shutdown` completes.
     pub(crate) async fn serve(
-        listener: TcpListener,
+        listener: crate::server::Listener,
         app: Router,
         limits: ConnLimits,
         shutdown: impl Future<Output = ()> + Send + 'static,
