@@ -72,7 +72,8 @@ mod off {
         }
     }
 
-    /// Serves `app` on the listener's connections (TLS or plain) within `limits` until `shutdown` completes.
+    /// Serves `app` on the listener's connections (TLS or plain) within `limits` until
+    /// `shutdown` completes.
     pub(crate) async fn serve(
         listener: crate::server::Listener,
         app: Router,
