@@ -331,7 +331,7 @@ pub enum GpgKeyCmd {
 pub enum RegistryCmd {
     /// Serve the embedded registry (management API, archivist, terraform's protocol).
     #[command(
-        after_help = "Example:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data"
+        after_help = "Examples:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data\n  tfpub registry serve --listen 0.0.0.0:8443 --tokens tokens.json \\\n    --tls-cert server.crt --tls-key server.key"
     )]
     Serve {
         /// Address to listen on. Non-loopback addresses require --tokens.
@@ -343,6 +343,13 @@ pub enum RegistryCmd {
         /// Base URL written into links (behind a proxy).
         #[arg(long)]
         public_url: Option<url::Url>,
+        /// Serve https with this certificate (PEM: the server certificate, then any
+        /// intermediates). Needs --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM, unencrypted: PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 

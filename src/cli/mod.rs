@@ -115,7 +115,15 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
             listen,
             tokens,
             public_url,
-        }) => session::serve(g, *listen, tokens.as_deref(), public_url.clone()).await?,
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = tls_cert
+                .clone()
+                .zip(tls_key.clone())
+                .map(|(cert, key)| tfpub_registry::TlsFiles { cert, key });
+            session::serve(g, *listen, tokens.as_deref(), public_url.clone(), tls).await?
+        }
         Command::Whoami => {
             online(g, progress, async |ctx| commands::whoami::whoami(ctx).await).await?
         }

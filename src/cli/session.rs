@@ -15,7 +15,7 @@ use tfpub_core::api::{Client, ClientOptions};
 use tfpub_core::config::{self, Environment, Target, TargetFlags};
 use tfpub_core::publish::Context;
 use tfpub_core::report::{Outcome, OutcomeKind, Progress};
-use tfpub_registry::{RegistryOptions, RunningRegistry};
+use tfpub_registry::{RegistryOptions, RunningRegistry, TlsFiles};
 
 use super::args::GlobalArgs;
 use super::error::CliError;
@@ -98,11 +98,13 @@ fn local_data_dir(g: &GlobalArgs) -> anyhow::Result<PathBuf> {
 }
 
 /// `registry serve`: runs the embedded registry in the foreground until Ctrl-C.
+/// With `tls` (certificate, key) it serves https.
 pub async fn serve(
     g: &GlobalArgs,
     listen: SocketAddr,
     tokens: Option<&Path>,
     public_url: Option<url::Url>,
+    tls: Option<TlsFiles>,
 ) -> anyhow::Result<Outcome> {
     let data = local_data_dir(g)?;
     let mut opts = RegistryOptions::new(&data);
@@ -110,6 +112,7 @@ pub async fn serve(
         opts.tokens = Some(tfpub_registry::load_tokens_file(t)?);
     }
     opts.public_url = public_url;
+    opts.tls = tls;
     let reg = tfpub_registry::start(opts, listen).await?;
     render::serving(&data, &reg.base_url());
     tokio::signal::ctrl_c().await.ok();

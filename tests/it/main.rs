@@ -19,3 +19,5 @@ mod replay;
 mod sign;
 mod support;
 mod sync;
+mod tls;
+mod upload_cap;

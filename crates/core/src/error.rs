@@ -416,6 +416,12 @@ mod tests {
                 path: s(),
                 message: s(),
             },
+            ApiError::Tls {
+                method: s(),
+                path: s(),
+                host: s(),
+                reason: s(),
+            },
             ApiError::Timeout {
                 method: s(),
                 path: s(),

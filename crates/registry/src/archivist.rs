@@ -3,15 +3,24 @@
 //! unauthenticated blob downloads, plus the handlers behind them. A completed upload is
 //! handed to the module or provider store, which attaches it to its record.
 //!
+//! Every upload body is capped ([`AppState::max_upload_bytes`](crate::state::AppState)):
+//! one declared larger is refused before the link is claimed, one that grows past the cap
+//! while streaming is cut there; either way the answer is a 413 naming the limit, no byte
+//! of it is kept and the link stays usable for a correct retry. Without the cap, anyone
+//! holding an upload link could fill the registry's disk.
+//!
 //! Imports `jsonapi`, `store`, `state` and `faults` (the upload fault hook); handlers may
 //! import its link helpers, it imports no handler.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use futures_util::StreamExt;
 use rusqlite::Connection;
 
 use crate::faults::ConnControl;
@@ -87,15 +96,58 @@ async fn claim_link(state: &SharedState, token: &str) -> Result<(UploadKind, i64
     }
 }
 
-/// `PUT /_archivist/upload/{token}`: claims the link (one winner; a concurrent PUT is
+/// The 413 answer for a body over `limit` bytes.
+fn too_large(limit: u64) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload too large",
+        format!(
+            "the upload is larger than this registry's limit of {limit} bytes; nothing was stored"
+        ),
+    )
+}
+
+/// The body's declared length, when it declares one.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `body`, failing as soon as more than `limit` bytes have arrived (and setting `over`,
+/// so the caller can tell this failure from a broken connection).
+fn capped(body: Body, limit: u64, over: Arc<AtomicBool>) -> Body {
+    let mut seen: u64 = 0;
+    Body::from_stream(body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(axum::BoxError::from)?;
+        seen = seen.saturating_add(chunk.len() as u64);
+        if seen > limit {
+            over.store(true, Ordering::Relaxed);
+            return Err(axum::BoxError::from("upload larger than the limit"));
+        }
+        Ok(chunk)
+    }))
+}
+
+/// `PUT /_archivist/upload/{token}`: refuses a body declared over the cap (413, link not
+/// claimed), claims the link (one winner; a concurrent PUT is
 /// refused with a 409 and nothing of its body is stored), streams the body into the blob store, checks it
 /// off the async workers, then attaches it to the record the token was minted for.
 pub(crate) async fn upload(
     State(state): State<SharedState>,
     conn_ctl: ConnControl,
     Path(token): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Reply {
+    let limit = state.max_upload_bytes;
+    if declared_length(&headers).is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
     let (kind, target) = claim_link(&state, &token).await?;
     let mut guard = ClaimGuard {
         state: state.clone(),
@@ -105,11 +157,18 @@ pub(crate) async fn upload(
     if let Some(fault) = state.faults.take_upload_fault() {
         return Ok(fault.apply(&conn_ctl, body).await);
     }
+    let over = Arc::new(AtomicBool::new(false));
     let sha = state
         .blobs
-        .store(body)
+        .store(capped(body, limit, over.clone()))
         .await
-        .map_err(|e| Problem::bad_request(format!("upload did not complete: {e}")))?;
+        .map_err(|e| {
+            if over.load(Ordering::Relaxed) {
+                too_large(limit)
+            } else {
+                Problem::bad_request(format!("upload did not complete: {e}"))
+            }
+        })?;
     match kind {
         UploadKind::Module => {
             let path = state

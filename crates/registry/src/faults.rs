@@ -29,7 +29,6 @@ mod off {
     use axum::http::request::Parts;
     use axum::response::Response;
     use axum::Router;
-    use tokio::net::TcpListener;
 
     use crate::server::ConnLimits;
 
@@ -73,9 +72,10 @@ mod off {
         }
     }
 
-    /// Serves `app` on plain TCP connections within `limits` until `shutdown` completes.
+    /// Serves `app` on the listener's connections (TLS or plain) within `limits` until
+    /// `shutdown` completes.
     pub(crate) async fn serve(
-        listener: TcpListener,
+        listener: crate::server::Listener,
         app: Router,
         limits: ConnLimits,
         shutdown: impl Future<Output = ()> + Send + 'static,

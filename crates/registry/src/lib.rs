@@ -34,6 +34,7 @@ mod server;
 mod state;
 mod stats;
 mod store;
+mod tls;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -82,6 +83,42 @@ pub enum RegistryError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error("cannot read TLS {what} file {path}: {source}")]
+    TlsRead {
+        what: TlsFile,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("TLS {what} file {path} is not usable: {detail}")]
+    TlsInvalid {
+        what: TlsFile,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error("TLS certificate {cert} and key {key} cannot be used together: {detail}")]
+    TlsMismatch {
+        cert: PathBuf,
+        key: PathBuf,
+        detail: String,
+    },
+}
+
+/// Which of the two TLS files an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFile {
+    /// `--tls-cert`: the server certificate chain.
+    Certificate,
+    /// `--tls-key`: its private key.
+    Key,
+}
+
+impl fmt::Display for TlsFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsFile::Certificate => "certificate",
+            TlsFile::Key => "key",
+        })
+    }
 }
 
 impl RegistryError {
@@ -97,6 +134,19 @@ impl RegistryError {
                 "pass --data an empty or new folder, or the data folder of a tfpub registry"
             }
             RegistryError::DataDirFormat { .. } => "use the tfpub version that wrote this folder",
+            RegistryError::TlsRead { what, .. } | RegistryError::TlsInvalid { what, .. } => {
+                match what {
+                    TlsFile::Certificate => {
+                        "pass --tls-cert a readable PEM file holding the server certificate, then any intermediates"
+                    }
+                    TlsFile::Key => {
+                        "pass --tls-key a readable PEM file holding the certificate's unencrypted private key (PKCS#8, PKCS#1 or SEC1)"
+                    }
+                }
+            }
+            RegistryError::TlsMismatch { .. } => {
+                "pass --tls-key the private key the certificate was issued for (leaf certificate first in --tls-cert)"
+            }
             RegistryError::DataDir { .. }
             | RegistryError::TokensRead { .. }
             | RegistryError::TokensParse { .. } => return None,
@@ -116,6 +166,23 @@ pub struct RegistryOptions {
     pub public_url: Option<url::Url>,
     /// Header-read and idle timeouts and the connection cap.
     pub limits: ConnLimits,
+    /// Serve https with this certificate and key; None = plain http.
+    pub tls: Option<TlsFiles>,
+    /// Largest archivist upload (module archive or provider file) in bytes; a bigger
+    /// body is answered 413 and nothing of it is kept.
+    pub max_upload_bytes: u64,
+}
+
+/// The default of [`RegistryOptions::max_upload_bytes`]: 1 GiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// The PEM files of an https registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The server certificate, then any intermediates.
+    pub cert: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1), unencrypted.
+    pub key: PathBuf,
 }
 
 impl RegistryOptions {
@@ -126,6 +193,8 @@ impl RegistryOptions {
             tokens: None,
             public_url: None,
             limits: ConnLimits::default(),
+            tls: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }
@@ -143,6 +212,8 @@ impl fmt::Debug for RegistryOptions {
             )
             .field("public_url", &self.public_url)
             .field("limits", &self.limits)
+            .field("tls", &self.tls)
+            .field("max_upload_bytes", &self.max_upload_bytes)
             .finish()
     }
 }
@@ -159,8 +230,9 @@ pub fn load_tokens_file(path: &Path) -> Result<HashMap<String, Vec<String>>, Reg
     })
 }
 
-/// Starts the registry on `listen` (port 0 picks a free port). Refuses a non-loopback
-/// address unless tokens are configured.
+/// Starts the registry on `listen` (port 0 picks a free port), over https when
+/// `opts.tls` is set. Refuses a non-loopback address unless tokens are configured, and
+/// unusable TLS files before anything is bound or written.
 pub async fn start(
     opts: RegistryOptions,
     listen: SocketAddr,
@@ -169,6 +241,7 @@ pub async fn start(
         return Err(RegistryError::NonLoopbackWithoutTokens { addr: listen });
     }
     let limits = opts.limits;
+    let acceptor = opts.tls.as_ref().map(tls::acceptor).transpose()?;
     let instance = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
     let dir_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -208,12 +281,18 @@ pub async fn start(
         tokens: opts.tokens,
         public_url: opts.public_url,
         local_addr,
+        tls: acceptor.is_some(),
+        max_upload_bytes: opts.max_upload_bytes,
         faults: faults::Faults::default(),
         stats: Stats::default(),
         instance,
     });
     let app = routes::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = server::Listener {
+        tcp: listener,
+        tls: acceptor,
+    };
     let task = tokio::spawn(faults::serve(listener, app, limits, async move {
         let _ = rx.await;
     }));
@@ -247,9 +326,10 @@ impl RunningRegistry {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT/`.
+    /// `http://127.0.0.1:PORT/`, or `https://…` when serving TLS.
     pub fn base_url(&self) -> url::Url {
-        url::Url::parse(&format!("http://{}/", self.addr)).expect("socket address forms a URL")
+        let scheme = if self.state.tls { "https" } else { "http" };
+        url::Url::parse(&format!("{scheme}://{}/", self.addr)).expect("socket address forms a URL")
     }
 
     /// Fault switches, for tests and benchmarks (cargo feature `faults`).
@@ -333,8 +413,23 @@ mod tests {
                 detail: "newer".into(),
             },
             RegistryError::TokensParse {
-                path,
+                path: path.clone(),
                 source: serde_json::from_str::<u8>("x").unwrap_err(),
+            },
+            RegistryError::TlsRead {
+                what: TlsFile::Certificate,
+                path: path.clone(),
+                source: io(),
+            },
+            RegistryError::TlsInvalid {
+                what: TlsFile::Key,
+                path: path.clone(),
+                detail: "no PEM private key".into(),
+            },
+            RegistryError::TlsMismatch {
+                cert: path.clone(),
+                key: path,
+                detail: "keys do not match".into(),
             },
         ]
     }
@@ -363,6 +458,9 @@ mod tests {
                 ),
                 Some("use the tfpub version that wrote this folder".to_string()),
                 None,
+                Some("pass --tls-cert a readable PEM file holding the server certificate, then any intermediates".to_string()),
+                Some("pass --tls-key a readable PEM file holding the certificate's unencrypted private key (PKCS#8, PKCS#1 or SEC1)".to_string()),
+                Some("pass --tls-key the private key the certificate was issued for (leaf certificate first in --tls-cert)".to_string()),
             ]
         );
     }

@@ -6,6 +6,11 @@
 //! of slots (when all are taken, new connections wait in the kernel's backlog rather than
 //! exhausting file descriptors).
 //!
+//! With a TLS acceptor, each connection's handshake runs in its own task, inside its slot
+//! and bounded by the header-read timeout (a client that opens a socket and never finishes
+//! the handshake is dropped like one that never sends its headers); the idle timeout sits
+//! under TLS, on the socket itself, so it counts the same bytes either way.
+//!
 //! A leaf apart from the router it is handed: imports nothing from the crate; `faults`
 //! calls it with the plain or the killable connection type.
 
@@ -23,7 +28,14 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
+
+/// What the server accepts on: the bound socket, and the TLS acceptor when it serves https.
+pub(crate) struct Listener {
+    pub(crate) tcp: TcpListener,
+    pub(crate) tls: Option<TlsAcceptor>,
+}
 
 /// Connection limits of a running registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +65,7 @@ impl Default for ConnLimits {
 /// open connections finish their current request. `wrap` turns each accepted socket into
 /// the connection's IO and a value inserted into every request's extensions.
 pub(crate) async fn serve<Io, Ext>(
-    listener: TcpListener,
+    listener: Listener,
     app: Router,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -76,7 +88,7 @@ pub(crate) async fn serve<Io, Ext>(
         };
         let tcp = tokio::select! {
             _ = &mut shutdown => break,
-            r = listener.accept() => match r {
+            r = listener.tcp.accept() => match r {
                 Ok((tcp, _)) => tcp,
                 Err(_) => {
                     // Out of descriptors or a reset before accept: back off briefly.
@@ -87,27 +99,27 @@ pub(crate) async fn serve<Io, Ext>(
         };
         let _ = tcp.set_nodelay(true);
         let (io, ext) = wrap(tcp);
-        let io = TokioIo::new(IdleTimeout::new(io, limits.idle_timeout));
+        let io = IdleTimeout::new(io, limits.idle_timeout);
         let app = app.clone();
         let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ext.clone());
             let mut app = app.clone();
             async move { app.call(req.map(Body::new)).await }
         });
-        let mut closing = closing_rx.clone();
+        let closing = closing_rx.clone();
+        let tls = listener.tls.clone();
         conns.spawn(async move {
             let _slot = slot;
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout);
-            let conn = builder.serve_connection(io, svc);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = closing.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            match tls {
+                None => serve_connection(io, svc, limits, closing).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(io));
+                    // A failed or stalled handshake is the client's problem: rustls has
+                    // already sent it the alert; the connection just ends.
+                    if let Ok(Ok(tls_io)) = handshake.await {
+                        serve_connection(tls_io, svc, limits, closing).await;
+                    }
                 }
             }
         });
@@ -115,6 +127,36 @@ pub(crate) async fn serve<Io, Ext>(
     }
     let _ = closing_tx.send(true);
     while conns.join_next().await.is_some() {}
+}
+
+/// Serves HTTP/1 on one established connection (plain or TLS) until it ends, or, once
+/// `closing` changes, until its current request is answered.
+async fn serve_connection<Io, S>(
+    io: Io,
+    svc: S,
+    limits: ConnLimits,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) where
+    Io: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<Incoming> + Send,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let conn = builder.serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = closing.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// An IO that fails with `TimedOut` once a read or write has waited `limit` on the socket

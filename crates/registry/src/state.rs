@@ -1,5 +1,5 @@
 //! The shared state of one running registry: database connection, blob store, tokens,
-//! link base, fault switches and request counters.
+//! link base (and whether it is https), upload cap, fault switches and request counters.
 //!
 //! Imports the leaves `blobs`, `faults`, `stats` and `jsonapi` (for the base URL) only;
 //! must not import handlers, routes or stores.
@@ -21,6 +21,10 @@ pub(crate) struct AppState {
     pub tokens: Option<HashMap<String, Vec<String>>>,
     pub public_url: Option<url::Url>,
     pub local_addr: SocketAddr,
+    /// Serving https: links derived from the request say `https`.
+    pub tls: bool,
+    /// Largest archivist upload body, in bytes.
+    pub max_upload_bytes: u64,
     pub faults: Faults,
     pub stats: Stats,
     /// This registry instance's id, `PID-RANDOM`: the owner of its upload claims and the
@@ -37,8 +41,14 @@ impl AppState {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The base URL links in this request's answer are built on.
+    /// The base URL links in this request's answer are built on: the public URL as
+    /// configured, else the request's host with the scheme this registry serves.
     pub(crate) fn base_url(&self, headers: &HeaderMap) -> url::Url {
-        jsonapi::base_url(self.public_url.as_ref(), self.local_addr, headers)
+        let mut base = jsonapi::base_url(self.public_url.as_ref(), self.local_addr, headers);
+        if self.tls && self.public_url.is_none() {
+            // http -> https keeps every other part of the URL; it cannot fail.
+            let _ = base.set_scheme("https");
+        }
+        base
     }
 }

@@ -34,6 +34,13 @@ pub enum ApiError {
         path: String,
         message: String,
     },
+    #[error("{method} {path}: cannot verify the TLS certificate of {host}: {reason}")]
+    Tls {
+        method: String,
+        path: String,
+        host: String,
+        reason: String,
+    },
     #[error("{method} {path}: timed out")]
     Timeout { method: String, path: String },
     #[error("{method} {path}: unexpected response body: {reason}")]
@@ -121,6 +128,11 @@ impl ApiError {
 
 impl Hint for ApiError {
     fn hint(&self) -> Option<String> {
+        if let ApiError::Tls { host, .. } = self {
+            return Some(format!(
+                "if {host} uses a private CA, pass that CA's certificate (PEM) with --ca-cert FILE or SSL_CERT_FILE=FILE"
+            ));
+        }
         let h = match self {
             ApiError::Unauthorized { .. } => {
                 "check the token for this host (TF_TOKEN_<host>, TFE_TOKEN or `terraform login`); it may be expired or revoked"

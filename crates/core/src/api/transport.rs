@@ -505,6 +505,9 @@ pub(super) fn decode_error(method: &Method, url: &Url, reason: impl std::fmt::Di
     }
 }
 
+/// How rustls words a server certificate it could not verify.
+const CERT_FAILURE: &str = "invalid peer certificate";
+
 pub(crate) fn transport_error(method: &Method, path: &str, e: reqwest::Error) -> ApiError {
     if e.is_timeout() {
         return ApiError::Timeout {
@@ -512,6 +515,7 @@ pub(crate) fn transport_error(method: &Method, path: &str, e: reqwest::Error) ->
             path: path.to_string(),
         };
     }
+    let host = e.url().map(host_of);
     let e = e.without_url();
     let mut message = e.to_string();
     let mut src = std::error::Error::source(&e);
@@ -519,6 +523,17 @@ pub(crate) fn transport_error(method: &Method, path: &str, e: reqwest::Error) ->
         message.push_str(": ");
         message.push_str(&cause.to_string());
         src = cause.source();
+    }
+    // rustls reports a certificate it could not verify as "invalid peer certificate:
+    // CAUSE" (UnknownIssuer, NotValidForName, Expired, ...): worth its own error, which
+    // names the host and is not retried (the certificate will not change in a second).
+    if let (Some(host), Some(at)) = (host, message.find(CERT_FAILURE)) {
+        return ApiError::Tls {
+            method: method.to_string(),
+            path: path.to_string(),
+            host,
+            reason: server_text(&message[at..]),
+        };
     }
     ApiError::Transport {
         method: method.to_string(),

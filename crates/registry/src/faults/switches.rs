@@ -174,7 +174,7 @@ impl UploadFault {
 /// Serves `app` within `limits` on connections a handler can cut, until `shutdown`
 /// completes.
 pub(crate) async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: crate::server::Listener,
     app: Router,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
