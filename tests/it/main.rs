@@ -5,6 +5,7 @@ mod action;
 mod api;
 mod cli;
 mod conformance;
+mod dirty;
 mod errors;
 mod fields;
 mod git;
