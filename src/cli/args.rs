@@ -342,6 +342,19 @@ pub enum CiCmd {
         #[arg(long)]
         result: PathBuf,
     },
+    /// Write GitLab CI reports from a --json result file: a dotenv file of outputs
+    /// (PUBLISHED, VERSION, REGISTRY_URL), a JUnit XML report, and a collapsed log section.
+    GitlabReport {
+        /// The file `tfpub --json ...` wrote.
+        #[arg(value_name = "RESULT.json")]
+        result: PathBuf,
+        /// The dotenv file (for `artifacts: reports: dotenv`).
+        #[arg(long, value_name = "FILE", default_value = "tfpub.env")]
+        dotenv: PathBuf,
+        /// The JUnit XML file (for `artifacts: reports: junit`).
+        #[arg(long, value_name = "FILE", default_value = "tfpub-junit.xml")]
+        junit: PathBuf,
+    },
 }
 
 impl Command {
@@ -354,7 +367,8 @@ impl Command {
             Command::GpgKey(_) => "gpg-key".into(),
             Command::Registry(_) => "registry serve".into(),
             Command::Completions { .. } => "completions".into(),
-            Command::Ci(_) => "ci github-report".into(),
+            Command::Ci(CiCmd::GithubReport { .. }) => "ci github-report".into(),
+            Command::Ci(CiCmd::GitlabReport { .. }) => "ci gitlab-report".into(),
         }
     }
 }

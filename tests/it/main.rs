@@ -9,6 +9,7 @@ mod dirty;
 mod errors;
 mod fields;
 mod git;
+mod gitlab;
 mod hostile_client;
 mod module_publish;
 mod package;

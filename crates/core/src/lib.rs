@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod gha;
 pub mod git;
+pub mod gitlab;
 pub mod package;
 pub mod project;
 pub mod publish;
