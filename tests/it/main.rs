@@ -14,6 +14,7 @@ mod hostile_client;
 mod module_publish;
 mod package;
 mod provider_publish;
+mod proxy;
 mod registry;
 mod replay;
 mod sign;

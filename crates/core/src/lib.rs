@@ -16,6 +16,7 @@ pub mod git;
 pub mod gitlab;
 pub mod package;
 pub mod project;
+pub mod proxy;
 pub mod publish;
 pub mod report;
 pub mod secret;
