@@ -344,6 +344,9 @@ pub enum CiCmd {
     },
     /// Write GitLab CI reports from a --json result file: a dotenv file of outputs
     /// (PUBLISHED, VERSION, REGISTRY_URL), a JUnit XML report, and a collapsed log section.
+    #[command(
+        after_help = "Example:\n  tfpub --json module publish . > result.json; tfpub ci gitlab-report result.json"
+    )]
     GitlabReport {
         /// The file `tfpub --json ...` wrote.
         #[arg(value_name = "RESULT.json")]
