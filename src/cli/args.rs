@@ -360,6 +360,22 @@ pub enum CiCmd {
         #[arg(long)]
         result: PathBuf,
     },
+    /// Write GitLab CI reports from a --json result file: a dotenv file of outputs
+    /// (PUBLISHED, VERSION, REGISTRY_URL), a JUnit XML report, and a collapsed log section.
+    #[command(
+        after_help = "Example:\n  tfpub --json module publish . > result.json; tfpub ci gitlab-report result.json"
+    )]
+    GitlabReport {
+        /// The file `tfpub --json ...` wrote.
+        #[arg(value_name = "RESULT.json")]
+        result: PathBuf,
+        /// The dotenv file (for `artifacts: reports: dotenv`).
+        #[arg(long, value_name = "FILE", default_value = "tfpub.env")]
+        dotenv: PathBuf,
+        /// The JUnit XML file (for `artifacts: reports: junit`).
+        #[arg(long, value_name = "FILE", default_value = "tfpub-junit.xml")]
+        junit: PathBuf,
+    },
 }
 
 impl Command {
@@ -373,7 +389,8 @@ impl Command {
             Command::Registry(_) => "registry serve".into(),
             Command::Completions { .. } => "completions".into(),
             Command::Man { .. } => "man".into(),
-            Command::Ci(_) => "ci github-report".into(),
+            Command::Ci(CiCmd::GithubReport { .. }) => "ci github-report".into(),
+            Command::Ci(CiCmd::GitlabReport { .. }) => "ci gitlab-report".into(),
         }
     }
 }

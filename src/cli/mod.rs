@@ -111,6 +111,15 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
             render::lines(&lines);
             return Ok(Reply::Printed);
         }
+        Command::Ci(CiCmd::GitlabReport {
+            result,
+            dotenv,
+            junit,
+        }) => {
+            let lines = commands::ci::gitlab_report(result, dotenv, junit)?;
+            render::lines(&lines);
+            return Ok(Reply::Printed);
+        }
         Command::Registry(RegistryCmd::Serve {
             listen,
             tokens,

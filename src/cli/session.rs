@@ -47,6 +47,7 @@ impl Session {
         if g.verbose > 0 {
             opts.log = Some(Arc::new(render::http_log));
         }
+        tfpub_core::proxy::preflight(&target.base_url).await?;
         let client = Client::new(&target, opts)?;
         let ctx = Context {
             client,

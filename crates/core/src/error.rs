@@ -107,6 +107,12 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::gha::GhaError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::gitlab::GitlabError>() {
+            return ask(x);
+        }
+        if let Some(x) = e.downcast_ref::<crate::proxy::ProxyError>() {
+            return ask(x);
+        }
         if let Some(x) = e.downcast_ref::<crate::vocab::VocabError>() {
             return ask(x);
         }

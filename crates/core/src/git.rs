@@ -123,10 +123,23 @@ impl Repo {
     /// untracked. Ignored files do not count. With `subdir` (relative to the root) only
     /// paths under it are reported.
     pub fn is_dirty(&self, subdir: Option<&Path>) -> Result<Vec<String>, GitError> {
+        self.changes(subdir, false)
+    }
+
+    /// Like [`Repo::is_dirty`], and with `include_ignored` also the paths `.gitignore`
+    /// hides: the packer does not read `.gitignore`, so an ignored file can still end up in
+    /// an archive. Ignored folders are not descended into (`.terraform/` can hold gigabytes
+    /// of providers); they are reported once, with a trailing `/`.
+    pub fn changes(
+        &self,
+        subdir: Option<&Path>,
+        include_ignored: bool,
+    ) -> Result<Vec<String>, GitError> {
         let mut opts = StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(true)
-            .include_ignored(false)
+            .include_ignored(include_ignored)
+            .recurse_ignored_dirs(false)
             .exclude_submodules(false);
         // Scope by filtering results ourselves rather than with a libgit2 pathspec: pathspec
         // matching is glob-based, and `modules/vpc` must not match `modules/vpc2/...`.
@@ -149,7 +162,7 @@ impl Repo {
             })?;
         let mut out: Vec<String> = statuses
             .iter()
-            .filter(|e| !e.status().is_ignored() && !e.status().is_empty())
+            .filter(|e| (include_ignored || !e.status().is_ignored()) && !e.status().is_empty())
             .filter_map(|e| e.path().map(str::to_string))
             .filter(|p| match &scope {
                 None => true,

@@ -10,11 +10,13 @@
 //! The organization comes from the target, once: the result carries a full
 //! [`ModuleAddress`], so no later stage rebuilds it.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use super::ModulePublishRequest;
+use crate::package::module as pkg;
 use crate::project::{self, ModuleConfig, ProjectConfig};
 use crate::publish::error::PublishError;
 use crate::publish::{parse_version, Context};
@@ -107,12 +109,20 @@ pub fn resolve(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Result<Reso
     })
 }
 
-/// Fails when the module's part of the working tree has uncommitted changes: the archive
-/// must be what the commit holds.
+/// Fails when the module's part of the working tree differs from the commit in a way that
+/// changes the archive: the archive must be what the commit holds. A change counts when
+/// the packer would pack the path ([`pkg::plan_dir`], the packer's own exclusion rules, so
+/// `.terraform/`, state files and `.terraformignore` patterns never count) or when a
+/// tracked file is gone from disk. Files `.gitignore` hides count too when they would be
+/// packed: the packer does not read `.gitignore`.
 fn refuse_dirty(repo: &crate::git::Repo, dir: &Path) -> anyhow::Result<()> {
     let sub = dir.strip_prefix(repo.root()).ok().map(Path::to_path_buf);
     let sub = sub.filter(|p| !p.as_os_str().is_empty());
-    let dirty = repo.is_dirty(sub.as_deref())?;
+    let changed = repo.changes(sub.as_deref(), true)?;
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let dirty = archive_changes(dir, sub.as_deref(), changed);
     if dirty.is_empty() {
         return Ok(());
     }
@@ -126,4 +136,44 @@ fn refuse_dirty(repo: &crate::git::Repo, dir: &Path) -> anyhow::Result<()> {
         ),
     }
     .into())
+}
+
+/// Of `changed` (repo-relative, `/`-separated; ignored folders end with `/`), the paths
+/// that would make the archive differ from the commit. When the module cannot be planned
+/// every untracked or modified path counts (packaging reports the real problem later),
+/// ignored ones do not (they never counted before this filter existed).
+fn archive_changes(dir: &Path, sub: Option<&Path>, changed: Vec<String>) -> Vec<String> {
+    let prefix = sub
+        .map(|s| {
+            let parts: Vec<String> = s
+                .components()
+                .filter_map(|c| match c {
+                    std::path::Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+                    _ => None,
+                })
+                .collect();
+            format!("{}/", parts.join("/"))
+        })
+        .unwrap_or_default();
+    let Ok(plan) = pkg::plan_dir(dir, &pkg::ModulePackageOptions::default()) else {
+        return changed.into_iter().filter(|p| !p.ends_with('/')).collect();
+    };
+    let packed: BTreeSet<&str> = plan.files.iter().map(String::as_str).collect();
+    changed
+        .into_iter()
+        .filter(|p| {
+            let Some(rel) = p.strip_prefix(prefix.as_str()) else {
+                return true;
+            };
+            if packed.contains(rel) {
+                return true;
+            }
+            if let Some(folder) = rel.strip_suffix('/') {
+                let inside = format!("{folder}/");
+                return packed.iter().any(|f| f.starts_with(&inside));
+            }
+            // A tracked file gone from disk is missing from the archive.
+            dir.join(rel).symlink_metadata().is_err()
+        })
+        .collect()
 }
