@@ -99,7 +99,13 @@ pub struct Api {
 impl Api {
     pub fn new(reg: &RunningRegistry, token: &str) -> Api {
         Api {
-            http: reqwest::Client::new(),
+            // Idle pooled connections are dropped well before any server idle timeout a
+            // test sets (the shortest is 800 ms), so a reused connection is never one the
+            // server is closing at that moment.
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_millis(300))
+                .build()
+                .unwrap(),
             base: reg.base_url(),
             token: Some(token.into()),
         }

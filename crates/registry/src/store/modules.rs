@@ -322,73 +322,16 @@ pub(crate) fn ingest(path: &Path) -> Result<(), String> {
             .map_err(|e| format!("bad path in archive: {e}"))?
             .into_owned();
         let shown = p.display().to_string();
-        if let Some(why) = escaping_path(&p) {
-            return Err(format!("archive entry {shown:?} is {why}: refused"));
-        }
+        check_entry(&entry, &p, &shown)?;
         let kind = entry.header().entry_type();
-        match kind {
-            EntryType::Regular | EntryType::Continuous | EntryType::Directory => {}
-            EntryType::XHeader | EntryType::XGlobalHeader => {}
-            EntryType::Symlink | EntryType::Link => {
-                let target = entry
-                    .link_name()
-                    .map_err(|e| format!("bad link target of {shown:?}: {e}"))?
-                    .unwrap_or_default()
-                    .into_owned();
-                // A hard link's target is a path from the archive root; a symlink's is
-                // read from the link's own folder.
-                let escapes = if kind == EntryType::Link {
-                    escaping_path(&target).is_some()
-                } else {
-                    link_escapes(&p, &target)
-                };
-                if escapes {
-                    return Err(format!(
-                        "archive entry {shown:?} links to {:?}, outside the archive: refused",
-                        target.display().to_string()
-                    ));
-                }
-            }
-            other => {
-                return Err(format!(
-                    "archive entry {shown:?} is a {} entry (device, fifo or other special file): refused",
-                    entry_kind(other)
-                ))
-            }
-        }
-        let comps: Vec<_> = p
+        let comps = p
             .components()
             .filter(|c| !matches!(c, Component::CurDir))
-            .collect();
-        if comps.len() == 1 && kind.is_file() && p.extension().is_some_and(|e| e == "tf") {
+            .count();
+        if comps == 1 && kind.is_file() && p.extension().is_some_and(|e| e == "tf") {
             root_tf = true;
         }
-        // Stream the entry's data through a counter, never past the limits.
-        let budget = MAX_UNPACKED_BYTES
-            .saturating_sub(unpacked)
-            .saturating_add(1);
-        let mut limited = (&mut entry).take(budget);
-        let mut buf = [0u8; 64 * 1024];
-        loop {
-            let n = limited
-                .read(&mut buf)
-                .map_err(|e| format!("archive is truncated: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            unpacked = unpacked.saturating_add(n as u64);
-            if unpacked > MAX_UNPACKED_BYTES {
-                return Err(format!(
-                    "archive unpacks to more than {} MiB (unpacked size limit), at entry {shown:?}",
-                    MAX_UNPACKED_BYTES / (1024 * 1024)
-                ));
-            }
-            if unpacked > RATIO_FLOOR_BYTES && unpacked / packed > MAX_RATIO {
-                return Err(format!(
-                    "archive unpacks to more than {MAX_RATIO} times its compressed size (compression ratio limit), at entry {shown:?}"
-                ));
-            }
-        }
+        unpacked = count_data(&mut entry, unpacked, packed, &shown)?;
     }
     if count == 0 {
         return Err("archive is empty".into());
@@ -397,6 +340,79 @@ pub(crate) fn ingest(path: &Path) -> Result<(), String> {
         return Err("no Terraform configuration (.tf) files at the root of the archive; the module files must not be inside a folder".into());
     }
     Ok(())
+}
+
+/// Refuses an entry whose path or link target leaves the archive, or that is a device,
+/// fifo or other special file.
+fn check_entry<R: Read>(entry: &tar::Entry<'_, R>, p: &Path, shown: &str) -> Result<(), String> {
+    if let Some(why) = escaping_path(p) {
+        return Err(format!("archive entry {shown:?} is {why}: refused"));
+    }
+    let kind = entry.header().entry_type();
+    match kind {
+        EntryType::Regular | EntryType::Continuous | EntryType::Directory => Ok(()),
+        EntryType::XHeader | EntryType::XGlobalHeader => Ok(()),
+        EntryType::Symlink | EntryType::Link => {
+            let target = entry
+                .link_name()
+                .map_err(|e| format!("bad link target of {shown:?}: {e}"))?
+                .unwrap_or_default()
+                .into_owned();
+            // A hard link's target is a path from the archive root; a symlink's is read
+            // from the link's own folder.
+            let escapes = if kind == EntryType::Link {
+                escaping_path(&target).is_some()
+            } else {
+                link_escapes(p, &target)
+            };
+            if escapes {
+                return Err(format!(
+                    "archive entry {shown:?} links to {:?}, outside the archive: refused",
+                    target.display().to_string()
+                ));
+            }
+            Ok(())
+        }
+        other => Err(format!(
+            "archive entry {shown:?} is a {} entry (device, fifo or other special file): refused",
+            entry_kind(other)
+        )),
+    }
+}
+
+/// Streams one entry's data through a counter, never past the size and ratio limits;
+/// returns the bytes unpacked so far, this entry included.
+fn count_data<R: Read>(
+    entry: &mut R,
+    mut unpacked: u64,
+    packed: u64,
+    shown: &str,
+) -> Result<u64, String> {
+    let budget = MAX_UNPACKED_BYTES
+        .saturating_sub(unpacked)
+        .saturating_add(1);
+    let mut limited = entry.take(budget);
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        let n = limited
+            .read(&mut buf)
+            .map_err(|e| format!("archive is truncated: {e}"))?;
+        if n == 0 {
+            return Ok(unpacked);
+        }
+        unpacked = unpacked.saturating_add(n as u64);
+        if unpacked > MAX_UNPACKED_BYTES {
+            return Err(format!(
+                "archive unpacks to more than {} MiB (unpacked size limit), at entry {shown:?}",
+                MAX_UNPACKED_BYTES / (1024 * 1024)
+            ));
+        }
+        if unpacked > RATIO_FLOOR_BYTES && unpacked / packed > MAX_RATIO {
+            return Err(format!(
+                "archive unpacks to more than {MAX_RATIO} times its compressed size (compression ratio limit), at entry {shown:?}"
+            ));
+        }
+    }
 }
 
 fn entry_kind(t: EntryType) -> &'static str {
