@@ -381,20 +381,16 @@ async fn emitted(t: &TestRegistry) -> Emitted {
     let api = Api::new(&t.reg, TEST_TOKEN);
     let o = format!("/api/v2/organizations/{ORG}");
     let m = format!("{o}/registry-modules/private/{ORG}/greeting/null");
-    let (s, _) = api
-        .patch(
-            &format!("{m}/1.0.0"),
-            json!({"deprecation": {"deprecated-status": "Deprecated", "reason": "r", "link": "https://example.test"}}),
-        )
-        .await;
-    assert_eq!(s, 200);
-    let (s, _) = api
-        .patch(
-            &format!("{m}/1.0.0"),
-            json!({"revocation": {"status": "Revoked", "message": "m", "link": "https://example.test"}}),
-        )
-        .await;
-    assert_eq!(s, 200);
+    // The PATCH answers are resources too (manage-module-versions.md samples).
+    let mut answers = Vec::new();
+    for body in [
+        json!({"deprecation": {"deprecated-status": "Deprecated", "reason": "r", "link": "https://example.test"}}),
+        json!({"revocation": {"status": "Revoked", "message": "m", "link": "https://example.test"}}),
+    ] {
+        let (s, doc) = api.patch(&format!("{m}/1.0.0"), body).await;
+        assert_eq!(s, 200, "{doc}");
+        answers.push(doc);
+    }
     let pending = api.create_module_version("greeting", "1.1.0").await;
     assert!(!pending.is_empty());
     let (s, _) = api
@@ -437,7 +433,10 @@ async fn emitted(t: &TestRegistry) -> Emitted {
     ] {
         let (s, doc) = api.get(&path).await;
         assert_eq!(s, 200, "{path}: {doc}");
-        for r in resources(&doc) {
+        answers.push(doc);
+    }
+    for doc in &answers {
+        for r in resources(doc) {
             let ty = r["type"].as_str().unwrap().to_string();
             out.entry(ty).or_default().extend(resource_paths(r));
             resource_kinds(r, &mut kinds_out);

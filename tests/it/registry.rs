@@ -270,10 +270,21 @@ async fn modules_lifecycle_and_errors() {
     let (s, v) = api
         .patch(
             &vpath,
-            json!({"deprecation": {"deprecated-status": "Deprecated", "reason": "old"}}),
+            json!({"deprecation": {"deprecated-status": "Deprecated", "reason": "old", "link": "https://example.test/why"}}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // manage-module-versions.md "Deprecate a module version" sample: a `module-versions`
+    // document whose `deprecation` relationship names the included `deprecations`.
+    assert_eq!(v["data"]["type"], "module-versions", "{v}");
+    let dep = &v["data"]["relationships"]["deprecation"]["data"];
+    assert_eq!(dep["type"], "deprecations", "{v}");
+    assert_eq!(v["included"][0]["type"], "deprecations", "{v}");
+    assert_eq!(v["included"][0]["id"], dep["id"], "{v}");
+    assert_eq!(
+        v["included"][0]["attributes"],
+        json!({"reason": "old", "link": "https://example.test/why"})
+    );
     let (_, l) = api
         .get("/api/registry/v1/modules/acme/greeting/null/versions")
         .await;
@@ -288,6 +299,10 @@ async fn modules_lifecycle_and_errors() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // "Revoke a module version" sample: the registry-module-versions resource.
+    assert_eq!(v["data"]["type"], "registry-module-versions", "{v}");
+    assert_eq!(v["data"]["attributes"]["revocation"]["status"], "Revoked");
+    assert_eq!(v["data"]["attributes"]["revocation"]["message"], "bad");
     let (_, m) = api.get(&format!("{MODS}/private/acme/greeting/null")).await;
     assert_eq!(
         m["data"]["attributes"]["revoked-versions"],
@@ -301,10 +316,15 @@ async fn modules_lifecycle_and_errors() {
         json!([]),
         "revoked is not installable"
     );
-    let (s, _) = api
+    let (s, v) = api
         .patch(&vpath, json!({"revocation": {"status": "Unrevoked"}}))
         .await;
     assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["data"]["type"], "registry-module-versions", "{v}");
+    assert_eq!(
+        v["data"]["attributes"]["revocation"],
+        json!({"status": "Unrevoked"})
+    );
     let (s, v) = api
         .patch(
             &vpath,
@@ -312,6 +332,10 @@ async fn modules_lifecycle_and_errors() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // "Revert the deprecation status" sample: only the module-versions identifier.
+    assert_eq!(v["data"]["type"], "module-versions", "{v}");
+    assert!(v["data"]["id"].is_string(), "{v}");
+    assert!(v.get("included").is_none(), "{v}");
     let (_, l) = api
         .get("/api/registry/v1/modules/acme/greeting/null/versions")
         .await;

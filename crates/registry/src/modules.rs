@@ -387,9 +387,64 @@ pub(crate) async fn patch_version(
     let conn = state.conn();
     let m = store::find(&conn, &org, &ns, &name, &provider)?;
     let v = store::find_version(&conn, &m, &version)?;
-    store::change_lifecycle(&conn, &v, lifecycle(&attrs)?)?;
+    let change = lifecycle(&attrs)?;
+    let answer = match change {
+        Lifecycle::Deprecate { .. } => Answer::Deprecated,
+        Lifecycle::Undeprecate => Answer::Undeprecated,
+        Lifecycle::Revoke { .. } => Answer::Revoked,
+        Lifecycle::Unrevoke => Answer::Unrevoked,
+    };
+    store::change_lifecycle(&conn, &v, change)?;
     let v = store::find_version(&conn, &m, &version)?;
-    version_doc(&conn, &base, &m, &v, StatusCode::OK)
+    lifecycle_doc(&conn, &base, &m, &v, answer)
+}
+
+/// Which PATCH sample of manage-module-versions.md the answer follows.
+enum Answer {
+    Deprecated,
+    Undeprecated,
+    Revoked,
+    Unrevoked,
+}
+
+/// The PATCH answers, each in the shape of its sample (manage-module-versions.md):
+/// deprecate answers a `module-versions` document with a `deprecation` relationship and
+/// the `deprecations` resource (`link`, `reason`) in `included`; undeprecate the bare
+/// `module-versions` identifier; revoke and unrevoke the `registry-module-versions`
+/// resource, the latter with `revocation: {"status": "Unrevoked"}`.
+fn lifecycle_doc(
+    conn: &Connection,
+    base: &url::Url,
+    m: &Module,
+    v: &Version,
+    answer: Answer,
+) -> Reply {
+    let id = format!("modver-{}", v.id);
+    let body = match answer {
+        Answer::Deprecated => {
+            let dep = format!("moddep-{}", v.id);
+            json!({
+                "data": {
+                    "type": "module-versions",
+                    "id": id,
+                    "relationships": {"deprecation": {"data": {"id": dep, "type": "deprecations"}}},
+                },
+                "included": [{
+                    "type": "deprecations",
+                    "id": dep,
+                    "attributes": {"link": v.deprecation_link, "reason": v.deprecation_reason},
+                }],
+            })
+        }
+        Answer::Undeprecated => json!({"data": {"type": "module-versions", "id": id}}),
+        Answer::Revoked => json!({"data": version_json(conn, base, m, v)?}),
+        Answer::Unrevoked => {
+            let mut data = version_json(conn, base, m, v)?;
+            data["attributes"]["revocation"] = json!({"status": "Unrevoked"});
+            json!({"data": data})
+        }
+    };
+    Ok(doc(StatusCode::OK, body))
 }
 
 /// `GET /api/v2/registry-modules/show/:org/:name/:provider` (deprecated in modules.md
