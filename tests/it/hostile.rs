@@ -812,3 +812,92 @@ async fn raw_status(addr: std::net::SocketAddr, method: &str, path: &str) -> u16
         .parse()
         .unwrap_or_else(|_| panic!("not an HTTP status line: {line:?}"))
 }
+
+/// A module archive of main.tf and `extra` empty files: `extra + 1` entries.
+fn many_entries(extra: usize) -> Vec<u8> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    raw_entry(
+        &mut b,
+        "main.tf",
+        tar::EntryType::Regular,
+        "",
+        b"variable \"x\" {}\n",
+    );
+    for i in 0..extra {
+        raw_entry(
+            &mut b,
+            &format!("e/{i}.txt"),
+            tar::EntryType::Regular,
+            "",
+            b"",
+        );
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_with_too_many_entries_fail_ingestion_naming_the_limit() {
+    let (_dir, _reg, api) = started().await;
+    // MAX_ENTRIES (10 000) entries pass, one more fails; neither is big or compressible
+    // enough to reach the size or ratio limits.
+    let (at, over) = tokio::task::spawn_blocking(|| (many_entries(9_999), many_entries(10_000)))
+        .await
+        .unwrap();
+    for (name, body) in [("atlimit", at), ("overlimit", over)] {
+        let link = pending_version(&api, name).await;
+        assert_eq!(put(&link, body).await.0, StatusCode::OK);
+    }
+    let (status, error) = status_of(&api, "atlimit").await;
+    assert_eq!(status, "ok", "{error}");
+    let (status, error) = status_of(&api, "overlimit").await;
+    assert_eq!(status, "reg_ingress_failed", "{error}");
+    assert!(error.contains("entry count limit"), "{error}");
+    assert!(error.contains("10000"), "{error}");
+}
+
+/// `len` bytes that deflate cannot shrink (xorshift64), so the archive's ratio stays ~1.
+fn incompressible(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        out.extend_from_slice(&seed.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+#[tokio::test]
+async fn low_ratio_archives_past_the_unpacked_size_limit_fail_ingestion() {
+    const LIMIT: u64 = 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = tfpub_registry::RegistryOptions::new(dir.path());
+    opts.max_unpacked_bytes = LIMIT;
+    let reg = tfpub_registry::start(opts, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let api = Api::new(&reg, TOKEN);
+    let tf: &[u8] = b"variable \"x\" {}\n";
+    let small = incompressible(LIMIT as usize / 2, 0x9e37_79b9_7f4a_7c15);
+    let big = incompressible(LIMIT as usize * 2, 0x2545_f491_4f6c_dd1d);
+    let small = tarball(&[("main.tf", tf), ("noise.bin", &small)]);
+    let big = tarball(&[("main.tf", tf), ("noise.bin", &big)]);
+    // Not a bomb: the compressed archive is about as big as what it unpacks to.
+    assert!(big.len() as u64 > 2 * LIMIT - 64 * 1024, "{}", big.len());
+    for (name, body) in [("under", small), ("over", big)] {
+        let link = pending_version(&api, name).await;
+        assert_eq!(put(&link, body).await.0, StatusCode::OK);
+    }
+    let (status, error) = status_of(&api, "under").await;
+    assert_eq!(status, "ok", "{error}");
+    let (status, error) = status_of(&api, "over").await;
+    assert_eq!(status, "reg_ingress_failed", "{error}");
+    assert!(error.contains("unpacked size limit"), "{error}");
+    assert!(error.contains("1 MiB"), "{error}");
+    assert!(error.contains("noise.bin"), "{error}");
+    reg.shutdown().await;
+}

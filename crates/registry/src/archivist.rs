@@ -178,7 +178,8 @@ pub(crate) async fn upload(
             let ingested = if state.faults.holding_pending() {
                 None
             } else {
-                Some(off_workers(move || modules::ingest(&path)).await?)
+                let max = state.max_unpacked_bytes;
+                Some(off_workers(move || modules::ingest(&path, max)).await?)
             };
             modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
         }

@@ -171,10 +171,16 @@ pub struct RegistryOptions {
     /// Largest archivist upload (module archive or provider file) in bytes; a bigger
     /// body is answered 413 and nothing of it is kept.
     pub max_upload_bytes: u64,
+    /// Most bytes an uploaded module archive may unpack to (all entries together); a
+    /// bigger one fails ingestion naming the limit. Lowered by tests to check the limit
+    /// without uploading hundreds of MiB of incompressible data.
+    pub max_unpacked_bytes: u64,
 }
 
 /// The default of [`RegistryOptions::max_upload_bytes`]: 1 GiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
+/// The default of [`RegistryOptions::max_unpacked_bytes`]: 256 MiB.
+pub const DEFAULT_MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The PEM files of an https registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +201,7 @@ impl RegistryOptions {
             limits: ConnLimits::default(),
             tls: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
         }
     }
 }
@@ -214,6 +221,7 @@ impl fmt::Debug for RegistryOptions {
             .field("limits", &self.limits)
             .field("tls", &self.tls)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("max_unpacked_bytes", &self.max_unpacked_bytes)
             .finish()
     }
 }
@@ -283,6 +291,7 @@ pub async fn start(
         local_addr,
         tls: acceptor.is_some(),
         max_upload_bytes: opts.max_upload_bytes,
+        max_unpacked_bytes: opts.max_unpacked_bytes,
         faults: faults::Faults::default(),
         stats: Stats::default(),
         instance,

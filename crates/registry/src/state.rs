@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     pub tls: bool,
     /// Largest archivist upload body, in bytes.
     pub max_upload_bytes: u64,
+    /// Most bytes a module archive may unpack to, all entries together.
+    pub max_unpacked_bytes: u64,
     pub faults: Faults,
     pub stats: Stats,
     /// This registry instance's id, `PID-RANDOM`: the owner of its upload claims and the

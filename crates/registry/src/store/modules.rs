@@ -244,8 +244,6 @@ pub(crate) fn change_lifecycle(
     Ok(())
 }
 
-/// The most bytes a module archive may unpack to (all entries together).
-pub(crate) const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
 /// The most entries (files, folders, links) a module archive may hold.
 pub(crate) const MAX_ENTRIES: u64 = 10_000;
 /// The highest ratio of unpacked to compressed size accepted once more than
@@ -297,9 +295,11 @@ fn link_escapes(entry: &Path, target: &Path) -> bool {
 /// Checks an uploaded module tarball, streaming (nothing is held in memory but one
 /// buffer): a gzip'd tar with at least one `.tf` file at its root, no entry escaping the
 /// archive (absolute paths, `..`, links pointing outside), no device or fifo entries, and
-/// within [`MAX_UNPACKED_BYTES`], [`MAX_ENTRIES`] and [`MAX_RATIO`]. The error names the
-/// offending entry or the limit. Blocking: callers run it off the async workers.
-pub(crate) fn ingest(path: &Path) -> Result<(), String> {
+/// within `max_unpacked` bytes (all entries together,
+/// [`RegistryOptions::max_unpacked_bytes`](crate::RegistryOptions)), [`MAX_ENTRIES`] and
+/// [`MAX_RATIO`]. The error names the offending entry or the limit. Blocking: callers run
+/// it off the async workers.
+pub(crate) fn ingest(path: &Path, max_unpacked: u64) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read upload: {e}"))?;
     let packed = file.metadata().map(|m| m.len()).unwrap_or(0).max(1);
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
@@ -331,7 +331,7 @@ pub(crate) fn ingest(path: &Path) -> Result<(), String> {
         if comps == 1 && kind.is_file() && p.extension().is_some_and(|e| e == "tf") {
             root_tf = true;
         }
-        unpacked = count_data(&mut entry, unpacked, packed, &shown)?;
+        unpacked = count_data(&mut entry, unpacked, packed, max_unpacked, &shown)?;
     }
     if count == 0 {
         return Err("archive is empty".into());
@@ -386,11 +386,10 @@ fn count_data<R: Read>(
     entry: &mut R,
     mut unpacked: u64,
     packed: u64,
+    max_unpacked: u64,
     shown: &str,
 ) -> Result<u64, String> {
-    let budget = MAX_UNPACKED_BYTES
-        .saturating_sub(unpacked)
-        .saturating_add(1);
+    let budget = max_unpacked.saturating_sub(unpacked).saturating_add(1);
     let mut limited = entry.take(budget);
     let mut buf = [0u8; 64 * 1024];
     loop {
@@ -401,10 +400,10 @@ fn count_data<R: Read>(
             return Ok(unpacked);
         }
         unpacked = unpacked.saturating_add(n as u64);
-        if unpacked > MAX_UNPACKED_BYTES {
+        if unpacked > max_unpacked {
             return Err(format!(
-                "archive unpacks to more than {} MiB (unpacked size limit), at entry {shown:?}",
-                MAX_UNPACKED_BYTES / (1024 * 1024)
+                "archive unpacks to more than {} (unpacked size limit), at entry {shown:?}",
+                size_text(max_unpacked)
             ));
         }
         if unpacked > RATIO_FLOOR_BYTES && unpacked / packed > MAX_RATIO {
@@ -412,6 +411,16 @@ fn count_data<R: Read>(
                 "archive unpacks to more than {MAX_RATIO} times its compressed size (compression ratio limit), at entry {shown:?}"
             ));
         }
+    }
+}
+
+/// A byte count as the limit errors say it: whole MiB when it is one, else bytes.
+fn size_text(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if n >= MIB && n % MIB == 0 {
+        format!("{} MiB", n / MIB)
+    } else {
+        format!("{n} bytes")
     }
 }
 
