@@ -3,7 +3,9 @@
 //!
 //! Shown: API calls and archivist uploads (two separate HTTP clients) both go through the
 //! proxy the environment names; `NO_PROXY` bypasses it; an https registry is reached with
-//! CONNECT (the proxy sees only host and port); an unreachable proxy fails at once with a
+//! CONNECT (the proxy sees only host and port), and a whole publish to an https registry
+//! (private CA given by `--ca-cert`) goes through tunnels only, the token never in the
+//! proxy's log; an unreachable proxy fails at once with a
 //! message naming it and never the password in its URL. The tests fail, not skip, when
 //! tinyproxy is missing.
 
@@ -13,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{module_copy, ok_json, run, TestRegistry, TEST_TOKEN};
+use crate::tls::{HttpsRegistry, Pki};
 
 const PROXY_VARS: &[&str] = &[
     "HTTP_PROXY",
@@ -214,6 +217,47 @@ async fn an_https_registry_is_reached_with_connect() {
         "the proxy saw a request in clear: {reqs:#?}"
     );
     t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_to_an_https_registry_goes_through_connect_tunnels_only() {
+    let proxy = Tinyproxy::start();
+    let pki = Pki::new();
+    let r = HttpsRegistry::start(&pki).await;
+    let (_tmp, dir) = module_copy();
+    let mut c = r.publish(&dir, "1.0.0");
+    c.arg("--ca-cert").arg(pki.ca());
+    let c = with_proxy_env(c, &[("HTTPS_PROXY", &proxy.url())]);
+    let d = ok_json(&run(c).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    assert_eq!(r.version_status(&pki.ca(), "greeting", "1.0.0").await, "ok");
+
+    // API calls and the archivist upload (links say https://127.0.0.1 or localhost) were
+    // all tunnelled: the proxy saw CONNECT host:port and nothing in clear, so neither the
+    // token nor a path.
+    let reqs = proxy.requests();
+    let port = r.reg.addr().port();
+    assert!(
+        reqs.iter()
+            .any(|q| q.starts_with(&format!("CONNECT {} ", r.host()))),
+        "{reqs:#?}"
+    );
+    assert!(
+        reqs.iter().all(|q| q.starts_with("CONNECT ")
+            && (q.contains(&format!("127.0.0.1:{port} "))
+                || q.contains(&format!("localhost:{port} ")))),
+        "the proxy saw something other than a tunnel to the registry: {reqs:#?}"
+    );
+    let log = proxy.log_text();
+    assert!(
+        !log.contains(TEST_TOKEN),
+        "the token reached the proxy log:\n{log}"
+    );
+    assert!(
+        !log.contains("/api/v2/"),
+        "a path reached the proxy log:\n{log}"
+    );
+    r.reg.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,12 +20,12 @@ use crate::support::{clean_tfpub, module_copy, ok_json, run, Run, ORG, TEST_TOKE
 
 /// A private CA and a server certificate it issued for 127.0.0.1 and localhost, as PEM
 /// files in a scratch folder.
-struct Pki {
+pub(crate) struct Pki {
     dir: TempDir,
 }
 
 impl Pki {
-    fn new() -> Pki {
+    pub(crate) fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -59,7 +59,7 @@ impl Pki {
         pki
     }
 
-    fn ca(&self) -> PathBuf {
+    pub(crate) fn ca(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }
 
@@ -80,14 +80,14 @@ impl Pki {
 }
 
 /// An https registry on 127.0.0.1 with its own data folder and a scratch HOME for the CLI.
-struct HttpsRegistry {
-    reg: RunningRegistry,
+pub(crate) struct HttpsRegistry {
+    pub(crate) reg: RunningRegistry,
     _data: TempDir,
     home: TempDir,
 }
 
 impl HttpsRegistry {
-    async fn start(pki: &Pki) -> HttpsRegistry {
+    pub(crate) async fn start(pki: &Pki) -> HttpsRegistry {
         let data = tempfile::tempdir().unwrap();
         let mut opts = RegistryOptions::new(data.path());
         opts.tls = Some(pki.files());
@@ -103,13 +103,13 @@ impl HttpsRegistry {
 
     /// `127.0.0.1:PORT` (tfpub takes a bare loopback host for plain http, so the target
     /// is given as `https://` + this).
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.reg.addr().port())
     }
 
     /// `tfpub module publish --json` of the sample module at `dir`, aimed at this registry
     /// through the environment, trusting no CA unless the caller adds one.
-    fn publish(&self, dir: &Path, version: &str) -> Command {
+    pub(crate) fn publish(&self, dir: &Path, version: &str) -> Command {
         let mut c = clean_tfpub(self.home.path());
         c.env("TFE_HOSTNAME", format!("https://{}", self.host()))
             .env("TFE_ORGANIZATION", ORG)
@@ -121,7 +121,7 @@ impl HttpsRegistry {
     }
 
     /// The published version's status, read over https with a client trusting `ca`.
-    async fn version_status(&self, ca: &Path, name: &str, version: &str) -> String {
+    pub(crate) async fn version_status(&self, ca: &Path, name: &str, version: &str) -> String {
         let ca = reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap();
         let http = reqwest::Client::builder()
             .add_root_certificate(ca)
