@@ -264,6 +264,14 @@ pub struct ProviderFilesArgs {
     /// File holding the key's passphrase (default: TFPUB_GPG_PASSPHRASE).
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Signed elsewhere: verify the dist's SHA256SUMS.sig with this ASCII-armored public
+    /// key (registered if missing); no secret key needed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["gpg_key", "passphrase_file", "key_id"])]
+    pub public_key: Option<PathBuf>,
+    /// Signed elsewhere: verify the dist's SHA256SUMS.sig with this key, already
+    /// registered in the namespace; no secret key needed.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["gpg_key", "passphrase_file"])]
+    pub key_id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -515,6 +523,8 @@ impl ProviderFilesArgs {
             key_env: env_secret("TFPUB_GPG_PRIVATE_KEY"),
             passphrase_file: self.passphrase_file.clone(),
             passphrase_env: env_secret("TFPUB_GPG_PASSPHRASE"),
+            public_key: self.public_key.clone(),
+            key_id: self.key_id.clone(),
         }
     }
 }

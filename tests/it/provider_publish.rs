@@ -7,6 +7,7 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use crate::support::gpg::Gpg;
 use crate::support::terraform::Terraform;
 use crate::support::{
     ok_json, run, sha256_hex, test_key, testdata, Run, TestRegistry, RSA_KEY_ID, RSA_PASSPHRASE,
@@ -750,5 +751,139 @@ async fn a_dist_zip_with_an_escaping_or_empty_entry_is_refused_before_any_write(
         assert!(m.contains(zip), "{label}: {m}");
     }
     assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}
+
+/// The dist/ folder tfpub packages for `version`, its SHA256SUMS then re-signed by the
+/// system gpg with `key` (a throwaway GNUPGHOME holds the only copy of the secret key):
+/// a release signed elsewhere, as goreleaser's `signs:` step leaves it.
+fn dist_signed_by_gpg(
+    t: &TestRegistry,
+    bins: &[(String, PathBuf)],
+    version: &str,
+    dist: &Path,
+    key: (&str, &str, &str),
+) {
+    package_binaries(t, bins, version, dist);
+    let (file, key_id, passphrase) = key;
+    let gpg = Gpg::new();
+    gpg.import(&test_key(file));
+    let sums = dist.join(format!("terraform-provider-{NAME}_{version}_SHA256SUMS"));
+    let sig = dist.join(format!(
+        "terraform-provider-{NAME}_{version}_SHA256SUMS.sig"
+    ));
+    assert!(sig.is_file(), "{} missing", sig.display());
+    std::fs::remove_file(&sig).unwrap();
+    gpg.detach_sign(key_id, passphrase, &sums, &sig);
+}
+
+/// `provider publish` with only a public key (`--public-key FILE` or `--key-id ID`).
+fn publish_public(t: &TestRegistry, key: &[&str], input: &[&str]) -> Command {
+    let mut c = t.tfpub_http();
+    c.args(["provider", "publish", "--json"])
+        .args(key)
+        .args(input);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dist_signed_elsewhere_publishes_with_the_public_key_only_and_installs() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "byo");
+    let dist = tmp.path().join("dist");
+    dist_signed_by_gpg(
+        &t,
+        &bins,
+        "3.0.0",
+        &dist,
+        ("rsa.sec.asc", RSA_KEY_ID, RSA_PASSPHRASE),
+    );
+    let zips = zip_files(&dist);
+    let public = testdata("keys/rsa.pub.asc");
+    let key = ["--public-key", public.to_str().unwrap()];
+    let input = [dist.to_str().unwrap()];
+
+    // The plan first: the key would be registered, nothing written.
+    let j = ok_json(
+        &run(publish_public(
+            &t,
+            &key,
+            &[&["--dry-run"][..], &input].concat(),
+        ))
+        .await,
+    );
+    assert_eq!(j["outcome"], "planned", "{j}");
+    assert_eq!(t.reg.stats().writes(), 0);
+
+    let j = ok_json(&run(publish_public(&t, &key, &input)).await);
+    assert_eq!(j["outcome"], "published", "{j}");
+    let items = j["items"].as_array().unwrap();
+    let key_item = items.iter().find(|i| i["kind"] == "gpg-key").unwrap();
+    assert_eq!(key_item["id"], RSA_KEY_ID, "{j}");
+    assert_eq!(key_item["action"], "created", "{j}");
+    let (init, lock, tf) = terraform_install(&t, "3.0.0").await;
+    assert_installed(&init, &lock, &tf, &zips, "3.0.0");
+
+    // The key is registered now: the next release names it by id only.
+    let dist2 = tmp.path().join("dist2");
+    dist_signed_by_gpg(
+        &t,
+        &bins,
+        "3.1.0",
+        &dist2,
+        ("rsa.sec.asc", RSA_KEY_ID, RSA_PASSPHRASE),
+    );
+    let j = ok_json(
+        &run(publish_public(
+            &t,
+            &["--key-id", RSA_KEY_ID],
+            &[dist2.to_str().unwrap()],
+        ))
+        .await,
+    );
+    assert_eq!(j["outcome"], "published", "{j}");
+    let key_item = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "gpg-key")
+        .cloned()
+        .unwrap();
+    assert_eq!(key_item["id"], RSA_KEY_ID, "{j}");
+    assert_eq!(key_item["action"], "exists", "{j}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_key_only_publish_refuses_before_any_write() {
+    const DSA_KEY_ID: &str = "4BF7A3047F87DB58";
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "byo-refused");
+    let public = testdata("keys/rsa.pub.asc");
+    let key = ["--public-key", public.to_str().unwrap()];
+
+    // Signed by another key (DSA) than the public key given (RSA): both ids named.
+    let dist = tmp.path().join("dist");
+    dist_signed_by_gpg(&t, &bins, "1.0.0", &dist, ("dsa.sec.asc", DSA_KEY_ID, ""));
+    let input = [dist.to_str().unwrap()];
+    let m = refused(&t, &run(publish_public(&t, &key, &input)).await, DSA_KEY_ID);
+    assert!(m.contains(RSA_KEY_ID), "{m}");
+    assert!(m.contains("not by the given key"), "{m}");
+
+    // A key id the namespace does not hold.
+    let m = refused(
+        &t,
+        &run(publish_public(&t, &["--key-id", RSA_KEY_ID], &input)).await,
+        RSA_KEY_ID,
+    );
+    assert!(m.contains("not registered in the namespace acme"), "{m}");
+
+    // Raw binaries: a public key cannot sign them.
+    let mut c = publish_public(&t, &key, &[]);
+    binary_args(&mut c, &bins, "1.0.0");
+    let m = refused(&t, &run(c).await, "a public key alone cannot sign");
+    assert!(m.contains(RSA_KEY_ID), "{m}");
     t.stop().await;
 }

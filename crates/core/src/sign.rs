@@ -4,7 +4,10 @@
 //! the HCP Terraform registry only accepts RSA or DSA keys. This module reads a secret
 //! key from a file or the environment ([`load_signer`]), refuses the keys the registry
 //! would reject *before* anything is uploaded (with an error that says what to do),
-//! signs, verifies, and generates suitable keys. Which file of a release gets signed is
+//! signs, verifies, and generates suitable keys. A release signed elsewhere (gpg-agent, a
+//! hardware token, a KMS) is published with its public key only ([`PublicKey`]): the
+//! signature it came with is checked to be by that key, made while the key was live.
+//! [`Signing`] is either kind, so the pipeline signs or verifies. Which file of a release gets signed is
 //! the publish pipeline's signing stage (`publish::provider::sign`).
 //!
 //! Key material and passphrases stay inside [`Secret`]; neither errors nor `Debug`
@@ -60,6 +63,14 @@ pub enum SignError {
     BadSignature { reason: String },
     #[error("signing failed: {reason}")]
     Signing { reason: String },
+    #[error("the signature was made by the key {signed_by}, not by the given key {key_id}")]
+    OtherSigner { signed_by: String, key_id: String },
+    #[error("the signature was made on {signed}, when the key {key_id} had expired or was not yet valid")]
+    SignedWhileExpired { key_id: String, signed: String },
+    #[error("the signature was made on {signed}, after the key {key_id} was revoked")]
+    SignedWhileRevoked { key_id: String, signed: String },
+    #[error("the signature names no creation time or no issuing key")]
+    IncompleteSignature,
     #[error("key generation failed: {reason}")]
     Generate { reason: String },
     #[error("{} already exists", path.display())]
@@ -90,6 +101,15 @@ impl Hint for SignError {
             }
             SignError::BadSignature { .. } => {
                 "re-sign the SHA256SUMS file with the key registered in the registry".into()
+            }
+            SignError::OtherSigner { signed_by, .. } => format!(
+                "pass the public key of {signed_by} (`gpg --armor --export {signed_by}`), or re-sign SHA256SUMS with the given key"
+            ),
+            SignError::SignedWhileExpired { key_id, .. } => format!(
+                "extend the key (`gpg --quick-set-expire {key_id} 2y`) and sign SHA256SUMS again"
+            ),
+            SignError::SignedWhileRevoked { .. } | SignError::IncompleteSignature => {
+                "sign SHA256SUMS again with a live key (`gpg --detach-sign`)".into()
             }
             SignError::BadPublicKey { .. }
             | SignError::Signing { .. }
@@ -299,6 +319,146 @@ impl Signer {
             signer.finalize().map_err(err)?;
         }
         Ok(sink)
+    }
+}
+
+/// A checked public key (RSA/DSA, as the registry requires): what verifies a release
+/// signed elsewhere. Its secret part, if the armor carries one, is never used.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    cert: Cert,
+}
+
+impl PublicKey {
+    /// Parse an armored public key and refuse the algorithms the registry rejects.
+    pub fn from_armored(armored: &str) -> Result<PublicKey, SignError> {
+        let cert = Cert::from_bytes(armored.as_bytes()).map_err(|e| SignError::BadPublicKey {
+            reason: e.to_string().chars().take(200).collect(),
+        })?;
+        let cert = cert.strip_secret_key_material();
+        if !is_rsa_or_dsa(cert.primary_key().key().pk_algo()) {
+            return Err(SignError::UnsupportedAlgorithm {
+                key_id: cert.keyid().to_hex(),
+                algorithm: algorithm_name(cert.primary_key().key()),
+            });
+        }
+        Ok(PublicKey { cert })
+    }
+
+    /// The primary key ID, as [`Signer::key_id`].
+    pub fn key_id(&self) -> KeyId {
+        KeyId::from_bytes(self.cert.keyid().as_bytes()).expect("an OpenPGP v4 key id has 8 bytes")
+    }
+
+    /// The armored public key (what is registered with the registry).
+    pub fn public_key_armored(&self) -> String {
+        let bytes = self
+            .cert
+            .armored()
+            .to_vec()
+            .expect("serializing a parsed certificate to memory");
+        String::from_utf8(bytes).expect("armor is ASCII")
+    }
+
+    /// Check that `sig` is a detached signature over `data` made by this key while it
+    /// was live (not expired, not revoked, at the signature's creation time). Each
+    /// failure has its own error: another key, expired or revoked then, bad signature.
+    pub fn verify_release(&self, data: &[u8], sig: &[u8]) -> Result<(), SignError> {
+        let key_id = self.cert.keyid().to_hex();
+        let (issuers, created) = signature_facts(sig)?;
+        let ours = issuers
+            .iter()
+            .any(|h| self.cert.keys().any(|ka| ka.key().key_handle().aliases(h)));
+        if !ours {
+            let signed_by = issuers
+                .iter()
+                .map(|h| match h {
+                    KeyHandle::KeyID(id) => id.to_hex(),
+                    KeyHandle::Fingerprint(fp) => openpgp::KeyID::from(fp).to_hex(),
+                })
+                .next()
+                .unwrap_or_default();
+            return Err(SignError::OtherSigner { signed_by, key_id });
+        }
+        let signed = chrono::DateTime::<chrono::Utc>::from(created)
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string();
+        let policy = StandardPolicy::new();
+        if let RevocationStatus::Revoked(_) = self.cert.revocation_status(&policy, created) {
+            return Err(SignError::SignedWhileRevoked { key_id, signed });
+        }
+        let live = self
+            .cert
+            .with_policy(&policy, created)
+            .and_then(|v| v.alive().map(|_| v));
+        let valid = match live {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(match classify_invalid(&key_id, e) {
+                    SignError::Revoked { key_id } => {
+                        SignError::SignedWhileRevoked { key_id, signed }
+                    }
+                    _ => SignError::SignedWhileExpired { key_id, signed },
+                })
+            }
+        };
+        let signing_key_live = valid
+            .keys()
+            .for_signing()
+            .filter(|ka| issuers.iter().any(|h| ka.key().key_handle().aliases(h)))
+            .any(|ka| ka.alive().is_ok());
+        if !signing_key_live {
+            return Err(SignError::SignedWhileExpired { key_id, signed });
+        }
+        verify_detached(&self.public_key_armored(), data, sig).map(|_| ())
+    }
+}
+
+/// The issuers and creation time of the (first) signature in `sig`.
+fn signature_facts(sig: &[u8]) -> Result<(Vec<KeyHandle>, SystemTime), SignError> {
+    let bad = |e: anyhow::Error| SignError::BadSignature {
+        reason: e.to_string().chars().take(200).collect(),
+    };
+    let pile = openpgp::PacketPile::from_bytes(sig).map_err(bad)?;
+    let s = pile
+        .descendants()
+        .find_map(|p| match p {
+            openpgp::Packet::Signature(s) => Some(s.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| SignError::BadSignature {
+            reason: "no signature found".into(),
+        })?;
+    let issuers = s.get_issuers();
+    match s.signature_creation_time() {
+        Some(t) if !issuers.is_empty() => Ok((issuers, t)),
+        _ => Err(SignError::IncompleteSignature),
+    }
+}
+
+/// How a release gets its signature: signed here with a secret key, or signed elsewhere
+/// and verified with the public key only.
+#[derive(Debug)]
+pub enum Signing {
+    Secret(Box<Signer>),
+    PublicOnly(Box<PublicKey>),
+}
+
+impl Signing {
+    /// The primary key ID the version is registered under.
+    pub fn key_id(&self) -> KeyId {
+        match self {
+            Signing::Secret(s) => s.key_id(),
+            Signing::PublicOnly(p) => p.key_id(),
+        }
+    }
+
+    /// The armored public key to register.
+    pub fn public_key_armored(&self) -> String {
+        match self {
+            Signing::Secret(s) => s.public_key_armored(),
+            Signing::PublicOnly(p) => p.public_key_armored(),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Provider commands around the pipeline: which kind of release files a command was given
-//! (a goreleaser dist/ folder, a folder of binaries, or `--binary` flags) and the signer,
+//! (a goreleaser dist/ folder, a folder of binaries, or `--binary` flags) and the key
+//! (a secret key to sign with, or a public key / registered key id to verify with),
 //! turned into a [`ProviderRequest`]; and `versions` / `delete`.
 
 use std::path::PathBuf;
@@ -9,11 +10,12 @@ use anyhow::Context as _;
 use super::Confirm;
 use crate::package::provider::parse_binary_arg;
 use crate::publish::error::PublishError;
-use crate::publish::provider::{ProviderInput, ProviderRequest};
+use crate::publish::provider::{KeyChoice, ProviderInput, ProviderRequest};
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 use crate::secret::Secret;
-use crate::sign::{load_signer, SecretSource, Signer};
+use crate::sign::{load_signer, PublicKey, SecretSource, Signer, Signing};
+use crate::vocab::KeyId;
 
 /// The release files and signing key a provider command was given, as typed.
 #[derive(Debug, Default)]
@@ -33,6 +35,10 @@ pub struct ProviderFiles {
     pub passphrase_file: Option<PathBuf>,
     /// The passphrase from the environment (TFPUB_GPG_PASSPHRASE).
     pub passphrase_env: Option<Secret<String>>,
+    /// An armored public key file: the release was signed elsewhere (`--public-key`).
+    pub public_key: Option<PathBuf>,
+    /// The id of a key the namespace holds: the release was signed elsewhere (`--key-id`).
+    pub key_id: Option<String>,
 }
 
 /// Decides the kind of input and loads the signer: the request `provider publish` and
@@ -43,12 +49,23 @@ pub fn request(
     concurrency: usize,
 ) -> anyhow::Result<ProviderRequest> {
     let input = input(files.path, &files.binaries)?;
-    let signer = signer(
-        files.gpg_key.as_deref(),
-        files.key_env,
-        files.passphrase_file.as_deref(),
-        files.passphrase_env,
-    )?;
+    let signer = if let Some(f) = &files.public_key {
+        let armored = std::fs::read_to_string(f)
+            .with_context(|| format!("reading the public key {}", f.display()))?;
+        let key = PublicKey::from_armored(&armored)
+            .with_context(|| format!("loading the public key {}", f.display()))?;
+        KeyChoice::Key(Signing::PublicOnly(Box::new(key)))
+    } else if let Some(id) = &files.key_id {
+        let id: KeyId = id.parse().with_context(|| format!("--key-id {id}"))?;
+        KeyChoice::Registered(id)
+    } else {
+        KeyChoice::Key(Signing::Secret(Box::new(signer(
+            files.gpg_key.as_deref(),
+            files.key_env,
+            files.passphrase_file.as_deref(),
+            files.passphrase_env,
+        )?)))
+    };
     Ok(ProviderRequest {
         input,
         name: files.name,

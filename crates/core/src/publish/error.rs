@@ -40,6 +40,12 @@ pub enum PublishError {
     NotModuleAddress { input: String },
     #[error("no signing key: neither --gpg-key nor TFPUB_GPG_PRIVATE_KEY is set")]
     NoSigningKey,
+    #[error("a public key alone cannot sign: the release has no SHA256SUMS.sig to verify with the key {key_id}")]
+    NoSignatureToVerify { key_id: String },
+    #[error("the GPG key {key_id} is not registered in the namespace {namespace}")]
+    KeyNotRegistered { key_id: String, namespace: String },
+    #[error("--key-id needs the registry; offline packaging needs a secret key")]
+    KeyIdNeedsRegistry,
     #[error("cannot tell the provider's name")]
     ProviderNameUnknown,
     #[error("no --version given for raw binaries")]
@@ -174,6 +180,13 @@ impl Hint for PublishError {
             NoSigningKey => "export an ASCII-armored secret key (gpg --armor --export-secret-keys KEYID) into \
                  TFPUB_GPG_PRIVATE_KEY, or create one with `tfpub gpg-key generate`"
                 .into(),
+            NoSignatureToVerify { .. } => "give a goreleaser dist/ whose SHA256SUMS is signed (SHA256SUMS.sig), \
+                 or pass the secret key (--gpg-key or TFPUB_GPG_PRIVATE_KEY) so tfpub can sign"
+                .into(),
+            KeyNotRegistered { .. } => "pass the public key with --public-key FILE (it is registered on publish), \
+                 or check the key id with `tfpub gpg-key list`"
+                .into(),
+            KeyIdNeedsRegistry => "pass --gpg-key (or TFPUB_GPG_PRIVATE_KEY) to package offline".into(),
             ProviderNameUnknown => "pass --name (the NAME of terraform-provider-NAME)".into(),
             NoVersionForBinaries => "pass --version 1.2.3 (or publish a goreleaser dist/ folder, which names it)".into(),
             NoProtocolsForBinaries => "pass the plugin protocol your provider speaks: --protocols 6.0 for the \
@@ -229,6 +242,9 @@ impl Hint for PublishError {
             | NoVersionNoGit { .. }
             | NotModuleAddress { .. }
             | NoSigningKey
+            | NoSignatureToVerify { .. }
+            | KeyNotRegistered { .. }
+            | KeyIdNeedsRegistry
             | ProviderNameUnknown
             | NoVersionForBinaries
             | NoProtocolsForBinaries

@@ -2,7 +2,7 @@
 //!
 //! | stage | file |
 //! |---|---|
-//! | load the key | done by the caller ([`crate::sign::load_signer`]) into [`ProviderRequest::signer`] |
+//! | load the key | done by the caller ([`crate::sign::load_signer`], or a public key) into [`ProviderRequest::signer`]; a `--key-id` is looked up in the namespace first |
 //! | preflight | [`super::Context::preflight`] |
 //! | package: zips, manifest, SHA256SUMS (bytes only) | [`package`] |
 //! | sign SHA256SUMS (or check the signature a dist/ came with) | [`sign`] |
@@ -34,7 +34,8 @@ use super::error::PublishError;
 use super::Context;
 use crate::package::provider::{BinaryInput, PlatformFile};
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
-use crate::sign::Signer;
+use crate::sign::{PublicKey, Signing};
+use crate::vocab::KeyId;
 use crate::vocab::Sha256;
 
 pub use package::release_files;
@@ -50,13 +51,41 @@ pub enum ProviderInput {
     BinariesDir(PathBuf),
 }
 
+/// The key a release is signed with: a loaded key (secret, or public only), or the key
+/// id of a public key the namespace already holds (`--key-id`).
+#[derive(Debug)]
+pub enum KeyChoice {
+    Key(Signing),
+    Registered(KeyId),
+}
+
+/// The public key the namespace holds as `id` (a read, before any write); refused when
+/// the namespace does not hold it.
+async fn registered_key(ctx: &Context, id: &KeyId) -> anyhow::Result<Signing> {
+    let keys = ctx
+        .client
+        .list_gpg_keys(ctx.org())
+        .await
+        .context("listing GPG keys")?;
+    let Some(k) = keys.iter().find(|k| k.key_id == *id) else {
+        return Err(PublishError::KeyNotRegistered {
+            key_id: id.to_string(),
+            namespace: ctx.org().to_string(),
+        }
+        .into());
+    };
+    let key = PublicKey::from_armored(&k.ascii_armor)
+        .with_context(|| format!("reading the registered GPG key {id}"))?;
+    Ok(Signing::PublicOnly(Box::new(key)))
+}
+
 /// Everything `tfpub provider publish|package` was asked.
 pub struct ProviderRequest {
     pub input: ProviderInput,
     pub name: Option<String>,
     pub version: Option<String>,
     pub protocols: Vec<String>,
-    pub signer: Signer,
+    pub signer: KeyChoice,
     pub dry_run: bool,
     pub concurrency: usize,
 }
@@ -64,8 +93,11 @@ pub struct ProviderRequest {
 /// `tfpub provider package ... -o DIR` (offline): package and sign.
 pub fn package(req: &ProviderRequest, out: &std::path::Path) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let KeyChoice::Key(signing) = &req.signer else {
+        return Err(PublishError::KeyIdNeedsRegistry.into());
+    };
     let rel = release_files(req, out, true)?;
-    sign::sign_release(&req.signer, &rel)?;
+    sign::sign_release(signing, &rel)?;
     let mut outcome = Outcome::new("provider package");
     outcome.outcome = OutcomeKind::Updated;
     for p in &rel.platforms {
@@ -91,17 +123,25 @@ pub fn package(req: &ProviderRequest, out: &std::path::Path) -> anyhow::Result<O
 pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Outcome> {
     // A bad token or organization fails here, before seconds of zipping and signing.
     ctx.preflight().await?;
+    let registered;
+    let signing = match &req.signer {
+        KeyChoice::Key(s) => s,
+        KeyChoice::Registered(id) => {
+            registered = registered_key(ctx, id).await?;
+            &registered
+        }
+    };
     ctx.progress.stage("preparing the release files");
     let work = super::workdir::create()?;
     let rel = release_files(req, work.path(), false)?;
-    sign::sign_release(&req.signer, &rel)?;
+    sign::sign_release(signing, &rel)?;
     if rel.protocols.is_empty() {
         return Err(PublishError::NoProtocols.into());
     }
     let shasums = std::fs::read(&rel.shasums)
         .with_context(|| format!("reading {}", rel.shasums.display()))?;
     let addr = ctx.provider(&rel.name);
-    let local = decide::Local::new(&rel, &addr, req.signer.key_id(), &shasums);
+    let local = decide::Local::new(&rel, &addr, signing.key_id(), &shasums);
     let held = observe::observe(ctx, &addr, &local.version).await?;
     let plan = decide::decide(&local, &held)?;
     let mut outcome = Outcome::new("provider publish");
@@ -120,7 +160,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
         plan: &plan,
         held: &held,
     };
-    let mut changed = register::key_and_provider(&acts, &req.signer, &mut outcome).await?;
+    let mut changed = register::key_and_provider(&acts, signing, &mut outcome).await?;
     let (ver, created) = register::version(&acts, &url, &mut outcome).await?;
     changed |= created;
     // The platform records and the two checksum files all hang off the version: create

@@ -12,7 +12,7 @@ use super::observe::Held;
 use crate::api::{Platform, ProviderVersion};
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome};
-use crate::sign::Signer;
+use crate::sign::Signing;
 use crate::vocab::{ProviderAddress, Sha256};
 
 /// What every acting stage works from.
@@ -28,7 +28,7 @@ pub struct Acts<'a> {
 /// created; pushes one item for each.
 pub async fn key_and_provider(
     a: &Acts<'_>,
-    signer: &Signer,
+    signer: &Signing,
     outcome: &mut Outcome,
 ) -> anyhow::Result<bool> {
     let (key, provider) = tokio::try_join!(key(a, signer), provider(a))?;
@@ -48,7 +48,7 @@ pub async fn key_and_provider(
     Ok(key || provider)
 }
 
-async fn key(a: &Acts<'_>, signer: &Signer) -> anyhow::Result<bool> {
+async fn key(a: &Acts<'_>, signer: &Signing) -> anyhow::Result<bool> {
     if a.plan.key == Step::Exists {
         return Ok(false);
     }

@@ -1,15 +1,40 @@
 //! Stage "sign": the detached signature of the release's SHA256SUMS. A release built by
 //! tfpub (or a dist/ folder without a `.sig`) is signed with the request's key; a
 //! dist/ folder that came with a signature must verify with that key, so the version is
-//! never registered under a key that did not sign it. The OpenPGP work itself is
+//! never registered under a key that did not sign it. With a public key only
+//! ([`Signing::PublicOnly`]) nothing can be signed: the release must come with its
+//! signature, which must be by that key and made while it was live. The OpenPGP work itself is
 //! [`crate::sign`]; this stage decides which file is signed and where the signature goes.
 
 use crate::package::provider::{write_file, ProviderRelease};
 use crate::package::PackageError;
-use crate::sign::Signer;
+use crate::publish::error::PublishError;
+use crate::sign::{Signer, Signing};
 
 /// Sign `rel.shasums` into `rel.signature`, or check the signature the release came with.
-pub fn sign_release(signer: &Signer, rel: &ProviderRelease) -> Result<(), PackageError> {
+pub fn sign_release(signing: &Signing, rel: &ProviderRelease) -> anyhow::Result<()> {
+    match signing {
+        Signing::Secret(signer) => Ok(with_secret(signer, rel)?),
+        Signing::PublicOnly(key) => {
+            if !rel.signature_given {
+                return Err(PublishError::NoSignatureToVerify {
+                    key_id: key.key_id().to_string(),
+                }
+                .into());
+            }
+            let data = read(&rel.shasums)?;
+            let sig = read(&rel.signature)?;
+            key.verify_release(&data, &sig)
+                .map_err(|source| PackageError::BadSignature {
+                    path: rel.signature.clone(),
+                    source,
+                })?;
+            Ok(())
+        }
+    }
+}
+
+fn with_secret(signer: &Signer, rel: &ProviderRelease) -> Result<(), PackageError> {
     let data = read(&rel.shasums)?;
     if rel.signature_given {
         let sig = read(&rel.signature)?;
