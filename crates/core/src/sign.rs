@@ -626,3 +626,92 @@ pub fn generate(
         key_id: cert.keyid().to_hex(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn key_file(name: &str) -> String {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/keys")
+            .join(name);
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    /// A binary detached signature over `data` by the primary key of the unprotected
+    /// secret key `name`, dated `at` (whatever the key's validity then).
+    fn sign_at(name: &str, data: &[u8], at: SystemTime) -> Vec<u8> {
+        let cert = Cert::from_bytes(key_file(name).as_bytes()).unwrap();
+        let keypair = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let mut sink = Vec::new();
+        let message = Message::new(&mut sink);
+        let mut signer = StreamSigner::new(message, keypair)
+            .unwrap()
+            .creation_time(at)
+            .detached()
+            .build()
+            .unwrap();
+        signer.write_all(data).unwrap();
+        signer.finalize().unwrap();
+        sink
+    }
+
+    fn created(name: &str) -> SystemTime {
+        Cert::from_bytes(key_file(name).as_bytes())
+            .unwrap()
+            .primary_key()
+            .key()
+            .creation_time()
+    }
+
+    #[test]
+    fn a_signature_made_while_the_key_was_live_verifies_even_after_it_expired() {
+        let key = PublicKey::from_armored(&key_file("exp.pub.asc")).unwrap();
+        let sig = sign_at("exp.sec.asc", b"sums\n", created("exp.sec.asc"));
+        key.verify_release(b"sums\n", &sig).unwrap();
+        // Other data: the signature does not verify.
+        let e = key.verify_release(b"other\n", &sig).unwrap_err();
+        assert!(matches!(e, SignError::BadSignature { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_signature_made_after_the_key_expired_is_refused_with_the_date() {
+        let key = PublicKey::from_armored(&key_file("exp.pub.asc")).unwrap();
+        let late = created("exp.sec.asc") + Duration::from_secs(3600);
+        let sig = sign_at("exp.sec.asc", b"sums\n", late);
+        let e = key.verify_release(b"sums\n", &sig).unwrap_err();
+        assert!(matches!(e, SignError::SignedWhileExpired { .. }), "{e}");
+        let signed = chrono::DateTime::<chrono::Utc>::from(late)
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string();
+        assert!(e.to_string().contains(&signed), "{e}");
+        assert!(e.to_string().contains("875E8CCBAA57621C"), "{e}");
+    }
+
+    #[test]
+    fn a_signature_by_another_key_names_both_keys() {
+        let key = PublicKey::from_armored(&key_file("rsa.pub.asc")).unwrap();
+        let sig = sign_at("dsa.sec.asc", b"sums\n", SystemTime::now());
+        let e = key.verify_release(b"sums\n", &sig).unwrap_err();
+        assert!(matches!(e, SignError::OtherSigner { .. }), "{e}");
+        let m = e.to_string();
+        assert!(
+            m.contains("4BF7A3047F87DB58") && m.contains("7272A3BE438F9A26"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn an_ecc_public_key_is_refused() {
+        let e = PublicKey::from_armored(&key_file("ed.pub.asc")).unwrap_err();
+        assert!(matches!(e, SignError::UnsupportedAlgorithm { .. }), "{e}");
+    }
+}
