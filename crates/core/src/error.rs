@@ -389,7 +389,7 @@ mod tests {
         add(e.to_string(), e.hint());
         use crate::gha::GhaError as G;
         for e in [
-            G::WrongSchema { found: None },
+            G::Read(crate::report::ResultDocError::WrongSchema { found: None }),
             G::Write {
                 what: "GITHUB_OUTPUT",
                 path: p(),

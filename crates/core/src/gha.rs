@@ -12,16 +12,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::report::{read_result, result_items, ResultDocError};
+
 /// Errors from turning a result document into GitHub Actions outputs.
 #[derive(Debug, thiserror::Error)]
 pub enum GhaError {
-    #[error("the tfpub result is not valid JSON: {source}")]
-    ParseResult {
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("the tfpub result is not a tfpub.result/v1 document (found schema {found:?})")]
-    WrongSchema { found: Option<String> },
+    #[error(transparent)]
+    Read(#[from] ResultDocError),
     #[error("cannot append to {what} file {path}: {source}")]
     Write {
         what: &'static str,
@@ -34,11 +31,10 @@ pub enum GhaError {
 impl Hint for GhaError {
     fn hint(&self) -> Option<String> {
         match self {
-            GhaError::WrongSchema { .. } => Some("produce it with `tfpub --json ...`".into()),
             GhaError::Write { what, .. } => Some(format!(
                 "check that the runner set {what} to a writable file"
             )),
-            GhaError::ParseResult { .. } => None,
+            GhaError::Read(e) => e.hint(),
         }
     }
 }
@@ -53,19 +49,8 @@ pub fn github_report(
     output_file: Option<&Path>,
     summary_file: Option<&Path>,
 ) -> Result<Vec<String>, GhaError> {
-    let doc: Value =
-        serde_json::from_str(result_json).map_err(|source| GhaError::ParseResult { source })?;
-    let schema = doc.get("schema").and_then(Value::as_str);
-    if schema != Some(crate::report::SCHEMA) {
-        return Err(GhaError::WrongSchema {
-            found: schema.map(str::to_owned),
-        });
-    }
-    let items: &[Value] = doc
-        .get("items")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let doc = read_result(result_json)?;
+    let items = result_items(&doc);
 
     if let Some(path) = output_file {
         append(path, "GITHUB_OUTPUT", &outputs(&doc, items, result_json))?;
@@ -423,11 +408,13 @@ mod tests {
     fn rejects_non_result_documents() {
         assert!(matches!(
             github_report("not json", None, None),
-            Err(GhaError::ParseResult { .. })
+            Err(GhaError::Read(ResultDocError::ParseResult { .. }))
         ));
         assert!(matches!(
             github_report(r#"{"schema":"other"}"#, None, None),
-            Err(GhaError::WrongSchema { found: Some(_) })
+            Err(GhaError::Read(ResultDocError::WrongSchema {
+                found: Some(_)
+            }))
         ));
     }
 

@@ -22,16 +22,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::report::{read_result, result_items, ResultDocError};
+
 /// Errors from turning a result document into GitLab CI reports.
 #[derive(Debug, thiserror::Error)]
 pub enum GitlabError {
-    #[error("the tfpub result is not valid JSON: {source}")]
-    ParseResult {
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("the tfpub result is not a tfpub.result/v1 document (found schema {found:?})")]
-    WrongSchema { found: Option<String> },
+    #[error(transparent)]
+    Read(#[from] ResultDocError),
     #[error("cannot write the {what} file {path}: {source}")]
     Write {
         what: &'static str,
@@ -44,11 +41,10 @@ pub enum GitlabError {
 impl Hint for GitlabError {
     fn hint(&self) -> Option<String> {
         match self {
-            GitlabError::WrongSchema { .. } => Some("produce it with `tfpub --json ...`".into()),
             GitlabError::Write { .. } => {
                 Some("check that the folder exists and the job can write to it".into())
             }
-            GitlabError::ParseResult { .. } => None,
+            GitlabError::Read(e) => e.hint(),
         }
     }
 }
@@ -67,19 +63,8 @@ pub struct GitlabReport<'a> {
 /// Writes the dotenv and JUnit files (replacing them) and returns the job-log lines: one
 /// collapsed section with the outcome, the items and the error, if any.
 pub fn gitlab_report(result_json: &str, to: &GitlabReport<'_>) -> Result<Vec<String>, GitlabError> {
-    let doc: Value =
-        serde_json::from_str(result_json).map_err(|source| GitlabError::ParseResult { source })?;
-    let schema = doc.get("schema").and_then(Value::as_str);
-    if schema != Some(crate::report::SCHEMA) {
-        return Err(GitlabError::WrongSchema {
-            found: schema.map(str::to_owned),
-        });
-    }
-    let items: &[Value] = doc
-        .get("items")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let doc = read_result(result_json)?;
+    let items = result_items(&doc);
     write(to.dotenv, "dotenv", &dotenv(&doc, items))?;
     write(to.junit, "JUnit", &junit(&doc, items))?;
     Ok(log_section(&doc, items, to.now))

@@ -365,3 +365,45 @@ mod tests {
             .contains("exists   module-version acme/vpc/aws 1.0.0"));
     }
 }
+
+/// Why a `tfpub.result/v1` document given back to tfpub (the CI report commands) was
+/// refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultDocError {
+    #[error("the tfpub result is not valid JSON: {source}")]
+    ParseResult {
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the tfpub result is not a tfpub.result/v1 document (found schema {found:?})")]
+    WrongSchema { found: Option<String> },
+}
+
+impl crate::error::Hint for ResultDocError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ResultDocError::WrongSchema { .. } => Some("produce it with `tfpub --json ...`".into()),
+            ResultDocError::ParseResult { .. } => None,
+        }
+    }
+}
+
+/// Reads a result document back: JSON of schema [`SCHEMA`].
+pub fn read_result(json: &str) -> Result<serde_json::Value, ResultDocError> {
+    let doc: serde_json::Value =
+        serde_json::from_str(json).map_err(|source| ResultDocError::ParseResult { source })?;
+    match doc.get("schema").and_then(serde_json::Value::as_str) {
+        Some(SCHEMA) => Ok(doc),
+        found => Err(ResultDocError::WrongSchema {
+            found: found.map(str::to_owned),
+        }),
+    }
+}
+
+/// The `items` of a result document (none when absent).
+pub fn result_items(doc: &serde_json::Value) -> &[serde_json::Value] {
+    doc.get("items")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
