@@ -19,10 +19,7 @@ const MODS: &str = "/api/v2/organizations/acme/registry-modules";
 const PROVS: &str = "/api/v2/organizations/acme/registry-providers";
 
 async fn started() -> (TempDir, RunningRegistry, Api) {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
-    (dir, reg, api)
+    crate::support::registry::started(TOKEN).await
 }
 
 /// The answer is a JSON:API error document with this status; its detail.
@@ -37,24 +34,8 @@ fn jsonapi_error(status: StatusCode, v: &Value, want: StatusCode) -> String {
         .to_string()
 }
 
-/// A gzip'd tarball of regular files.
-fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
-}
-
 fn main_tf(tag: &str) -> Vec<u8> {
-    tarball(&[(
+    crate::support::fs::tarball(&[(
         "main.tf",
         format!("# {tag}\nvariable \"x\" {{}}\n").as_bytes(),
     )])
@@ -416,7 +397,7 @@ async fn module_archives_escaping_their_folder_fail_ingestion_naming_the_entry()
     let names: Vec<String> = (0..10_001).map(|i| format!("f{i}.txt")).collect();
     let mut files: Vec<(&str, &[u8])> = vec![("main.tf", b"")];
     files.extend(names.iter().map(|n| (n.as_str(), &b""[..])));
-    put(&up, tarball(&files)).await;
+    put(&up, crate::support::fs::tarball(&files)).await;
     let (status, error) = status_of(&api, "many").await;
     assert_eq!(status, "reg_ingress_failed");
     assert!(error.contains("entry count limit"), "{error}");
@@ -884,8 +865,8 @@ async fn low_ratio_archives_past_the_unpacked_size_limit_fail_ingestion() {
     let tf: &[u8] = b"variable \"x\" {}\n";
     let small = incompressible(LIMIT as usize / 2, 0x9e37_79b9_7f4a_7c15);
     let big = incompressible(LIMIT as usize * 2, 0x2545_f491_4f6c_dd1d);
-    let small = tarball(&[("main.tf", tf), ("noise.bin", &small)]);
-    let big = tarball(&[("main.tf", tf), ("noise.bin", &big)]);
+    let small = crate::support::fs::tarball(&[("main.tf", tf), ("noise.bin", &small)]);
+    let big = crate::support::fs::tarball(&[("main.tf", tf), ("noise.bin", &big)]);
     // Not a bomb: the compressed archive is about as big as what it unpacks to.
     assert!(big.len() as u64 > 2 * LIMIT - 64 * 1024, "{}", big.len());
     for (name, body) in [("under", small), ("over", big)] {

@@ -17,10 +17,7 @@ const TOKEN: &str = "test-token";
 
 /// A registry on a fresh data folder (kept alive by the TempDir) and a client with TOKEN.
 async fn started() -> (TempDir, RunningRegistry, Api) {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_in(dir.path()).await;
-    let api = Api::new(&reg, TOKEN);
-    (dir, reg, api)
+    crate::support::registry::started(TOKEN).await
 }
 
 fn detail(v: &Value) -> String {
@@ -28,21 +25,6 @@ fn detail(v: &Value) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    for (name, data) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, name, *data).unwrap();
-    }
-    b.into_inner().unwrap().finish().unwrap()
 }
 
 fn module_tarball() -> Vec<u8> {
@@ -60,7 +42,7 @@ fn module_tarball() -> Vec<u8> {
         .iter()
         .map(|(n, d)| (n.as_str(), d.as_slice()))
         .collect();
-    tarball(&refs)
+    crate::support::fs::tarball(&refs)
 }
 
 const MODS: &str = "/api/v2/organizations/acme/registry-modules";
@@ -187,7 +169,7 @@ async fn modules_lifecycle_and_errors() {
         StatusCode::NOT_FOUND,
         "one-shot"
     );
-    let nested = tarball(&[("greeting/main.tf", b"locals {}\n")]);
+    let nested = crate::support::fs::tarball(&[("greeting/main.tf", b"locals {}\n")]);
     assert_eq!(api.put(&upload_bad, nested).await, StatusCode::OK);
     let (s, m) = api.get(&format!("{MODS}/private/acme/greeting/null")).await;
     assert_eq!(s, StatusCode::OK);

@@ -319,3 +319,11 @@ pub fn assert_no_secret(text: &str) {
         );
     }
 }
+
+/// A registry on a fresh temp data folder and an API client with `token`.
+pub async fn started(token: &str) -> (tempfile::TempDir, RunningRegistry, Api) {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_in(dir.path()).await;
+    let api = Api::new(&reg, token);
+    (dir, reg, api)
+}
