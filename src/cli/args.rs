@@ -266,12 +266,17 @@ pub struct ProviderFilesArgs {
     pub passphrase_file: Option<PathBuf>,
     /// Signed elsewhere: verify the dist's SHA256SUMS.sig with this ASCII-armored public
     /// key (registered if missing); no secret key needed.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["gpg_key", "passphrase_file", "key_id"])]
+    #[arg(long, value_name = "FILE", group = "public", conflicts_with_all = ["gpg_key", "passphrase_file", "key_id"])]
     pub public_key: Option<PathBuf>,
     /// Signed elsewhere: verify the dist's SHA256SUMS.sig with this key, already
     /// registered in the namespace; no secret key needed.
-    #[arg(long, value_name = "ID", conflicts_with_all = ["gpg_key", "passphrase_file"])]
+    #[arg(long, value_name = "ID", group = "public", conflicts_with_all = ["gpg_key", "passphrase_file"])]
     pub key_id: Option<String>,
+    /// Sign SHA256SUMS by running this command (no shell): {file} is replaced by the
+    /// SHA256SUMS path, {sig} by where the binary signature must be written; the result
+    /// is verified with --public-key / --key-id before any upload.
+    #[arg(long, value_name = "COMMAND", requires = "public")]
+    pub sign_command: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -525,6 +530,7 @@ impl ProviderFilesArgs {
             passphrase_env: env_secret("TFPUB_GPG_PASSPHRASE"),
             public_key: self.public_key.clone(),
             key_id: self.key_id.clone(),
+            sign_command: self.sign_command.clone(),
         }
     }
 }

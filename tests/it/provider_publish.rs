@@ -8,9 +8,11 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use crate::support::gpg::Gpg;
+use crate::support::registry::Api;
 use crate::support::terraform::Terraform;
 use crate::support::{
     ok_json, run, sha256_hex, test_key, testdata, Run, TestRegistry, RSA_KEY_ID, RSA_PASSPHRASE,
+    TEST_TOKEN,
 };
 
 const NAME: &str = "greet";
@@ -885,5 +887,175 @@ async fn a_public_key_only_publish_refuses_before_any_write() {
     binary_args(&mut c, &bins, "1.0.0");
     let m = refused(&t, &run(c).await, "a public key alone cannot sign");
     assert!(m.contains(RSA_KEY_ID), "{m}");
+    t.stop().await;
+}
+
+/// `gpg` run by tfpub as an external signer (`--sign-command`): the secret key lives only
+/// in `gpg`'s throwaway GNUPGHOME, handed to the command through tfpub's environment.
+fn publish_sign_command(
+    t: &TestRegistry,
+    gpg: &Gpg,
+    key: &[&str],
+    command: &str,
+    bins: &[(String, PathBuf)],
+    version: &str,
+) -> Command {
+    let mut c = publish_public(t, key, &["--sign-command", command]);
+    c.env("GNUPGHOME", gpg.home());
+    binary_args(&mut c, bins, version);
+    c
+}
+
+/// The gpg-agent style command line signing with the RSA test key.
+fn gpg_sign_command(gpg: &Gpg, key_id: &str, passphrase: &str) -> String {
+    let pass = gpg.home().join("passphrase");
+    std::fs::write(&pass, passphrase).unwrap();
+    format!(
+        "gpg --batch --no-tty --yes --pinentry-mode loopback --passphrase-file '{}' \
+         --local-user {key_id} --detach-sign --output {{sig}} {{file}}",
+        pass.display()
+    )
+}
+
+/// The bytes the registry serves at `url` (absolute, or relative to the registry).
+async fn served(api: &Api, url: &str) -> Vec<u8> {
+    let resp = if url.starts_with("http") {
+        reqwest::get(url).await.unwrap()
+    } else {
+        api.req(reqwest::Method::GET, url).send().await.unwrap()
+    };
+    assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+    resp.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_binaries_signed_by_an_external_command_publish_and_the_served_signature_verifies() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "sigcmd");
+    let signer = Gpg::new();
+    signer.import(&test_key("rsa.sec.asc"));
+    let command = gpg_sign_command(&signer, RSA_KEY_ID, RSA_PASSPHRASE);
+    let public = testdata("keys/rsa.pub.asc");
+    let key = ["--public-key", public.to_str().unwrap()];
+
+    let j = ok_json(
+        &run(publish_sign_command(
+            &t, &signer, &key, &command, &bins, "4.0.0",
+        ))
+        .await,
+    );
+    assert_eq!(j["outcome"], "published", "{j}");
+    let items = j["items"].as_array().unwrap();
+    let key_item = items.iter().find(|i| i["kind"] == "gpg-key").unwrap();
+    assert_eq!(key_item["id"], RSA_KEY_ID, "{j}");
+
+    // What a consumer downloads: SHA256SUMS and its signature, checked by an independent
+    // gpg that holds only the public key.
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let (s, d) = api
+        .get(&format!(
+            "/api/registry/v1/providers/acme/{NAME}/4.0.0/download/linux/amd64"
+        ))
+        .await;
+    assert!(s.is_success(), "{s} {d}");
+    let sums = served(&api, d["shasums_url"].as_str().unwrap()).await;
+    let sig = served(&api, d["shasums_signature_url"].as_str().unwrap()).await;
+    assert!(sig[0] & 0x80 != 0, "a binary signature");
+    let checker = Gpg::new();
+    checker.import(&test_key("rsa.pub.asc"));
+    let (ok, status) = checker.verify(&sums, &sig);
+    assert!(ok, "{status}");
+    assert!(
+        status.contains(&format!("GOODSIG {RSA_KEY_ID}")),
+        "{status}"
+    );
+    let (bad, _) = checker.verify(b"other sums\n", &sig);
+    assert!(
+        !bad,
+        "the served signature is over the served SHA256SUMS only"
+    );
+
+    // The key is registered now: --key-id with the same signer.
+    let j = ok_json(
+        &run(publish_sign_command(
+            &t,
+            &signer,
+            &["--key-id", RSA_KEY_ID],
+            &command,
+            &bins,
+            "4.1.0",
+        ))
+        .await,
+    );
+    assert_eq!(j["outcome"], "published", "{j}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_signer_that_fails_or_signs_wrongly_is_refused_before_any_write() {
+    const DSA_KEY_ID: &str = "4BF7A3047F87DB58";
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "sigcmd-refused");
+    let signer = Gpg::new();
+    signer.import(&test_key("dsa.sec.asc"));
+    let public = testdata("keys/rsa.pub.asc");
+    let key = ["--public-key", public.to_str().unwrap()];
+    let refuse = |command: String| {
+        let c = publish_sign_command(&t, &signer, &key, &command, &bins, "1.0.0");
+        async move { run(c).await }
+    };
+
+    // Signed, but by another key than the public key given: both ids named.
+    let m = refused(
+        &t,
+        &refuse(gpg_sign_command(&signer, DSA_KEY_ID, "")).await,
+        DSA_KEY_ID,
+    );
+    assert!(m.contains(RSA_KEY_ID), "{m}");
+    assert!(m.contains("not by the given key"), "{m}");
+
+    // An empty "signature".
+    let m = refused(
+        &t,
+        &refuse("cp /dev/null {sig}".into()).await,
+        "does not verify",
+    );
+    assert!(m.contains("SHA256SUMS.sig"), "{m}");
+
+    // A command that exits non-zero: its code and its stderr named.
+    let m = refused(
+        &t,
+        &refuse("sh -c 'echo \"card not present\" >&2; exit 3' {sig}".into()).await,
+        "exit code 3",
+    );
+    assert!(m.contains("card not present"), "{m}");
+
+    // A command that succeeds but writes nothing.
+    let m = refused(
+        &t,
+        &refuse("true {sig} {file}".into()).await,
+        "wrote no signature",
+    );
+    assert!(m.contains("SHA256SUMS.sig"), "{m}");
+
+    // A program that does not exist, and a command line without {sig}.
+    refused(
+        &t,
+        &refuse("tfpub-no-such-signer {sig}".into()).await,
+        "could not be started",
+    );
+    refused(
+        &t,
+        &refuse("gpg --detach-sign {file}".into()).await,
+        "no {sig} placeholder",
+    );
+
+    // Without a public key to verify with, clap refuses the flag.
+    let mut c = t.tfpub_http();
+    c.args(["provider", "publish", "--sign-command", "true {sig}"]);
+    binary_args(&mut c, &bins, "1.0.0");
+    refused(&t, &run(c).await, "--public-key");
     t.stop().await;
 }

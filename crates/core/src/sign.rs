@@ -7,7 +7,9 @@
 //! signs, verifies, and generates suitable keys. A release signed elsewhere (gpg-agent, a
 //! hardware token, a KMS) is published with its public key only ([`PublicKey`]): the
 //! signature it came with is checked to be by that key, made while the key was live.
-//! [`Signing`] is either kind, so the pipeline signs or verifies. Which file of a release gets signed is
+//! An external signer ([`SignCommand`], `--sign-command`) signs without tfpub ever
+//! touching the secret; its output is then verified like a release signed elsewhere.
+//! [`Signing`] is any of these, so the pipeline signs or verifies. Which file of a release gets signed is
 //! the publish pipeline's signing stage (`publish::provider::sign`).
 //!
 //! Key material and passphrases stay inside [`Secret`]; neither errors nor `Debug`
@@ -71,6 +73,21 @@ pub enum SignError {
     SignedWhileRevoked { key_id: String, signed: String },
     #[error("the signature names no creation time or no issuing key")]
     IncompleteSignature,
+    #[error("--sign-command cannot be used: {reason}")]
+    BadSignCommand { reason: String },
+    #[error("the signing command {program} could not be started: {reason}")]
+    SignCommandStart { program: String, reason: String },
+    #[error("the signing command {program} failed with exit {code}: {output}")]
+    SignCommandFailed {
+        program: String,
+        code: String,
+        output: String,
+    },
+    #[error("the signing command {program} exited successfully but wrote no signature to {}", .path.display())]
+    SignCommandNoSignature {
+        program: String,
+        path: std::path::PathBuf,
+    },
     #[error("key generation failed: {reason}")]
     Generate { reason: String },
     #[error("{} already exists", path.display())]
@@ -110,6 +127,17 @@ impl Hint for SignError {
             ),
             SignError::SignedWhileRevoked { .. } | SignError::IncompleteSignature => {
                 "sign SHA256SUMS again with a live key (`gpg --detach-sign`)".into()
+            }
+            SignError::BadSignCommand { .. } | SignError::SignCommandNoSignature { .. } => {
+                "write it like 'gpg --batch --local-user ID --detach-sign --output {sig} {file}': \
+                 {file} is the SHA256SUMS file, {sig} where the binary signature must go"
+                    .into()
+            }
+            SignError::SignCommandStart { .. } => {
+                "check that the program is installed and on the PATH".into()
+            }
+            SignError::SignCommandFailed { .. } => {
+                "run the command by hand to see why it fails (is the key in the agent, is the token plugged in?)".into()
             }
             SignError::BadPublicKey { .. }
             | SignError::Signing { .. }
@@ -436,12 +464,158 @@ fn signature_facts(sig: &[u8]) -> Result<(Vec<KeyHandle>, SystemTime), SignError
     }
 }
 
-/// How a release gets its signature: signed here with a secret key, or signed elsewhere
-/// and verified with the public key only.
+/// How a release gets its signature: signed here with a secret key, signed elsewhere
+/// and verified with the public key only, or signed by an external command
+/// (`--sign-command`) and then verified with the public key like a release signed
+/// elsewhere.
 #[derive(Debug)]
 pub enum Signing {
     Secret(Box<Signer>),
     PublicOnly(Box<PublicKey>),
+    Command(Box<PublicKey>, SignCommand),
+}
+
+/// An external signer (`--sign-command`), goreleaser's convention: a command line whose
+/// `{file}` is replaced by the path of the file to sign and `{sig}` by the path the
+/// binary detached signature must be written to. It is split into words like a POSIX
+/// shell would (quotes and backslashes) but never run through a shell; tfpub holds no
+/// secret here, so the child's output can be shown when it fails.
+#[derive(Debug, Clone)]
+pub struct SignCommand {
+    words: Vec<String>,
+}
+
+/// How much of a failed command's output an error carries.
+const OUTPUT_TAIL: usize = 1000;
+
+impl SignCommand {
+    /// Split `line` into words; refused when empty, badly quoted or without `{sig}`.
+    pub fn parse(line: &str) -> Result<SignCommand, SignError> {
+        let words = split_words(line).ok_or_else(|| SignError::BadSignCommand {
+            reason: "unbalanced quotes or a trailing backslash".into(),
+        })?;
+        if words.is_empty() {
+            return Err(SignError::BadSignCommand {
+                reason: "it is empty".into(),
+            });
+        }
+        if !words.iter().any(|w| w.contains("{sig}")) {
+            return Err(SignError::BadSignCommand {
+                reason: "it has no {sig} placeholder for where the signature goes".into(),
+            });
+        }
+        Ok(SignCommand { words })
+    }
+
+    /// The words with `{file}` and `{sig}` replaced, each in place.
+    fn argv(&self, file: &Path, sig: &Path) -> Vec<String> {
+        let (f, s) = (file.to_string_lossy(), sig.to_string_lossy());
+        self.words
+            .iter()
+            .map(|w| w.replace("{file}", &f).replace("{sig}", &s))
+            .collect()
+    }
+
+    /// Run the command to sign `file` into `sig` (which must not exist yet); refused
+    /// when it cannot start, exits non-zero (code and output tail named) or leaves no
+    /// signature behind. The signature is NOT checked here: the caller verifies it.
+    pub fn sign(&self, file: &Path, sig: &Path) -> Result<(), SignError> {
+        let argv = self.argv(file, sig);
+        let program = argv[0].clone();
+        let out = std::process::Command::new(&program)
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| SignError::SignCommandStart {
+                program: program.clone(),
+                reason: e.to_string(),
+            })?;
+        if !out.status.success() {
+            let code = out
+                .status
+                .code()
+                .map_or_else(|| "a signal".to_string(), |c| format!("code {c}"));
+            let output = tail(&out.stderr)
+                .or_else(|| tail(&out.stdout))
+                .unwrap_or_else(|| "(no output)".into());
+            return Err(SignError::SignCommandFailed {
+                program,
+                code,
+                output,
+            });
+        }
+        if !sig.is_file() {
+            return Err(SignError::SignCommandNoSignature {
+                program,
+                path: sig.to_path_buf(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The last [`OUTPUT_TAIL`] characters of a command's output, trimmed; `None` if empty.
+fn tail(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let skip = text.chars().count().saturating_sub(OUTPUT_TAIL);
+    Some(text.chars().skip(skip).collect())
+}
+
+/// POSIX-shell-like word splitting without expansion: whitespace separates words,
+/// '…' is literal, "…" honours \\ \" \$ \` escapes, a backslash elsewhere escapes the
+/// next character. `None` for an unterminated quote or a trailing backslash.
+fn split_words(line: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if let Some(w) = cur.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => w.push(c),
+                    }
+                }
+            }
+            '"' => {
+                let w = cur.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => match chars.next()? {
+                            c @ ('\\' | '"' | '$' | '`') => w.push(c),
+                            '\n' => {}
+                            c => {
+                                w.push('\\');
+                                w.push(c);
+                            }
+                        },
+                        c => w.push(c),
+                    }
+                }
+            }
+            '\\' => {
+                let next = chars.next()?;
+                if next != '\n' {
+                    cur.get_or_insert_with(String::new).push(next);
+                }
+            }
+            c => cur.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(cur);
+    Some(words)
 }
 
 impl Signing {
@@ -449,7 +623,7 @@ impl Signing {
     pub fn key_id(&self) -> KeyId {
         match self {
             Signing::Secret(s) => s.key_id(),
-            Signing::PublicOnly(p) => p.key_id(),
+            Signing::PublicOnly(p) | Signing::Command(p, _) => p.key_id(),
         }
     }
 
@@ -457,7 +631,7 @@ impl Signing {
     pub fn public_key_armored(&self) -> String {
         match self {
             Signing::Secret(s) => s.public_key_armored(),
-            Signing::PublicOnly(p) => p.public_key_armored(),
+            Signing::PublicOnly(p) | Signing::Command(p, _) => p.public_key_armored(),
         }
     }
 }
@@ -637,6 +811,77 @@ mod tests {
             .join("../../testdata/keys")
             .join(name);
         std::fs::read_to_string(p).unwrap()
+    }
+
+    #[test]
+    fn a_sign_command_splits_like_a_shell_without_expanding() {
+        let w = |l: &str| split_words(l).unwrap();
+        assert_eq!(
+            w("gpg  --local-user 'A B' --output {sig} {file}"),
+            ["gpg", "--local-user", "A B", "--output", "{sig}", "{file}"]
+        );
+        assert_eq!(
+            w(r#"a "b \"c\" $HOME" d\ e ''"#),
+            ["a", r#"b "c" $HOME"#, "d e", ""]
+        );
+        assert_eq!(w(r#"x"y"'z'"#), ["xyz"]);
+        assert!(split_words("a 'b").is_none());
+        assert!(split_words(r#"a "b"#).is_none());
+        assert!(split_words("a \\").is_none());
+    }
+
+    #[test]
+    fn placeholders_are_substituted_inside_each_word() {
+        let c = SignCommand::parse("kms-sign --in={file} --out {sig}.tmp '{file} x'").unwrap();
+        let argv = c.argv(Path::new("/w/S S"), Path::new("/w/S.sig"));
+        assert_eq!(
+            argv,
+            [
+                "kms-sign",
+                "--in=/w/S S",
+                "--out",
+                "/w/S.sig.tmp",
+                "/w/S S x"
+            ]
+        );
+        for (line, reason) in [
+            ("", "it is empty"),
+            ("gpg --detach-sign {file}", "no {sig} placeholder"),
+            ("gpg 'x", "unbalanced quotes"),
+        ] {
+            let e = SignCommand::parse(line).unwrap_err();
+            assert!(e.to_string().contains(reason), "{line:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_failing_sign_command_names_its_exit_code_and_output_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, sig) = (dir.path().join("S"), dir.path().join("S.sig"));
+        let c = SignCommand::parse("sh -c 'echo out; echo no-agent >&2; exit 7' {sig}").unwrap();
+        let e = c.sign(&file, &sig).unwrap_err().to_string();
+        assert!(e.contains("exit code 7") && e.contains("no-agent"), "{e}");
+        assert!(!e.contains("out;"), "{e}");
+        let long = "sh -c 'printf %05000d 1 >&2; exit 1' {sig}";
+        let e = SignCommand::parse(long)
+            .unwrap()
+            .sign(&file, &sig)
+            .unwrap_err();
+        let SignError::SignCommandFailed { output, .. } = e else {
+            panic!("{e}")
+        };
+        assert_eq!(output.len(), OUTPUT_TAIL);
+        assert!(output.ends_with('1'));
+        let e = SignCommand::parse("true {sig}")
+            .unwrap()
+            .sign(&file, &sig)
+            .unwrap_err();
+        assert!(matches!(e, SignError::SignCommandNoSignature { .. }), "{e}");
+        SignCommand::parse("touch {sig}")
+            .unwrap()
+            .sign(&file, &sig)
+            .unwrap();
+        assert!(sig.is_file());
     }
 
     /// A binary detached signature over `data` by the primary key of the unprotected

@@ -19,6 +19,11 @@ impl Gpg {
             .unwrap())
     }
 
+    /// The GNUPGHOME, for a process that runs gpg itself (an external signer).
+    pub fn home(&self) -> &Path {
+        self.0.path()
+    }
+
     /// `gpg --batch --no-tty ARGS…` with this GNUPGHOME.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new("gpg");

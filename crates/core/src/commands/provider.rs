@@ -1,6 +1,7 @@
 //! Provider commands around the pipeline: which kind of release files a command was given
 //! (a goreleaser dist/ folder, a folder of binaries, or `--binary` flags) and the key
-//! (a secret key to sign with, or a public key / registered key id to verify with),
+//! (a secret key to sign with, or a public key / registered key id to verify with, with
+//! an external signer command or without),
 //! turned into a [`ProviderRequest`]; and `versions` / `delete`.
 
 use std::path::PathBuf;
@@ -14,7 +15,7 @@ use crate::publish::provider::{KeyChoice, ProviderInput, ProviderRequest};
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 use crate::secret::Secret;
-use crate::sign::{load_signer, PublicKey, SecretSource, Signer, Signing};
+use crate::sign::{load_signer, PublicKey, SecretSource, SignCommand, Signer, Signing};
 use crate::vocab::KeyId;
 
 /// The release files and signing key a provider command was given, as typed.
@@ -39,6 +40,9 @@ pub struct ProviderFiles {
     pub public_key: Option<PathBuf>,
     /// The id of a key the namespace holds: the release was signed elsewhere (`--key-id`).
     pub key_id: Option<String>,
+    /// An external signer, `{file}`/`{sig}` placeholders (`--sign-command`); its
+    /// signature is verified with `public_key` / `key_id`.
+    pub sign_command: Option<String>,
 }
 
 /// Decides the kind of input and loads the signer: the request `provider publish` and
@@ -49,15 +53,25 @@ pub fn request(
     concurrency: usize,
 ) -> anyhow::Result<ProviderRequest> {
     let input = input(files.path, &files.binaries)?;
+    let command = files
+        .sign_command
+        .as_deref()
+        .map(SignCommand::parse)
+        .transpose()?;
     let signer = if let Some(f) = &files.public_key {
         let armored = std::fs::read_to_string(f)
             .with_context(|| format!("reading the public key {}", f.display()))?;
-        let key = PublicKey::from_armored(&armored)
-            .with_context(|| format!("loading the public key {}", f.display()))?;
-        KeyChoice::Key(Signing::PublicOnly(Box::new(key)))
+        let key = Box::new(
+            PublicKey::from_armored(&armored)
+                .with_context(|| format!("loading the public key {}", f.display()))?,
+        );
+        KeyChoice::Key(match command {
+            Some(c) => Signing::Command(key, c),
+            None => Signing::PublicOnly(key),
+        })
     } else if let Some(id) = &files.key_id {
         let id: KeyId = id.parse().with_context(|| format!("--key-id {id}"))?;
-        KeyChoice::Registered(id)
+        KeyChoice::Registered(id, command)
     } else {
         KeyChoice::Key(Signing::Secret(Box::new(signer(
             files.gpg_key.as_deref(),

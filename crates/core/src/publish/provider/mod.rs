@@ -34,7 +34,7 @@ use super::error::PublishError;
 use super::Context;
 use crate::package::provider::{BinaryInput, PlatformFile};
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
-use crate::sign::{PublicKey, Signing};
+use crate::sign::{PublicKey, SignCommand, Signing};
 use crate::vocab::KeyId;
 use crate::vocab::Sha256;
 
@@ -52,16 +52,17 @@ pub enum ProviderInput {
 }
 
 /// The key a release is signed with: a loaded key (secret, or public only), or the key
-/// id of a public key the namespace already holds (`--key-id`).
+/// id of a public key the namespace already holds (`--key-id`), with the external
+/// signer that signs with it, if any (`--sign-command`).
 #[derive(Debug)]
 pub enum KeyChoice {
     Key(Signing),
-    Registered(KeyId),
+    Registered(KeyId, Option<SignCommand>),
 }
 
 /// The public key the namespace holds as `id` (a read, before any write); refused when
 /// the namespace does not hold it.
-async fn registered_key(ctx: &Context, id: &KeyId) -> anyhow::Result<Signing> {
+async fn registered_key(ctx: &Context, id: &KeyId) -> anyhow::Result<PublicKey> {
     let keys = ctx
         .client
         .list_gpg_keys(ctx.org())
@@ -74,9 +75,8 @@ async fn registered_key(ctx: &Context, id: &KeyId) -> anyhow::Result<Signing> {
         }
         .into());
     };
-    let key = PublicKey::from_armored(&k.ascii_armor)
-        .with_context(|| format!("reading the registered GPG key {id}"))?;
-    Ok(Signing::PublicOnly(Box::new(key)))
+    PublicKey::from_armored(&k.ascii_armor)
+        .with_context(|| format!("reading the registered GPG key {id}"))
 }
 
 /// Everything `tfpub provider publish|package` was asked.
@@ -126,8 +126,12 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     let registered;
     let signing = match &req.signer {
         KeyChoice::Key(s) => s,
-        KeyChoice::Registered(id) => {
-            registered = registered_key(ctx, id).await?;
+        KeyChoice::Registered(id, command) => {
+            let key = Box::new(registered_key(ctx, id).await?);
+            registered = match command {
+                Some(c) => Signing::Command(key, c.clone()),
+                None => Signing::PublicOnly(key),
+            };
             &registered
         }
     };

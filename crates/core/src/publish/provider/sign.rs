@@ -3,13 +3,16 @@
 //! dist/ folder that came with a signature must verify with that key, so the version is
 //! never registered under a key that did not sign it. With a public key only
 //! ([`Signing::PublicOnly`]) nothing can be signed: the release must come with its
-//! signature, which must be by that key and made while it was live. The OpenPGP work itself is
+//! signature, which must be by that key and made while it was live. With an external
+//! signer ([`Signing::Command`]) a release without a signature is signed by running the
+//! command, and the signature it wrote is then held to the same check as one that came
+//! with the release, before anything is uploaded. The OpenPGP work itself is
 //! [`crate::sign`]; this stage decides which file is signed and where the signature goes.
 
 use crate::package::provider::{write_file, ProviderRelease};
 use crate::package::PackageError;
 use crate::publish::error::PublishError;
-use crate::sign::{Signer, Signing};
+use crate::sign::{PublicKey, Signer, Signing};
 
 /// Sign `rel.shasums` into `rel.signature`, or check the signature the release came with.
 pub fn sign_release(signing: &Signing, rel: &ProviderRelease) -> anyhow::Result<()> {
@@ -22,16 +25,31 @@ pub fn sign_release(signing: &Signing, rel: &ProviderRelease) -> anyhow::Result<
                 }
                 .into());
             }
-            let data = read(&rel.shasums)?;
-            let sig = read(&rel.signature)?;
-            key.verify_release(&data, &sig)
-                .map_err(|source| PackageError::BadSignature {
-                    path: rel.signature.clone(),
-                    source,
-                })?;
-            Ok(())
+            Ok(verify_with_public(key, rel)?)
+        }
+        Signing::Command(key, command) => {
+            if !rel.signature_given {
+                command
+                    .sign(&rel.shasums, &rel.signature)
+                    .map_err(|source| PackageError::Sign {
+                        path: rel.shasums.clone(),
+                        source,
+                    })?;
+            }
+            Ok(verify_with_public(key, rel)?)
         }
     }
+}
+
+/// The release's signature is by `key`, made while it was live.
+fn verify_with_public(key: &PublicKey, rel: &ProviderRelease) -> Result<(), PackageError> {
+    let data = read(&rel.shasums)?;
+    let sig = read(&rel.signature)?;
+    key.verify_release(&data, &sig)
+        .map_err(|source| PackageError::BadSignature {
+            path: rel.signature.clone(),
+            source,
+        })
 }
 
 fn with_secret(signer: &Signer, rel: &ProviderRelease) -> Result<(), PackageError> {
