@@ -74,12 +74,20 @@ fn installable(
 
 /// The highest semantic version of a list (pre-releases count, as the registry's
 /// "latest" is the newest installable version).
-fn latest(versions: &[modules::Version]) -> Option<&modules::Version> {
+/// The highest semver version of a module, or a 404 naming it.
+fn latest<'a>(
+    versions: &'a [modules::Version],
+    module: (&str, &str, &str),
+) -> Result<&'a modules::Version, Problem> {
     versions
         .iter()
         .filter_map(|v| semver::Version::parse(&v.version).ok().map(|s| (s, v)))
         .max_by(|a, b| a.0.cmp(&b.0))
         .map(|(_, v)| v)
+        .ok_or_else(|| {
+            let (ns, name, provider) = module;
+            Problem::not_found(format!("module {ns}/{name}/{provider} has no versions"))
+        })
 }
 
 /// One module version as the registry protocol's "Get a specific module" shapes it (the
@@ -118,9 +126,7 @@ pub(crate) async fn module_latest(
     authorize(&state, &headers, &ns, false)?;
     let conn = state.conn();
     let (m, versions) = installable(&conn, &ns, &name, &provider)?;
-    let v = latest(&versions).ok_or_else(|| {
-        Problem::not_found(format!("module {ns}/{name}/{provider} has no versions"))
-    })?;
+    let v = latest(&versions, (&ns, &name, &provider))?;
     Ok(plain_json(protocol_module(&m, v, &versions)))
 }
 
@@ -154,9 +160,7 @@ pub(crate) async fn module_download_latest(
     authorize(&state, &headers, &ns, false)?;
     let conn = state.conn();
     let (_, versions) = installable(&conn, &ns, &name, &provider)?;
-    let v = latest(&versions).ok_or_else(|| {
-        Problem::not_found(format!("module {ns}/{name}/{provider} has no versions"))
-    })?;
+    let v = latest(&versions, (&ns, &name, &provider))?;
     let to = format!(
         "/api/registry/v1/modules/{ns}/{name}/{provider}/{}/download",
         v.version

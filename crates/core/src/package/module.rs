@@ -992,6 +992,22 @@ mod tests {
         repo.commit(None, &sig, &sig, "c", &tree, &[]).unwrap()
     }
 
+    /// Commits `tree` and packages that commit into a throwaway folder.
+    fn package_tree(
+        repo: &git2::Repository,
+        tree: git2::Oid,
+    ) -> Result<ModuleArchive, PackageError> {
+        let c = commit_tree(repo, tree);
+        let out = tempfile::tempdir().unwrap();
+        package_git_tree(
+            repo,
+            c,
+            None,
+            &out.path().join("m.tar.gz"),
+            &ModulePackageOptions::default(),
+        )
+    }
+
     /// Issue 14 point 16: two names that differ only in invalid UTF-8 bytes used to
     /// become the same U+FFFD name, and one file was silently lost. Both sources refuse,
     /// naming the bytes.
@@ -1020,16 +1036,7 @@ mod tests {
             &repo,
             &[("100644", b"main.tf", blob), ("100644", b"x\xff.tf", blob)],
         );
-        let c = commit_tree(&repo, tree);
-        let out = tempfile::tempdir().unwrap();
-        let err = package_git_tree(
-            &repo,
-            c,
-            None,
-            &out.path().join("m.tar.gz"),
-            &ModulePackageOptions::default(),
-        )
-        .unwrap_err();
+        let err = package_tree(&repo, tree).unwrap_err();
         assert!(err.to_string().contains("78ff2e7466"), "{err}");
     }
 
@@ -1066,16 +1073,7 @@ mod tests {
             &repo,
             &[("40000", b"d", tree), ("100644", b"main.tf", blob)],
         );
-        let c = commit_tree(&repo, root);
-        let out = tempfile::tempdir().unwrap();
-        let err = package_git_tree(
-            &repo,
-            c,
-            None,
-            &out.path().join("m.tar.gz"),
-            &ModulePackageOptions::default(),
-        )
-        .unwrap_err();
+        let err = package_tree(&repo, root).unwrap_err();
         assert!(matches!(err, PackageError::TooDeep { .. }), "{err}");
     }
 
@@ -1086,17 +1084,7 @@ mod tests {
     fn git_trees_with_escaping_entries_are_refused() {
         let (_t, repo) = git_repo();
         let blob = repo.blob(b"").unwrap();
-        let pack = |tree: git2::Oid| {
-            let c = commit_tree(&repo, tree);
-            let out = tempfile::tempdir().unwrap();
-            package_git_tree(
-                &repo,
-                c,
-                None,
-                &out.path().join("m.tar.gz"),
-                &ModulePackageOptions::default(),
-            )
-        };
+        let pack = |tree: git2::Oid| package_tree(&repo, tree);
         let sub = raw_tree(&repo, &[("100644", b"evil.tf", blob)]);
         for (mode, name, oid) in [
             ("40000", &b".."[..], sub),
