@@ -1059,3 +1059,30 @@ async fn an_external_signer_that_fails_or_signs_wrongly_is_refused_before_any_wr
     refused(&t, &run(c).await, "--public-key");
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dist_without_its_signature_is_refused_with_a_public_key_naming_the_file() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = make_binaries(&tmp.path().join("bin"), "byo-nosig");
+    let dist = tmp.path().join("dist");
+    package_binaries(&t, &bins, "1.0.0", &dist);
+    let sig = format!("terraform-provider-{NAME}_1.0.0_SHA256SUMS.sig");
+    std::fs::remove_file(dist.join(&sig)).unwrap();
+    let public = testdata("keys/rsa.pub.asc");
+    let key = ["--public-key", public.to_str().unwrap()];
+    let r = run(publish_public(&t, &key, &[dist.to_str().unwrap()])).await;
+    refused(&t, &r, &sig);
+    let j = r.json();
+    assert!(
+        j["error"]["message"].as_str().unwrap().contains(&sig),
+        "{j}"
+    );
+    let hint = j["error"]["hint"].as_str().unwrap_or_default();
+    assert!(
+        hint.contains("gpg --detach-sign") && hint.contains(&sig),
+        "{j}"
+    );
+    assert_eq!(j["error"]["kind"], "invalid-input", "{j}");
+    t.stop().await;
+}

@@ -40,8 +40,10 @@ pub enum PublishError {
     NotModuleAddress { input: String },
     #[error("no signing key: neither --gpg-key nor TFPUB_GPG_PRIVATE_KEY is set")]
     NoSigningKey,
-    #[error("a public key alone cannot sign: the release has no SHA256SUMS.sig to verify with the key {key_id}")]
-    NoSignatureToVerify { key_id: String },
+    #[error(
+        "a public key alone cannot sign: the release has no {file} to verify with the key {key_id}"
+    )]
+    NoSignatureToVerify { key_id: String, file: String },
     #[error("the GPG key {key_id} is not registered in the namespace {namespace}")]
     KeyNotRegistered { key_id: String, namespace: String },
     #[error("--key-id needs the registry; offline packaging needs a secret key")]
@@ -180,9 +182,11 @@ impl Hint for PublishError {
             NoSigningKey => "export an ASCII-armored secret key (gpg --armor --export-secret-keys KEYID) into \
                  TFPUB_GPG_PRIVATE_KEY, or create one with `tfpub gpg-key generate`"
                 .into(),
-            NoSignatureToVerify { .. } => "give a goreleaser dist/ whose SHA256SUMS is signed (SHA256SUMS.sig), \
-                 or pass the secret key (--gpg-key or TFPUB_GPG_PRIVATE_KEY) so tfpub can sign"
-                .into(),
+            NoSignatureToVerify { file, .. } => format!(
+                "sign it where the key lives (`gpg --detach-sign --output {file} {}`), \
+                 or pass --sign-command, or the secret key (--gpg-key or TFPUB_GPG_PRIVATE_KEY)",
+                file.trim_end_matches(".sig")
+            ),
             KeyNotRegistered { .. } => "pass the public key with --public-key FILE (it is registered on publish), \
                  or check the key id with `tfpub gpg-key list`"
                 .into(),

@@ -22,6 +22,7 @@ pub fn sign_release(signing: &Signing, rel: &ProviderRelease) -> anyhow::Result<
             if !rel.signature_given {
                 return Err(PublishError::NoSignatureToVerify {
                     key_id: key.key_id().to_string(),
+                    file: super::file_name(&rel.signature),
                 }
                 .into());
             }
