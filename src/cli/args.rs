@@ -304,6 +304,11 @@ pub enum ProviderCmd {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Publish upstream releases exactly as signed upstream (air-gapped mirrors).
+    #[command(
+        after_help = "Examples:\n  tfpub provider mirror ./null/3.2.2 --namespace acme --name null --public-key hashicorp.asc\n  tfpub provider mirror ./mirror --recursive --namespace acme --public-key hashicorp.asc"
+    )]
+    Mirror(super::provider_mirror::MirrorArgs),
     /// List a provider's versions.
     Versions { name: String },
     /// Delete a provider, or one version of it.
@@ -468,6 +473,7 @@ impl ProviderCmd {
         match self {
             ProviderCmd::Publish { .. } => "publish",
             ProviderCmd::Package { .. } => "package",
+            ProviderCmd::Mirror(_) => "mirror",
             ProviderCmd::Versions { .. } => "versions",
             ProviderCmd::Delete { .. } => "delete",
         }

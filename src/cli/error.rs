@@ -13,6 +13,11 @@ pub enum CliError {
     LocalAndHost,
     #[error("cannot find a user data folder for the embedded registry")]
     NoDataDir,
+    #[error("--namespace {namespace} differs from the organization {organization}: a private provider lives in its organization's namespace")]
+    NamespaceMismatch {
+        namespace: String,
+        organization: String,
+    },
 }
 
 impl Hint for CliError {
@@ -25,13 +30,18 @@ impl Hint for CliError {
                     "use --local for the embedded registry, or --host for a remote one"
                 }
                 CliError::NoDataDir => "pass --data DIR",
+                CliError::NamespaceMismatch { .. } => {
+                    "pass the namespace as --organization, or leave --namespace out"
+                }
             }
             .into(),
         )
     }
     fn kind(&self) -> Option<ErrorKind> {
         match self {
-            CliError::LocalAndHost => Some(ErrorKind::InvalidInput),
+            CliError::LocalAndHost | CliError::NamespaceMismatch { .. } => {
+                Some(ErrorKind::InvalidInput)
+            }
             _ => None,
         }
     }

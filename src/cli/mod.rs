@@ -13,6 +13,7 @@
 
 mod args;
 mod error;
+mod provider_mirror;
 mod render;
 mod session;
 
@@ -237,6 +238,7 @@ async fn provider(
             })
             .await
         }
+        ProviderCmd::Mirror(a) => provider_mirror::run(g, a, progress).await,
         ProviderCmd::Versions { name } => {
             online(g, progress, async |ctx| cmd::versions(ctx, name).await).await
         }

@@ -19,6 +19,7 @@
 //! concurrency.
 
 mod decide;
+pub mod mirror;
 mod observe;
 mod package;
 mod register;
