@@ -13,6 +13,7 @@ mod git;
 mod gitlab;
 mod hostile;
 mod hostile_client;
+mod mirror;
 mod module_publish;
 mod package;
 mod provider_publish;

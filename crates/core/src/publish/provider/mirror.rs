@@ -60,9 +60,9 @@ pub enum MirrorError {
 impl Hint for MirrorError {
     fn hint(&self) -> Option<String> {
         Some(match self {
-            MirrorError::NoRelease { recursive: false, .. } => {
-                "point at one version's folder, or pass --recursive to walk a tree of them".into()
-            }
+            MirrorError::NoRelease {
+                recursive: false, ..
+            } => "point at one version's folder, or pass --recursive to walk a tree of them".into(),
             MirrorError::NoRelease { .. } => {
                 "download the release files (zips, SHA256SUMS, .sig, manifest) into the tree first"
                     .into()
@@ -297,7 +297,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sums = "terraform-provider-x_1.0.0_SHA256SUMS";
         let e = signature_for(dir.path(), sums, &key).unwrap_err();
-        assert!(e.to_string().contains(&format!("{sums}.438F9A26.sig")), "{e}");
+        assert!(
+            e.to_string().contains(&format!("{sums}.438F9A26.sig")),
+            "{e}"
+        );
         std::fs::write(dir.path().join(format!("{sums}.sig")), b"s").unwrap();
         let p = signature_for(dir.path(), sums, &key).unwrap();
         assert!(p.ends_with(format!("{sums}.sig")));
