@@ -71,8 +71,15 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show which registry, organization and token source tfpub would use, and check them.
-    #[command(after_help = "Example:\n  TFE_ORGANIZATION=acme tfpub whoami")]
-    Whoami,
+    #[command(
+        after_help = "Examples:\n  TFE_ORGANIZATION=acme tfpub whoami\n  tfpub whoami --gpg-key signing-key.asc   # its expiry, and whether it is registered"
+    )]
+    Whoami {
+        /// Also report this key's expiry (an armored public or secret key file; no
+        /// passphrase needed) and whether the namespace holds it.
+        #[arg(long, value_name = "FILE")]
+        gpg_key: Option<PathBuf>,
+    },
     /// Package, publish and manage modules.
     #[command(subcommand)]
     Module(ModuleCmd),
@@ -337,12 +344,36 @@ pub enum GpgKeyCmd {
     List,
     /// Register an ASCII-armored public key.
     Add { file: PathBuf },
-    /// Delete a key by its 16-hex-digit ID.
+    /// Delete a key by its 16-hex-digit ID (refused while provider versions use it).
+    #[command(after_help = "Example:\n  tfpub gpg-key delete 7272A3BE438F9A26 --yes")]
     Delete {
         key_id: String,
         #[arg(long, short)]
         yes: bool,
+        /// Delete even though provider versions are signed by it (they are listed, and
+        /// terraform init can no longer verify them).
+        #[arg(long)]
+        force: bool,
     },
+    /// Show a registered key: algorithm, fingerprint, user ids, creation and expiry.
+    #[command(after_help = "Example:\n  tfpub gpg-key show 7272A3BE438F9A26")]
+    Show { key_id: String },
+    /// Move a key to another namespace (refused while provider versions here use it).
+    #[command(
+        after_help = "Example:\n  tfpub --organization acme gpg-key move 7272A3BE438F9A26 --to acme-platform"
+    )]
+    Move {
+        key_id: String,
+        /// The namespace (organization) to move the key to.
+        #[arg(long, value_name = "NAMESPACE")]
+        to: String,
+        /// Move even though provider versions of this namespace are signed by it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Which provider versions each key signs (and versions whose key is missing).
+    #[command(after_help = "Example:\n  tfpub gpg-key usage")]
+    Usage,
 }
 
 #[derive(Debug, Subcommand)]
@@ -400,7 +431,7 @@ impl Command {
     /// The command's name in the result document (`"module publish"`, `"whoami"`).
     pub fn name(&self) -> String {
         match self {
-            Command::Whoami => "whoami".into(),
+            Command::Whoami { .. } => "whoami".into(),
             Command::Module(m) => format!("module {}", m.name()),
             Command::Provider(p) => format!("provider {}", p.name()),
             Command::GpgKey(_) => "gpg-key".into(),

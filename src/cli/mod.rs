@@ -13,6 +13,7 @@
 
 mod args;
 mod error;
+mod gpg_key;
 mod provider_mirror;
 mod render;
 mod session;
@@ -25,7 +26,7 @@ use tfpub_core::commands;
 use tfpub_core::publish::{self, Context};
 use tfpub_core::report::{Outcome, Progress};
 
-use args::{CiCmd, Cli, Command, GlobalArgs, GpgKeyCmd, ModuleCmd, ProviderCmd, RegistryCmd};
+use args::{CiCmd, Cli, Command, GlobalArgs, ModuleCmd, ProviderCmd, RegistryCmd};
 use session::Session;
 
 /// How the command ended; `main` turns it into the process exit code.
@@ -134,12 +135,10 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
                 .map(|(cert, key)| tfpub_registry::TlsFiles { cert, key });
             session::serve(g, *listen, tokens.as_deref(), public_url.clone(), tls).await?
         }
-        Command::Whoami => {
-            online(g, progress, async |ctx| commands::whoami::whoami(ctx).await).await?
-        }
+        Command::Whoami { gpg_key } => gpg_key::whoami(g, gpg_key.as_deref(), progress).await?,
         Command::Module(m) => module(g, m, progress).await?,
         Command::Provider(p) => provider(g, p, progress).await?,
-        Command::GpgKey(k) => gpg_key(g, k, progress).await?,
+        Command::GpgKey(k) => gpg_key::run(g, k, progress).await?,
     };
     Ok(Reply::Outcome(Box::new(outcome)))
 }
@@ -247,28 +246,6 @@ async fn provider(
             let version = version.as_deref();
             online(g, progress, async |ctx| {
                 cmd::delete(ctx, name, version, &prompt).await
-            })
-            .await
-        }
-    }
-}
-
-async fn gpg_key(
-    g: &GlobalArgs,
-    k: &GpgKeyCmd,
-    progress: Arc<dyn Progress>,
-) -> anyhow::Result<Outcome> {
-    use commands::gpg_key as cmd;
-    match k {
-        GpgKeyCmd::Generate { user_id, output } => {
-            cmd::generate(user_id, output, args::env_secret("TFPUB_GPG_PASSPHRASE"))
-        }
-        GpgKeyCmd::List => online(g, progress, async |ctx| cmd::list(ctx).await).await,
-        GpgKeyCmd::Add { file } => online(g, progress, async |ctx| cmd::add(ctx, file).await).await,
-        GpgKeyCmd::Delete { key_id, yes } => {
-            let prompt = render::Prompt { yes: *yes };
-            online(g, progress, async |ctx| {
-                cmd::delete(ctx, key_id, &prompt).await
             })
             .await
         }

@@ -81,7 +81,7 @@ fn refused_keys_each_have_their_own_error() {
 
     let e = Signer::from_armored(&key("exp.sec.asc"), None).unwrap_err();
     assert!(
-        matches!(&e, SignError::Expired { key_id } if key_id == "875E8CCBAA57621C"),
+        matches!(&e, SignError::Expired { key_id, on: Some(_) } if key_id == "875E8CCBAA57621C"),
         "{e:?}"
     );
 

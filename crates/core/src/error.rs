@@ -107,6 +107,9 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::publish::provider::mirror::MirrorError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::commands::gpg_key::GpgKeyError>() {
+            return ask(x);
+        }
         if let Some(x) = e.downcast_ref::<crate::gha::GhaError>() {
             return ask(x);
         }
@@ -325,7 +328,10 @@ mod tests {
                 key_id: s(),
                 algorithm: s(),
             },
-            S::Expired { key_id: s() },
+            S::Expired {
+                key_id: s(),
+                on: None,
+            },
             S::Revoked { key_id: s() },
             S::NoSigningKey { key_id: s() },
             S::PassphraseRequired { key_id: s() },

@@ -49,8 +49,8 @@ pub enum SignError {
     NotSecret { key_id: String },
     #[error("the key {key_id} uses {algorithm}; the HCP Terraform registry accepts only RSA or DSA signing keys (ed25519/ECC keys are rejected)")]
     UnsupportedAlgorithm { key_id: String, algorithm: String },
-    #[error("the key {key_id} has expired")]
-    Expired { key_id: String },
+    #[error("the key {key_id} has expired{}", expired_on(.on))]
+    Expired { key_id: String, on: Option<String> },
     #[error("the key {key_id} has been revoked")]
     Revoked { key_id: String },
     #[error("the key {key_id} has no usable signing-capable key")]
@@ -106,7 +106,7 @@ impl Hint for SignError {
             SignError::UnsupportedAlgorithm { .. }
             | SignError::Revoked { .. }
             | SignError::NoSigningKey { .. } => GENERATE_HINT.into(),
-            SignError::Expired { key_id } => format!(
+            SignError::Expired { key_id, .. } => format!(
                 "extend it with `gpg --quick-set-expire {key_id} 2y` and export it again, or {GENERATE_HINT}"
             ),
             SignError::PassphraseRequired { .. } => {
@@ -277,16 +277,23 @@ impl Signer {
         if let RevocationStatus::Revoked(_) = cert.revocation_status(&policy, None) {
             return Err(SignError::Revoked { key_id });
         }
+        let dated = |e: SignError| match e {
+            SignError::Expired { key_id, .. } => SignError::Expired {
+                key_id,
+                on: expiry_of(&cert).map(format_time),
+            },
+            other => other,
+        };
         let valid = match cert.with_policy(&policy, None) {
             Ok(v) => v,
             Err(e) => {
-                return Err(classify_invalid(&key_id, e));
+                return Err(dated(classify_invalid(&key_id, e)));
             }
         };
         if let Err(e) = valid.alive() {
-            return Err(classify_invalid(&key_id, e));
+            return Err(dated(classify_invalid(&key_id, e)));
         }
-        let key = signing_key(&valid, &key_id)?;
+        let key = signing_key(&valid, &key_id).map_err(dated)?;
         let key = if key.secret().is_encrypted() {
             let pass = passphrase.ok_or_else(|| SignError::PassphraseRequired {
                 key_id: key_id.clone(),
@@ -318,6 +325,11 @@ impl Signer {
     /// The primary key's algorithm and size, e.g. `RSA 2048`.
     pub fn algorithm(&self) -> String {
         algorithm_name(self.cert.primary_key().key())
+    }
+
+    /// When the key stops signing ([`expiry_of`]); None: never.
+    pub fn expires(&self) -> Option<SystemTime> {
+        expiry_of(&self.cert)
     }
 
     /// The armored public key (what is registered with the registry).
@@ -376,6 +388,33 @@ impl PublicKey {
     /// The primary key ID, as [`Signer::key_id`].
     pub fn key_id(&self) -> KeyId {
         KeyId::from_bytes(self.cert.keyid().as_bytes()).expect("an OpenPGP v4 key id has 8 bytes")
+    }
+
+    /// When the key stops signing ([`expiry_of`]); None: never.
+    pub fn expires(&self) -> Option<SystemTime> {
+        expiry_of(&self.cert)
+    }
+
+    /// What `gpg-key show` and `whoami --gpg-key` tell about the key.
+    pub fn describe(&self) -> KeyFacts {
+        let policy = StandardPolicy::new();
+        let revoked = matches!(
+            self.cert.revocation_status(&policy, None),
+            RevocationStatus::Revoked(_)
+        );
+        KeyFacts {
+            key_id: self.key_id(),
+            fingerprint: self.cert.fingerprint().to_hex(),
+            algorithm: algorithm_name(self.cert.primary_key().key()),
+            user_ids: self
+                .cert
+                .userids()
+                .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+                .collect(),
+            created: self.cert.primary_key().key().creation_time(),
+            expires: self.expires(),
+            revoked,
+        }
     }
 
     /// The armored public key (what is registered with the registry).
@@ -439,6 +478,105 @@ impl PublicKey {
             return Err(SignError::SignedWhileExpired { key_id, signed });
         }
         verify_detached(&self.public_key_armored(), data, sig).map(|_| ())
+    }
+}
+
+/// The facts of a key a person checks before registering, moving or rotating it.
+#[derive(Debug, Clone)]
+pub struct KeyFacts {
+    pub key_id: KeyId,
+    pub fingerprint: String,
+    pub algorithm: String,
+    pub user_ids: Vec<String>,
+    pub created: SystemTime,
+    pub expires: Option<SystemTime>,
+    pub revoked: bool,
+}
+
+impl KeyFacts {
+    /// One line: algorithm, fingerprint, user ids, creation and expiry.
+    pub fn summary(&self, now: SystemTime) -> String {
+        let expiry = match self.expires {
+            None => "never expires".to_string(),
+            Some(t) if t <= now => format!("EXPIRED on {}", format_time(t)),
+            Some(t) => format!(
+                "expires on {} (in {} days)",
+                format_time(t),
+                days_until(t, now)
+            ),
+        };
+        let revoked = if self.revoked { ", REVOKED" } else { "" };
+        format!(
+            "{}, fingerprint {}, {}, created {}, {expiry}{revoked}",
+            self.algorithm,
+            self.fingerprint,
+            self.user_ids.join("; "),
+            format_time(self.created)
+        )
+    }
+}
+
+/// How many days warn ahead of a signing key's expiry.
+pub const EXPIRY_WARNING_DAYS: u64 = 30;
+
+/// A warning when the key `key_id` expires within [`EXPIRY_WARNING_DAYS`] of `now`
+/// (and has not yet expired: an expired secret key is refused by [`Signer`], and a
+/// release signed elsewhere while the key was live stays valid).
+pub fn expiry_warning(
+    key_id: &KeyId,
+    expires: Option<SystemTime>,
+    now: SystemTime,
+) -> Option<String> {
+    let t = expires?;
+    let soon = now + std::time::Duration::from_secs(EXPIRY_WARNING_DAYS * 24 * 3600);
+    (t > now && t <= soon).then(|| {
+        format!(
+            "the signing key {key_id} expires on {} (in {} days): extend it (`gpg --quick-set-expire {key_id} 2y`) or rotate to a new key (README: rotating a signing key)",
+            format_time(t),
+            days_until(t, now)
+        )
+    })
+}
+
+/// Whole days from `now` until `t` (0 when less than one).
+fn days_until(t: SystemTime, now: SystemTime) -> u64 {
+    t.duration_since(now)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0)
+}
+
+/// A time as the messages write it, e.g. `2026-11-30 15:04:05 UTC`.
+pub fn format_time(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
+}
+
+fn expired_on(on: &Option<String>) -> String {
+    on.as_deref()
+        .map(|d| format!(" (on {d})"))
+        .unwrap_or_default()
+}
+
+/// When `cert` stops being able to sign: the primary key's expiry, or that of its
+/// signing-capable keys (the latest of them) if earlier. None: never.
+fn expiry_of(cert: &Cert) -> Option<SystemTime> {
+    let policy = StandardPolicy::new();
+    let valid = cert.with_policy(&policy, None).ok()?;
+    let primary = valid.primary_key().key_expiration_time();
+    let signing: Vec<Option<SystemTime>> = valid
+        .keys()
+        .for_signing()
+        .map(|ka| ka.key_expiration_time())
+        .collect();
+    let keys = if signing.is_empty() || signing.iter().any(Option::is_none) {
+        None
+    } else {
+        signing.into_iter().flatten().max()
+    };
+    match (primary, keys) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -634,6 +772,19 @@ impl Signing {
             Signing::PublicOnly(p) | Signing::Command(p, _) => p.public_key_armored(),
         }
     }
+
+    /// When the key stops signing; None: never.
+    pub fn expires(&self) -> Option<SystemTime> {
+        match self {
+            Signing::Secret(s) => s.expires(),
+            Signing::PublicOnly(p) | Signing::Command(p, _) => p.expires(),
+        }
+    }
+
+    /// [`expiry_warning`] for this key, now.
+    pub fn expiry_warning(&self) -> Option<String> {
+        expiry_warning(&self.key_id(), self.expires(), SystemTime::now())
+    }
 }
 
 type SecretKey =
@@ -683,6 +834,7 @@ fn classify_invalid(key_id: &str, e: anyhow::Error) -> SignError {
     match e.downcast_ref::<openpgp::Error>() {
         Some(openpgp::Error::Expired(_)) => SignError::Expired {
             key_id: key_id.to_string(),
+            on: None,
         },
         Some(openpgp::Error::InvalidKey(m)) if m.contains("revoked") => SignError::Revoked {
             key_id: key_id.to_string(),
@@ -692,6 +844,7 @@ fn classify_invalid(key_id: &str, e: anyhow::Error) -> SignError {
             if msg.to_lowercase().contains("expired") {
                 SignError::Expired {
                     key_id: key_id.to_string(),
+                    on: None,
                 }
             } else {
                 SignError::NoSigningKey {

@@ -82,7 +82,8 @@ pub(crate) async fn get_key(
     Ok(doc(StatusCode::OK, json!({"data": key_json(&k)})))
 }
 
-/// Moves a key to another namespace (the only updatable attribute).
+/// Moves a key to another namespace (the only updatable attribute); answered 201 with
+/// the key, as the reference's gpg-keys page documents for this PATCH.
 pub(crate) async fn update(
     State(state): State<SharedState>,
     Path((ns, key_id)): Path<(String, String)>,
@@ -96,7 +97,7 @@ pub(crate) async fn update(
     let conn = state.conn();
     let k = store::find(&conn, &ns, &key_id)?;
     let k = store::move_to(&conn, &k, &key_id, new_ns)?;
-    Ok(doc(StatusCode::OK, json!({"data": key_json(&k)})))
+    Ok(doc(StatusCode::CREATED, json!({"data": key_json(&k)})))
 }
 
 pub(crate) async fn delete(

@@ -1,6 +1,8 @@
 //! GPG keys of a namespace, which live under `/api/registry/private/v2/gpg-keys` rather
-//! than `/api/v2`. Listing needs the namespace filter; a key is deleted by its [`KeyId`].
+//! than `/api/v2`. Listing needs the namespace filter; a key is read, moved to another
+//! namespace (the documented PATCH, answered 201) or deleted by namespace and [`KeyId`].
 
+use reqwest::Method;
 use serde_json::json;
 use url::Url;
 
@@ -42,5 +44,42 @@ impl Client {
     pub async fn delete_gpg_key(&self, namespace: &str, key_id: &KeyId) -> Result<(), ApiError> {
         self.delete(self.gpg_url(&[namespace, key_id.as_str()]))
             .await
+    }
+
+    /// The key `key_id` of `namespace`; None when the namespace does not hold it.
+    pub async fn get_gpg_key(
+        &self,
+        namespace: &str,
+        key_id: &KeyId,
+    ) -> Result<Option<GpgKey>, ApiError> {
+        self.get_one(self.gpg_url(&[namespace, key_id.as_str()]))
+            .await
+    }
+
+    /// Moves the key to the namespace `to` (`PATCH .../gpg-keys/:namespace/:key_id`, the
+    /// only updatable attribute), then reads it back there. A retried PATCH whose first
+    /// attempt landed finds the key gone from `namespace`: the read-back settles it.
+    pub async fn move_gpg_key(
+        &self,
+        namespace: &str,
+        key_id: &KeyId,
+        to: &str,
+    ) -> Result<GpgKey, ApiError> {
+        let body = json!({"data": {"type": "gpg-keys", "attributes": {"namespace": to}}});
+        let url = self.gpg_url(&[namespace, key_id.as_str()]);
+        match self
+            .request(Method::PATCH, url.clone(), Some(body), true)
+            .await
+        {
+            Ok(_) => {}
+            Err(ApiError::NotFound { .. }) if self.get_gpg_key(to, key_id).await?.is_some() => {}
+            Err(e) => return Err(e),
+        }
+        self.get_gpg_key(to, key_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound {
+                method: "GET".into(),
+                path: self.gpg_url(&[to, key_id.as_str()]).path().to_string(),
+            })
     }
 }

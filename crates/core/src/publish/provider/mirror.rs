@@ -115,6 +115,11 @@ pub async fn mirror(ctx: &Context, req: &MirrorRequest) -> anyhow::Result<Outcom
             Ok(o) => {
                 any_published |= o.published;
                 outcome.items.extend(o.items);
+                for w in o.warnings {
+                    if !outcome.warnings.contains(&w) {
+                        outcome.warnings.push(w);
+                    }
+                }
             }
             Err(e) if req.recursive => {
                 any_failed = true;

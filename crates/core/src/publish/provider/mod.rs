@@ -136,6 +136,10 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
             &registered
         }
     };
+    let expiry = signing.expiry_warning();
+    if let Some(w) = &expiry {
+        ctx.progress.warn(w);
+    }
     ctx.progress.stage("preparing the release files");
     let work = super::workdir::create()?;
     let rel = release_files(req, work.path(), false)?;
@@ -151,6 +155,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     let plan = decide::decide(&local, &held)?;
     let mut outcome = Outcome::new("provider publish");
     outcome.target = Some(ctx.target_info());
+    outcome.warnings.extend(expiry);
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;
         outcome.items = plan.items(&local);
