@@ -11,6 +11,7 @@ mod errors;
 mod fields;
 mod git;
 mod gitlab;
+mod gpg_lifecycle;
 mod hostile;
 mod hostile_client;
 mod mirror;
