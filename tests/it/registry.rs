@@ -671,7 +671,8 @@ async fn gpg_keys() {
             json!({"namespace": "acme2"}),
         )
         .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    // The reference's gpg-keys page documents 201 for this PATCH.
+    assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["data"]["attributes"]["namespace"], "acme2");
     let (s, _) = api.get(&format!("{GPG}/acme/7272A3BE438F9A26")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
