@@ -281,3 +281,74 @@ async fn a_recursive_mirror_converges_and_a_tampered_zip_is_refused_before_any_w
     assert_eq!(t.reg.stats().writes(), before);
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_source_that_is_not_a_signed_release_is_refused_naming_what_is_missing() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let gpg = Gpg::new();
+    let (key_id, public) = upstream_key(&gpg, "Upstream Releases <releases@upstream.test>");
+    let key = tmp.path().join("upstream.asc");
+    std::fs::write(&key, &public).unwrap();
+    let refused = |r: &Run, needle: &str, hint: &str| {
+        assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+        let j = r.json();
+        assert!(
+            j["error"]["message"].as_str().unwrap().contains(needle),
+            "{j}"
+        );
+        assert!(j["error"]["hint"].as_str().unwrap().contains(hint), "{j}");
+    };
+    let missing = tmp.path().join("missing");
+    let r = run(mirror(&t, &key, &[missing.to_str().unwrap()])).await;
+    refused(&r, "is not a folder", "upstream release files");
+    // A tree, without --recursive: no release in the folder itself.
+    let rel = tmp.path().join("tree/upc/1.0.0");
+    upstream_release(&gpg, &key_id, &rel, "upc", "1.0.0", ".sig");
+    let tree = tmp.path().join("tree");
+    let r = run(mirror(&t, &key, &[tree.to_str().unwrap()])).await;
+    refused(&r, "no provider release", "--recursive");
+    // No signature: both names it may have are given.
+    std::fs::remove_file(rel.join("terraform-provider-upc_1.0.0_SHA256SUMS.sig")).unwrap();
+    let r = run(mirror(&t, &key, &[rel.to_str().unwrap()])).await;
+    let keyed = format!(
+        "terraform-provider-upc_1.0.0_SHA256SUMS.{}.sig",
+        &key_id[8..]
+    );
+    refused(&r, &keyed, "signature");
+    // No manifest and no --protocols.
+    upstream_release(&gpg, &key_id, &rel, "upc", "1.0.0", ".sig");
+    std::fs::remove_file(rel.join("terraform-provider-upc_1.0.0_manifest.json")).unwrap();
+    let sums = rel.join("terraform-provider-upc_1.0.0_SHA256SUMS");
+    let text = std::fs::read_to_string(&sums).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.contains("manifest"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&sums, kept).unwrap();
+    let sig = rel.join("terraform-provider-upc_1.0.0_SHA256SUMS.sig");
+    std::fs::remove_file(&sig).unwrap();
+    command_ok(&mut gpg.command(&[
+        "--local-user",
+        &key_id,
+        "--output",
+        sig.to_str().unwrap(),
+        "--detach-sign",
+        sums.to_str().unwrap(),
+    ]));
+    let r = run(mirror(&t, &key, &[rel.to_str().unwrap()])).await;
+    refused(&r, "_manifest.json", "--protocols");
+    assert_eq!(t.reg.stats().writes(), 0);
+    // With --protocols it publishes.
+    let j = ok_json(
+        &run(mirror(
+            &t,
+            &key,
+            &[rel.to_str().unwrap(), "--protocols", "5.0"],
+        ))
+        .await,
+    );
+    assert_eq!(j["outcome"], "published", "{j}");
+    t.stop().await;
+}

@@ -45,6 +45,8 @@ pub struct MirrorRequest {
 /// Why a mirror source was refused before any write.
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
+    #[error("the mirror source {} is not a folder", .dir.display())]
+    NotAFolder { dir: PathBuf },
     #[error("no provider release (terraform-provider-NAME_VERSION_SHA256SUMS) found in {}", .dir.display())]
     NoRelease { dir: PathBuf, recursive: bool },
     #[error("{} has no signature: neither {sig} nor {keyed} is there", .dir.display())]
@@ -60,6 +62,9 @@ pub enum MirrorError {
 impl Hint for MirrorError {
     fn hint(&self) -> Option<String> {
         Some(match self {
+            MirrorError::NotAFolder { .. } => {
+                "pass the folder holding the upstream release files (zips, SHA256SUMS, .sig)".into()
+            }
             MirrorError::NoRelease {
                 recursive: false, ..
             } => "point at one version's folder, or pass --recursive to walk a tree of them".into(),
@@ -90,6 +95,13 @@ struct Upstream {
 
 /// `tfpub provider mirror`: find, check every release, then publish each one.
 pub async fn mirror(ctx: &Context, req: &MirrorRequest) -> anyhow::Result<Outcome> {
+    if !req.source.is_dir() {
+        return Err(MirrorError::NotAFolder {
+            dir: req.source.clone(),
+        }
+        .into());
+    }
+    // A bad token or organization fails here, before minutes of hashing upstream zips.
     ctx.preflight().await?;
     let found = release_folders(&req.source, req.recursive)?;
     let mut checked = Vec::new();
