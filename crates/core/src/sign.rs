@@ -1112,4 +1112,41 @@ mod tests {
         let e = PublicKey::from_armored(&key_file("ed.pub.asc")).unwrap_err();
         assert!(matches!(e, SignError::UnsupportedAlgorithm { .. }), "{e}");
     }
+
+    #[test]
+    fn the_expiry_warning_starts_thirty_days_ahead_and_stops_at_expiry() {
+        let id: KeyId = "7272A3BE438F9A26".parse().unwrap();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let day = Duration::from_secs(86_400);
+        let w = expiry_warning(&id, Some(now + day * 30), now).unwrap();
+        assert!(
+            w.contains("7272A3BE438F9A26") && w.contains("(in 30 days)"),
+            "{w}"
+        );
+        assert!(w.contains(&format_time(now + day * 30)), "{w}");
+        assert!(expiry_warning(&id, Some(now + day * 31), now).is_none());
+        assert!(expiry_warning(&id, Some(now), now).is_none());
+        assert!(expiry_warning(&id, None, now).is_none());
+    }
+
+    #[test]
+    fn an_expired_secret_key_is_refused_with_its_expiry_date() {
+        let e = Signer::from_armored(&Secret::new(key_file("exp.sec.asc")), None).unwrap_err();
+        let expires = expiry_of(&Cert::from_bytes(key_file("exp.pub.asc").as_bytes()).unwrap());
+        assert_eq!(
+            expires,
+            Some(created("exp.sec.asc") + Duration::from_secs(1)),
+            "the test key expires one second after its creation"
+        );
+        let want = format!("has expired (on {})", format_time(expires.unwrap()));
+        assert!(e.to_string().contains(&want), "{e}");
+        let facts = PublicKey::from_armored(&key_file("exp.pub.asc"))
+            .unwrap()
+            .describe();
+        let line = facts.summary(SystemTime::now());
+        assert!(
+            line.contains("EXPIRED on") && line.contains("RSA 2048"),
+            "{line}"
+        );
+    }
 }
