@@ -7,6 +7,8 @@
 //! - `args.rs`: clap types and their conversion into the library's request structs.
 //! - `render.rs`: all output; the only module that prints.
 //! - `session.rs`: the target a command talks to, and the embedded registry's lifecycle.
+//! - `provider_mirror.rs`, `gpg_key.rs`: the arguments and dispatch of `provider mirror`,
+//!   and of `gpg-key ...` / `whoami --gpg-key`.
 //!
 //! Every command is a library call (`tfpub_core::commands`, `tfpub_core::publish`); this
 //! module only routes to it.

@@ -12,6 +12,9 @@
 //! [`Signing`] is any of these, so the pipeline signs or verifies. Which file of a release gets signed is
 //! the publish pipeline's signing stage (`publish::provider::sign`).
 //!
+//! A key's expiry is read once ([`KeyFacts`], [`expiry_warning`]): an expired secret key is
+//! refused with its date, and one expiring within 30 days is warned about on publish.
+//!
 //! Key material and passphrases stay inside [`Secret`]; neither errors nor `Debug`
 //! output ever contain them.
 
