@@ -12,6 +12,7 @@
 //! module only routes to it.
 
 mod args;
+mod component;
 mod error;
 mod render;
 mod session;
@@ -137,6 +138,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
             online(g, progress, async |ctx| commands::whoami::whoami(ctx).await).await?
         }
         Command::Module(m) => module(g, m, progress).await?,
+        Command::Component(c) => component::run(g, c, progress).await?,
         Command::Provider(p) => provider(g, p, progress).await?,
         Command::GpgKey(k) => gpg_key(g, k, progress).await?,
     };

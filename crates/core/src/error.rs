@@ -104,6 +104,9 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::publish::error::PublishError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::publish::component::ComponentError>() {
+            return ask(x);
+        }
         if let Some(x) = e.downcast_ref::<crate::gha::GhaError>() {
             return ask(x);
         }
