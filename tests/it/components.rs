@@ -420,26 +420,32 @@ async fn listing_pages_and_searches() {
     reg.shutdown().await;
 }
 
-/// A monorepo with one module and one Stack component configuration, each with its own
-/// tag prefix: `component sync` publishes the component's tags as component versions and
-/// `module sync` the module's as module versions, neither crossing over.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_of_mixed_tags_publishes_each_to_its_own_kind() {
-    let t = TestRegistry::start().await;
-    let api = Api::new(&t.reg, TEST_TOKEN);
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("mono");
+/// A monorepo with one module and one Stack component configuration, each with its own tag
+/// prefix, listed in tfpub.toml.
+fn mixed_repo(root: &Path) -> git2::Repository {
     copy_tree(
         &testdata("modules/terraform-null-greeting"),
         &root.join("modules/greeting"),
     );
     copy_tree(&testdata(FIXTURE), &root.join("stacks/web"));
     write(
-        &root,
+        root,
         "tfpub.toml",
         "[[module]]\npath = \"modules/greeting\"\nname = \"greeting\"\nprovider = \"null\"\ntag_prefix = \"greeting/\"\n\n[[component]]\npath = \"stacks/web\"\nname = \"web-stack\"\ntag_prefix = \"web/\"\n",
     );
-    let repo = git2::Repository::init(&root).unwrap();
+    git2::Repository::init(root).unwrap()
+}
+
+/// `module sync` at the root of a repository with mixed tags publishes the module's tags as
+/// module versions and the component's as component versions, neither crossing over;
+/// `component sync` then has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_of_mixed_tags_publishes_each_to_its_own_kind() {
+    let t = TestRegistry::start().await;
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("mono");
+    let repo = mixed_repo(&root);
     let c1 = git::commit(&repo, &[], "first");
     git::tag(&repo, "greeting/v1.0.0", c1, true);
     git::tag(&repo, "web/v1.0.0", c1, false);
@@ -455,11 +461,19 @@ async fn sync_of_mixed_tags_publishes_each_to_its_own_kind() {
         .arg(&root);
     let d = ok_json(&run(plan).await);
     assert_eq!(d["outcome"], "planned", "{d}");
+    let planned = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] == "planned")
+        .count();
+    assert_eq!(planned, 2, "{d}");
     assert_eq!(t.reg.stats().writes(), 0);
 
-    let mut c = t.tfpub_http();
-    c.args(["--json", "component", "sync"]).arg(&root);
-    let d = ok_json(&run(c).await);
+    let mut m = t.tfpub_http();
+    m.args(["--json", "module", "sync"]).arg(&root);
+    let d = ok_json(&run(m).await);
+    assert_eq!(d["outcome"], "published", "{d}");
     let tags: Vec<_> = d["items"]
         .as_array()
         .unwrap()
@@ -470,14 +484,11 @@ async fn sync_of_mixed_tags_publishes_each_to_its_own_kind() {
     assert_eq!(
         tags,
         vec![
+            (json!("greeting/v1.0.0"), json!("uploaded")),
             (json!("web/v1.0.0"), json!("uploaded")),
-            (json!("web/v1.1.0"), json!("uploaded"))
+            (json!("web/v1.1.0"), json!("uploaded")),
         ]
     );
-    let mut m = t.tfpub_http();
-    m.args(["--json", "module", "sync"]).arg(&root);
-    let d = ok_json(&run(m).await);
-    assert_eq!(d["published"], true, "{d}");
 
     let comp = listed(&api, "web-stack").await.expect("component");
     assert_eq!(comp["attributes"]["latest-version"], "1.1.0");
@@ -507,12 +518,96 @@ async fn sync_of_mixed_tags_publishes_each_to_its_own_kind() {
     let files = unpack(&reqwest::get(url).await.unwrap().bytes().await.unwrap());
     assert_eq!(files["README.md"], b"# web-stack\n\nSecond.\n");
 
-    // Again: nothing to do, nothing written.
+    // Again, as a component sync: nothing to do, nothing written.
     t.reg.stats().reset();
     let mut again = t.tfpub_http();
     again.args(["--json", "component", "sync"]).arg(&root);
     let d = ok_json(&run(again).await);
     assert_eq!(d["outcome"], "nothing-to-do", "{d}");
     assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}
+
+/// `module publish` at the root publishes the component listed in tfpub.toml too, each
+/// at the version of its own prefixed tag at HEAD.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_publish_at_the_root_publishes_both_kinds() {
+    let t = TestRegistry::start().await;
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("mono");
+    let repo = mixed_repo(&root);
+    let head = git::commit(&repo, &[], "first");
+    git::tag(&repo, "greeting/v2.0.0", head, true);
+    git::tag(&repo, "web/v3.0.0", head, true);
+    let mut c = t.tfpub_http();
+    c.args(["--json", "module", "publish"]).arg(&root);
+    let d = ok_json(&run(c).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    let done: Vec<_> = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] == "updated")
+        .map(|i| (i["kind"].clone(), i["version"].clone()))
+        .collect();
+    assert_eq!(
+        done,
+        vec![
+            (json!("module-version"), json!("2.0.0")),
+            (json!("component-version"), json!("3.0.0")),
+        ]
+    );
+    assert!(api
+        .module_version("greeting", "null", "2.0.0")
+        .await
+        .is_some());
+    let comp = listed(&api, "web-stack").await.expect("component");
+    assert_eq!(comp["attributes"]["latest-version"], "3.0.0");
+    t.stop().await;
+}
+
+/// A version left `pending` with its upload link (a publisher that died after creating
+/// it) is resumed by uploading into it; two publishers racing on a new name end with one
+/// component configuration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_version_is_resumed_and_racing_publishers_make_one_component() {
+    let t = TestRegistry::start().await;
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let (_f, fixture) = fixture_copy();
+    let (_, c) = api
+        .post(
+            &format!("/api/v2/organizations/{ORG}/registry-components"),
+            json!({"name": "resumed"}),
+        )
+        .await;
+    let id = c["data"]["id"].as_str().unwrap().to_string();
+    let vpath = format!("/api/v2/registry-components/{id}/versions");
+    let (s, _) = api.post(&vpath, json!({"version": "1.0.0"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    t.reg.stats().reset();
+    let d = ok_json(&run(publish_cmd(&t, &fixture, "resumed", "1.0.0")).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    let stats = t.reg.stats();
+    assert_eq!(
+        stats.count("POST", "registry-components"),
+        0,
+        "no create on resume"
+    );
+    assert_eq!(stats.count("PUT", "/_archivist/upload/"), 1);
+    let (_, v) = api.get(&format!("{vpath}/1.0.0")).await;
+    assert_eq!(v["data"]["attributes"]["status"], "completed");
+
+    let a = run(publish_cmd(&t, &fixture, "raced", "1.0.0"));
+    let b = run(publish_cmd(&t, &fixture, "raced", "1.0.0"));
+    let (a, b) = tokio::join!(a, b);
+    ok_json(&a);
+    ok_json(&b);
+    let (_, all) = api
+        .get(&format!(
+            "/api/v2/organizations/{ORG}/registry-components?q=raced"
+        ))
+        .await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 1, "{all}");
     t.stop().await;
 }

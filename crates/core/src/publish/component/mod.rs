@@ -14,6 +14,7 @@
 //!
 //! Version management is in [`manage`]; `component sync` in [`sync`].
 
+pub mod configured;
 pub mod converge;
 pub mod error;
 pub mod manage;
