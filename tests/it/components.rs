@@ -611,3 +611,56 @@ async fn pending_version_is_resumed_and_racing_publishers_make_one_component() {
     assert_eq!(all["data"].as_array().unwrap().len(), 1, "{all}");
     t.stop().await;
 }
+
+/// The GitHub Action with `command: component publish`: the same outputs and summary as a
+/// module publish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_publishes_a_component_configuration() {
+    let t = TestRegistry::start().await;
+    let host = t.host();
+    let (_f, fixture) = fixture_copy();
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let root = crate::support::repo_root();
+    let r = tokio::task::spawn_blocking(move || {
+        let yml = std::fs::read_to_string(root.join("action.yml")).unwrap();
+        crate::action::run_action(
+            &yml,
+            &root,
+            &[
+                ("command", "component publish"),
+                ("path", fixture.to_str().unwrap()),
+                ("name", "web-stack"),
+                ("version", "1.2.0"),
+                ("organization", ORG),
+                ("hostname", &host),
+                ("token", "tok-COMP-SECRET"),
+            ],
+            &[("TFPUB_BINARY", env!("CARGO_BIN_EXE_tfpub"))],
+            &work,
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let c = listed(&api, "web-stack").await;
+    t.stop().await;
+    assert_eq!(r.code, 0, "{}", r.log);
+    assert_eq!(r.outputs["published"], "true", "{}", r.log);
+    assert_eq!(r.outputs["version"], "1.2.0");
+    assert!(
+        r.outputs["registry-url"].contains("/api/v2/registry-components/comp-"),
+        "{:?}",
+        r.outputs
+    );
+    let doc: Value = serde_json::from_str(&r.outputs["result-json"]).unwrap();
+    assert_eq!(doc["command"], "component publish");
+    assert!(r.summary.contains("| component-version |"), "{}", r.summary);
+    assert!(!r
+        .log
+        .replace("::add-mask::tok-COMP-SECRET", "")
+        .contains("tok-COMP-SECRET"));
+    assert_eq!(c.unwrap()["attributes"]["latest-version"], "1.2.0");
+}
