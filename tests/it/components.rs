@@ -664,3 +664,179 @@ async fn action_publishes_a_component_configuration() {
         .contains("tok-COMP-SECRET"));
     assert_eq!(c.unwrap()["attributes"]["latest-version"], "1.2.0");
 }
+
+/// Attributes the registry emits for component configurations that no sample of
+/// stack-component-configurations.md shows, each with its reason (docs/hcp-fidelity.md,
+/// item 17).
+const UNDOCUMENTED: &[(&str, &str, &str)] = &[
+    (
+        "registry-component-versions",
+        "attributes.providers",
+        "read from required_providers; the sample links them as a relationship",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.providers[].name",
+        "as the component's providers[]",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.providers[].namespace",
+        "as the component's providers[]",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.providers[].source",
+        "as the component's providers[]",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.variables",
+        "read from variable blocks; the sample links them as a relationship",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.variables[].name",
+        "the variable's name",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.variables[].type",
+        "the variable's type expression",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.variables[].description",
+        "the variable's description",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.outputs",
+        "read from output blocks; the sample links them as a relationship",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.outputs[].name",
+        "the output's name",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.outputs[].description",
+        "the output's description",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.created-at",
+        "as on every other versioned resource",
+    ),
+    (
+        "registry-component-versions",
+        "attributes.updated-at",
+        "as on every other versioned resource",
+    ),
+    (
+        "registry-component-versions",
+        "links.download",
+        "tfpub's read-back of the archive; the API documents no download",
+    ),
+];
+
+/// Every field the registry emits for `registry-components` and
+/// `registry-component-versions` appears in a documented sample of the page, or in
+/// [`UNDOCUMENTED`]; every attribute of the documented samples is emitted; and a field
+/// the samples show with a value is emitted with the same JSON kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_emitted_component_field_is_documented_or_listed() {
+    use crate::fields::{resource_kinds, resource_paths, resources, samples};
+    let page = "stack-component-configurations.md";
+    let mut documented: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let mut doc_kinds = BTreeMap::new();
+    for s in samples(page) {
+        for r in resources(&s.json) {
+            let ty = r["type"].as_str().unwrap_or_default().to_string();
+            documented.entry(ty).or_default().extend(resource_paths(r));
+            resource_kinds(r, &mut doc_kinds);
+        }
+    }
+    assert!(
+        documented.contains_key("registry-components"),
+        "{documented:?}"
+    );
+    assert!(
+        documented.contains_key("registry-component-versions"),
+        "{documented:?}"
+    );
+
+    let t = TestRegistry::start().await;
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let (_f, fixture) = fixture_copy();
+    ok_json(&run(publish_cmd(&t, &fixture, "web", "1.0.0")).await);
+    let id = listed(&api, "web").await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, pending) = api
+        .post(
+            &format!("/api/v2/registry-components/{id}/versions"),
+            json!({"version": "2.0.0"}),
+        )
+        .await;
+    let mut docs = vec![pending];
+    for p in [
+        format!("/api/v2/organizations/{ORG}/registry-components"),
+        format!("/api/v2/registry-components/{id}"),
+        format!("/api/v2/registry-components/{id}/versions"),
+        format!("/api/v2/registry-components/{id}/versions/1.0.0"),
+    ] {
+        let (s, d) = api.get(&p).await;
+        assert_eq!(s, StatusCode::OK, "{p}: {d}");
+        docs.push(d);
+    }
+    t.stop().await;
+    let mut got: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let mut got_kinds = BTreeMap::new();
+    for d in &docs {
+        for r in resources(d) {
+            let ty = r["type"].as_str().unwrap().to_string();
+            got.entry(ty).or_default().extend(resource_paths(r));
+            resource_kinds(r, &mut got_kinds);
+        }
+    }
+    let listed_extra = |ty: &str, f: &str| UNDOCUMENTED.iter().any(|(t, p, _)| *t == ty && p == &f);
+    let mut unexplained = Vec::new();
+    for (ty, fields) in &got {
+        for f in fields {
+            if !documented[ty].contains(f) && !listed_extra(ty, f) {
+                unexplained.push(format!("{ty} {f}"));
+            }
+        }
+        for f in &documented[ty] {
+            // The VCS-backed samples' vcs-repo details: null here (no VCS connections).
+            let vcs = f.starts_with("attributes.vcs-repo.");
+            if f.starts_with("attributes.") && !vcs && !fields.contains(f) {
+                unexplained.push(format!("{ty} {f}: documented, not emitted"));
+            }
+        }
+    }
+    assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+    // The list is not stale: each entry is emitted and still undocumented.
+    for (ty, f, _) in UNDOCUMENTED {
+        assert!(got[*ty].contains(*f), "{ty} {f} is no longer emitted");
+        assert!(!documented[*ty].contains(*f), "{ty} {f} is documented now");
+    }
+    for (path, kinds) in &got_kinds {
+        let Some(want) = doc_kinds.get(path) else {
+            continue;
+        };
+        // Samples show some fields only as null (a new version's readme): any kind then.
+        if want.iter().all(|k| *k == "null") {
+            continue;
+        }
+        for k in kinds {
+            assert!(
+                *k == "null" || want.contains(k),
+                "{path}: emitted {k}, documented {want:?}"
+            );
+        }
+    }
+}
