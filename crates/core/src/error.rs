@@ -339,6 +339,7 @@ mod tests {
         for e in [
             P::MissingDir { path: p() },
             P::NoTfFiles { where_: s() },
+            P::NoComponentFiles { where_: s() },
             P::SymlinkOutside {
                 path: s(),
                 target: s(),

@@ -107,3 +107,55 @@ pub async fn delete(
     confirm.confirm(&what)?;
     pipeline::manage::delete(ctx, name, version).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(component: Option<&str>) -> ComponentSyncOptions {
+        ComponentSyncOptions {
+            repo: PathBuf::from("."),
+            component: component.map(str::to_string),
+            path: None,
+            name: None,
+            tag_prefix: None,
+            since: None,
+            max: None,
+            dry_run: false,
+            timeout: Duration::from_secs(1),
+            replace_failed: false,
+        }
+    }
+
+    #[test]
+    fn tfpub_toml_component_entries_are_read_and_checked() {
+        let d = tempfile::tempdir().unwrap();
+        for p in [
+            "stacks/terraform-component-eks",
+            "stacks/web",
+            "modules/vpc",
+        ] {
+            std::fs::create_dir_all(d.path().join(p)).unwrap();
+        }
+        let toml = "[[module]]\npath = \"modules/vpc\"\nname = \"vpc\"\nprovider = \"aws\"\ntag_prefix = \"vpc/\"\n\
+                    [[component]]\npath = \"stacks/terraform-component-eks\"\ntag_prefix = \"eks/\"\n\
+                    [[component]]\npath = \"stacks/web\"\nname = \"web-stack\"\ntag_prefix = \"web/\"\n";
+        std::fs::write(d.path().join("tfpub.toml"), toml).unwrap();
+        let all = components_for(d.path(), &opts(None)).unwrap();
+        let names: Vec<_> = all
+            .iter()
+            .map(|c| (c.name.as_str(), c.tag_prefix.as_str()))
+            .collect();
+        assert_eq!(names, vec![("eks", "eks/"), ("web-stack", "web/")]);
+        let one = components_for(d.path(), &opts(Some("web-stack"))).unwrap();
+        assert_eq!(one.len(), 1);
+        let e = components_for(d.path(), &opts(Some("nope"))).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+
+        // A tag prefix shared with a module is refused: its tags would go to both kinds.
+        let clash = toml.replace("tag_prefix = \"web/\"", "tag_prefix = \"vpc/\"");
+        std::fs::write(d.path().join("tfpub.toml"), clash).unwrap();
+        let e = components_for(d.path(), &opts(None)).unwrap_err();
+        assert!(format!("{e:#}").contains("vpc/"), "{e:#}");
+    }
+}

@@ -105,3 +105,67 @@ pub fn check_name(name: &str) -> Result<(), ComponentError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_a_hint_and_a_kind_and_no_hint_in_its_message() {
+        let (s, p) = (|| String::from("x"), || PathBuf::from("/p"));
+        for e in [
+            ComponentError::PlainModule { dir: p() },
+            ComponentError::NotAComponent { dir: p() },
+            ComponentError::DirMissing { dir: p() },
+            ComponentError::BadName {
+                name: s(),
+                reason: s(),
+            },
+            ComponentError::NotFound { name: s() },
+            ComponentError::VersionNotFound {
+                name: s(),
+                version: s(),
+            },
+            ComponentError::Failed {
+                name: s(),
+                version: s(),
+                status: s(),
+                why: s(),
+            },
+            ComponentError::StillPending {
+                name: s(),
+                version: s(),
+                status: s(),
+                secs: 1,
+            },
+            ComponentError::NoSuchProjectComponent {
+                name: s(),
+                project_file: p(),
+            },
+        ] {
+            assert!(e.hint().is_some_and(|h| !h.is_empty()), "{e}");
+            assert!(e.kind().is_some(), "{e}");
+            assert!(!e.to_string().to_lowercase().contains("hint"), "{e}");
+        }
+    }
+
+    #[test]
+    fn names_follow_the_documented_rule() {
+        for ok in ["eks-cluster", "a", "app_security-2", &"x".repeat(64)] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "_a",
+            "a_",
+            "a b",
+            "a.b",
+            "ä",
+            &"x".repeat(65),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}
