@@ -840,3 +840,84 @@ async fn every_emitted_component_field_is_documented_or_listed() {
         }
     }
 }
+
+/// A tar entry written header by header, so names the tar crate would refuse (`..`,
+/// absolute links) can be built.
+fn raw_entry(
+    b: &mut tar::Builder<impl std::io::Write>,
+    name: &str,
+    kind: tar::EntryType,
+    link: &str,
+    data: &[u8],
+) {
+    let mut h = tar::Header::new_old();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+    h.set_entry_type(kind);
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+}
+
+/// Archives escaping their root fail ingestion with an error-message naming the entry,
+/// exactly as module archives do; nothing of them becomes downloadable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_component_archives_fail_naming_the_entry() {
+    let (_d, reg, api) = started(TEST_TOKEN).await;
+    let (_, c) = api
+        .post(
+            &format!("/api/v2/organizations/{ORG}/registry-components"),
+            json!({"name": "hostile"}),
+        )
+        .await;
+    let id = c["data"]["id"].as_str().unwrap();
+    let vpath = format!("/api/v2/registry-components/{id}/versions");
+    let cases = [
+        (
+            "1.0.0",
+            "../escape.tfcomponent.hcl",
+            tar::EntryType::Regular,
+            "",
+        ),
+        ("1.0.1", "passwd", tar::EntryType::Symlink, "/etc/passwd"),
+        ("1.0.2", "up", tar::EntryType::Symlink, "../../x"),
+    ];
+    for (v, name, kind, link) in cases {
+        let (_, doc) = api.post(&vpath, json!({"version": v})).await;
+        let upload = doc["data"]["links"]["upload"].as_str().unwrap();
+        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        raw_entry(
+            &mut b,
+            "stack.tfcomponent.hcl",
+            tar::EntryType::Regular,
+            "",
+            b"variable \"x\" {}\n",
+        );
+        let data: &[u8] = if kind == tar::EntryType::Regular {
+            b"x"
+        } else {
+            b""
+        };
+        raw_entry(&mut b, name, kind, link, data);
+        let tgz = b.into_inner().unwrap().finish().unwrap();
+        assert_eq!(api.put(upload, tgz).await, StatusCode::OK);
+        let (_, got) = api.get(&format!("{vpath}/{v}")).await;
+        let a = &got["data"]["attributes"];
+        assert_eq!(a["status"], "failed", "{name}: {got}");
+        let msg = a["error-message"].as_str().unwrap();
+        assert!(
+            msg.contains(name) && msg.contains("refused"),
+            "{name}: {msg}"
+        );
+        assert_eq!(a["providers"], json!([]));
+        assert!(got["data"]["links"].get("download").is_none(), "{got}");
+        assert!(got["data"]["links"].get("upload").is_none(), "{got}");
+    }
+    let (_, c) = api.get(&format!("/api/v2/registry-components/{id}")).await;
+    assert_eq!(c["data"]["attributes"]["latest-version"], Value::Null);
+    reg.shutdown().await;
+}

@@ -123,10 +123,12 @@ fn version_json(
             let up = upload_link(conn, base, UploadKind::Component, v.id)?;
             links.insert("upload".into(), json!(up));
         }
-        Some(sha) => {
+        // Only a parsed configuration is offered for download, never a refused archive.
+        Some(sha) if v.status == "completed" => {
             let file = format!("{}-{}.tar.gz", c.name, v.version);
             links.insert("download".into(), json!(download_link(base, sha, &file)));
         }
+        Some(_) => {}
     }
     let related = |what: &str| json!({"links": {"related": format!("{vpath}/{what}")}});
     Ok(json!({
