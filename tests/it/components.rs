@@ -921,3 +921,30 @@ async fn hostile_component_archives_fail_naming_the_entry() {
     assert_eq!(c["data"]["attributes"]["latest-version"], Value::Null);
     reg.shutdown().await;
 }
+
+/// `--dry-run` reports the step a real run would take and writes nothing: a new component
+/// is planned with its creation, an existing identical version as already published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_plans_and_writes_nothing() {
+    let t = TestRegistry::start().await;
+    let (_f, fixture) = fixture_copy();
+    let mut plan = publish_cmd(&t, &fixture, "planned", "1.0.0");
+    plan.arg("--dry-run");
+    let d = ok_json(&run(plan).await);
+    assert_eq!(d["outcome"], "planned", "{d}");
+    assert_eq!(d["items"][0]["action"], "planned");
+    let detail = d["items"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("would create the component configuration"),
+        "{detail}"
+    );
+    assert_eq!(t.reg.stats().writes(), 0);
+    ok_json(&run(publish_cmd(&t, &fixture, "planned", "1.0.0")).await);
+    t.reg.stats().reset();
+    let mut again = publish_cmd(&t, &fixture, "planned", "1.0.0");
+    again.arg("--dry-run");
+    let d = ok_json(&run(again).await);
+    assert_eq!(d["items"][0]["action"], "exists", "{d}");
+    assert_eq!(t.reg.stats().writes(), 0);
+    t.stop().await;
+}
