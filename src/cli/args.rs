@@ -83,6 +83,9 @@ pub enum Command {
     /// Package, publish and manage modules.
     #[command(subcommand)]
     Module(ModuleCmd),
+    /// Publish, sync and manage Stack component configurations.
+    #[command(subcommand)]
+    Component(super::component::ComponentCmd),
     /// Package and publish providers.
     #[command(subcommand)]
     Provider(ProviderCmd),
@@ -433,6 +436,7 @@ impl Command {
         match self {
             Command::Whoami { .. } => "whoami".into(),
             Command::Module(m) => format!("module {}", m.name()),
+            Command::Component(c) => format!("component {}", c.name()),
             Command::Provider(p) => format!("provider {}", p.name()),
             Command::GpgKey(_) => "gpg-key".into(),
             Command::Registry(_) => "registry serve".into(),

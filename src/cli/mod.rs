@@ -14,6 +14,7 @@
 //! module only routes to it.
 
 mod args;
+mod component;
 mod error;
 mod gpg_key;
 mod provider_mirror;
@@ -139,6 +140,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
         }
         Command::Whoami { gpg_key } => gpg_key::whoami(g, gpg_key.as_deref(), progress).await?,
         Command::Module(m) => module(g, m, progress).await?,
+        Command::Component(c) => component::run(g, c, progress).await?,
         Command::Provider(p) => provider(g, p, progress).await?,
         Command::GpgKey(k) => gpg_key::run(g, k, progress).await?,
     };

@@ -137,16 +137,16 @@ fn parse_output_file(s: &str) -> BTreeMap<String, String> {
     out
 }
 
-struct RunResult {
-    outputs: BTreeMap<String, String>,
-    log: String,
-    summary: String,
+pub(crate) struct RunResult {
+    pub(crate) outputs: BTreeMap<String, String>,
+    pub(crate) log: String,
+    pub(crate) summary: String,
     /// Exit code of the first failing step, or 0.
-    code: i32,
+    pub(crate) code: i32,
 }
 
 /// Runs a composite action file with the given `with:` inputs and extra environment.
-fn run_action(
+pub(crate) fn run_action(
     action_yml: &str,
     action_path: &Path,
     with: &[(&str, &str)],

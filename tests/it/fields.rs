@@ -181,7 +181,7 @@ pub(crate) fn parse_lenient(s: &str) -> Result<Value, serde_json::Error> {
 
 /// Every JSON:API resource object (an object with `type` and `id`) in a document:
 /// `data` (one or many) and `included`.
-fn resources(doc: &Value) -> Vec<&Value> {
+pub(crate) fn resources(doc: &Value) -> Vec<&Value> {
     let mut out = Vec::new();
     for key in ["data", "included"] {
         match doc.get(key) {
@@ -243,7 +243,7 @@ fn kinds(prefix: &str, v: &Value, out: &mut BTreeMap<String, BTreeSet<&'static s
     }
 }
 
-fn resource_kinds(r: &Value, out: &mut BTreeMap<String, BTreeSet<&'static str>>) {
+pub(crate) fn resource_kinds(r: &Value, out: &mut BTreeMap<String, BTreeSet<&'static str>>) {
     let ty = r["type"].as_str().unwrap_or_default();
     for key in ["attributes", "relationships", "links"] {
         if let Some(v) = r.get(key) {
@@ -252,7 +252,7 @@ fn resource_kinds(r: &Value, out: &mut BTreeMap<String, BTreeSet<&'static str>>)
     }
 }
 
-fn resource_paths(r: &Value) -> BTreeSet<String> {
+pub(crate) fn resource_paths(r: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for key in ["attributes", "relationships", "links"] {
         if let Some(v) = r.get(key) {

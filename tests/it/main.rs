@@ -4,6 +4,7 @@
 mod action;
 mod api;
 mod cli;
+mod components;
 mod conformance;
 mod dirty;
 mod ecosystem;

@@ -110,6 +110,9 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::commands::gpg_key::GpgKeyError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::publish::component::ComponentError>() {
+            return ask(x);
+        }
         if let Some(x) = e.downcast_ref::<crate::gha::GhaError>() {
             return ask(x);
         }
@@ -345,6 +348,7 @@ mod tests {
         for e in [
             P::MissingDir { path: p() },
             P::NoTfFiles { where_: s() },
+            P::NoComponentFiles { where_: s() },
             P::SymlinkOutside {
                 path: s(),
                 target: s(),

@@ -65,11 +65,17 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-/// The item that best represents "what was published": a module or provider version.
+/// The item that best represents "what was published": a module, provider or Stack
+/// component configuration version.
 fn headline(items: &[Value]) -> Option<&Value> {
     items
         .iter()
-        .find(|i| matches!(text(i, "kind"), "module-version" | "provider-version"))
+        .find(|i| {
+            matches!(
+                text(i, "kind"),
+                "module-version" | "provider-version" | "component-version"
+            )
+        })
         .or_else(|| items.iter().find(|i| !text(i, "version").is_empty()))
 }
 

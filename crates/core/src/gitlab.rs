@@ -123,11 +123,17 @@ fn markup(s: &str) -> String {
     out
 }
 
-/// The item that best represents "what was published": a module or provider version.
+/// The item that best represents "what was published": a module, provider or Stack
+/// component configuration version.
 fn headline(items: &[Value]) -> Option<&Value> {
     items
         .iter()
-        .find(|i| matches!(text(i, "kind"), "module-version" | "provider-version"))
+        .find(|i| {
+            matches!(
+                text(i, "kind"),
+                "module-version" | "provider-version" | "component-version"
+            )
+        })
         .or_else(|| items.iter().find(|i| !text(i, "version").is_empty()))
 }
 

@@ -89,6 +89,17 @@ impl Hint for ProjectError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectConfig {
     pub modules: Vec<ModuleConfig>,
+    /// `[[component]]` entries: Stack component configurations (path, name, tag_prefix).
+    pub components: Vec<ComponentConfig>,
+}
+
+/// One Stack component configuration: where it lives, its name and its tag prefix. The
+/// name defaults to the folder name without a `terraform-component-` prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentConfig {
+    pub path: PathBuf,
+    pub name: String,
+    pub tag_prefix: String,
 }
 
 /// One module: where it lives, its registry identity, and its tag prefix.
@@ -106,6 +117,16 @@ pub struct ModuleConfig {
 struct RawFile {
     #[serde(default)]
     module: Vec<RawModule>,
+    #[serde(default)]
+    component: Vec<RawComponent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawComponent {
+    path: PathBuf,
+    name: Option<String>,
+    tag_prefix: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -176,8 +197,55 @@ impl ProjectConfig {
                 tag_prefix,
             });
         }
-        Ok(Some(ProjectConfig { modules }))
+        let components = components(&root, &file, raw.component, &mut prefixes)?;
+        Ok(Some(ProjectConfig {
+            modules,
+            components,
+        }))
     }
+}
+
+/// The `[[component]]` entries, checked like modules' (paths inside the repository, names
+/// by the same rule, one entry per name, a tag prefix no module or component shares).
+fn components(
+    root: &Path,
+    file: &Path,
+    raw: Vec<RawComponent>,
+    prefixes: &mut BTreeSet<String>,
+) -> Result<Vec<ComponentConfig>, ProjectError> {
+    let mut names = BTreeSet::new();
+    let mut out = Vec::new();
+    for c in raw {
+        let canon = module_dir(root, file, &c.path)?;
+        let dir_name = canon.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let name = c.name.unwrap_or_else(|| {
+            dir_name
+                .strip_prefix("terraform-component-")
+                .unwrap_or(dir_name)
+                .to_string()
+        });
+        validate_module_name(&name).map_err(|e| ProjectError::InFile {
+            file: file.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        let tag_prefix = c.tag_prefix.unwrap_or_default();
+        let conflict = |what: String| ProjectError::Conflict {
+            file: file.to_path_buf(),
+            what,
+        };
+        if !names.insert(name.clone()) {
+            return Err(conflict(format!("component {name} is declared twice")));
+        }
+        if !prefixes.insert(tag_prefix.clone()) {
+            return Err(conflict(format!("tag_prefix {tag_prefix:?} is used twice; give each module and component its own prefix")));
+        }
+        out.push(ComponentConfig {
+            path: c.path,
+            name,
+            tag_prefix,
+        });
+    }
+    Ok(out)
 }
 
 /// The folder of a tfpub.toml entry, canonical: relative, inside the repository root

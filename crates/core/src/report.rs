@@ -35,6 +35,10 @@ pub enum ItemKind {
     GpgKey,
     File,
     Tag,
+    /// A Stack component configuration (`registry-components`).
+    Component,
+    /// One version of a Stack component configuration.
+    ComponentVersion,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -27,7 +27,7 @@ use crate::faults::ConnControl;
 use crate::jsonapi::{link, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::uploads::{self, Claim, UploadKind};
-use crate::store::{modules, providers};
+use crate::store::{components, modules, providers};
 
 /// The one-shot upload URL for (kind, target), minted on first use.
 pub(crate) fn upload_link(
@@ -182,6 +182,19 @@ pub(crate) async fn upload(
                 Some(off_workers(move || modules::ingest(&path, max)).await?)
             };
             modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
+        }
+        UploadKind::Component => {
+            let path = state
+                .blobs
+                .path(&sha)
+                .ok_or_else(|| Problem::internal("bad blob digest"))?;
+            let ingested = if state.faults.holding_pending() {
+                None
+            } else {
+                let max = state.max_unpacked_bytes;
+                Some(off_workers(move || components::ingest(&path, max)).await?)
+            };
+            components::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
         }
         UploadKind::Binary => {
             let path = state

@@ -54,6 +54,24 @@ CREATE TABLE IF NOT EXISTS uploads (
   UNIQUE (kind, target));
 "#;
 
+/// Stack component configurations and their versions (stack-component-configurations.md):
+/// ids are the public `comp-…` / `compver-…` strings; `providers`, `variables` and
+/// `outputs` are JSON arrays read from the uploaded configuration.
+const COMPONENT_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS components (
+  id INTEGER PRIMARY KEY, public_id TEXT NOT NULL UNIQUE,
+  org TEXT NOT NULL, name TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (org, name));
+CREATE TABLE IF NOT EXISTS component_versions (
+  id INTEGER PRIMARY KEY, public_id TEXT NOT NULL UNIQUE,
+  component_id INTEGER NOT NULL REFERENCES components(id) ON DELETE CASCADE,
+  version TEXT NOT NULL, status TEXT NOT NULL, error TEXT, blob TEXT,
+  readme TEXT, description TEXT, providers TEXT, variables TEXT, outputs TEXT,
+  published_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+  UNIQUE (component_id, version));
+"#;
+
 /// Columns added after the first release, for databases created before them:
 /// (table, column, definition).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
@@ -84,6 +102,7 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(SCHEMA)?;
+    conn.execute_batch(COMPONENT_SCHEMA)?;
     add_missing_columns(&conn)?;
     Ok(conn)
 }

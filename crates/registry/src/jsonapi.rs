@@ -59,6 +59,9 @@ impl Problem {
     pub(crate) fn internal(detail: impl Into<String>) -> Problem {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error", detail)
     }
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
 }
 
 impl From<StoreError> for Problem {

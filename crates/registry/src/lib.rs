@@ -19,6 +19,7 @@
 mod archivist;
 mod auth;
 mod blobs;
+mod components;
 mod consumer;
 mod datadir;
 mod db;

@@ -9,7 +9,7 @@ use axum::Router;
 
 use crate::jsonapi::Problem;
 use crate::state::SharedState;
-use crate::{archivist, consumer, gpg_keys, guard, modules, observe, providers};
+use crate::{archivist, components, consumer, gpg_keys, guard, modules, observe, providers};
 
 type Routes = Router<SharedState>;
 
@@ -18,6 +18,7 @@ pub(crate) fn router(state: SharedState) -> Router {
     let routes = archivist_routes(consumer_routes(gpg_key_routes(provider_routes(
         module_routes(routes),
     ))));
+    let routes = component_routes(routes);
     routes
         .route_layer(axum::middleware::from_fn(guard::path_names))
         .fallback(fallback)
@@ -114,6 +115,26 @@ fn provider_routes(r: Routes) -> Routes {
     .route(
         &format!("{provp}/versions/{{version}}/platforms/{{os}}/{{arch}}"),
         get(providers::get_platform).delete(providers::delete_platform),
+    )
+}
+
+fn component_routes(r: Routes) -> Routes {
+    let comp = "/api/v2/registry-components/{component_id}";
+    r.route(
+        &format!("{ORG}/registry-components"),
+        get(components::list).post(components::create),
+    )
+    .route(
+        comp,
+        get(components::get_component).delete(components::delete_component),
+    )
+    .route(
+        &format!("{comp}/versions"),
+        get(components::list_versions).post(components::create_version),
+    )
+    .route(
+        &format!("{comp}/versions/{{version}}"),
+        get(components::get_version).delete(components::delete_version),
     )
 }
 

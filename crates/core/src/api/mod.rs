@@ -12,6 +12,7 @@
 //! Callers see one `Client` type with methods from every area; addresses, statuses, key
 //! ids and digests are the types of [`crate::vocab`].
 
+mod components;
 mod consumer;
 mod error;
 mod gpg_keys;
@@ -24,6 +25,9 @@ mod transport;
 mod types;
 mod upload;
 
+pub use components::{
+    ComponentProvider, ComponentVersion, ComponentVersionStatus, RegistryComponent,
+};
 pub use consumer::MAX_MODULE_ARCHIVE;
 pub use error::ApiError;
 pub use retry::{Limiter, RetryPolicy};

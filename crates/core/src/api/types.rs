@@ -296,17 +296,17 @@ pub(crate) struct Resource {
 }
 
 impl Resource {
-    fn link(&self, name: &str) -> Option<String> {
+    pub(super) fn link(&self, name: &str) -> Option<String> {
         self.links
             .get(name)
             .and_then(|v| v.as_str())
             .filter(|s| !s.is_empty())
             .map(String::from)
     }
-    fn secret_link(&self, name: &str) -> Option<SecretUrl> {
+    pub(super) fn secret_link(&self, name: &str) -> Option<SecretUrl> {
         self.link(name).and_then(|s| SecretUrl::parse(&s).ok())
     }
-    fn attrs<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+    pub(super) fn attrs<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         if self.attributes.is_null() {
             // A resource without attributes decodes like one with none set.
             return serde_json::from_value(Value::Object(Default::default()));

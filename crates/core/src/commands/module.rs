@@ -8,11 +8,12 @@ use anyhow::Context as _;
 
 use super::Confirm;
 use crate::api::VersionChange;
+use crate::publish::component::{self, sync::ComponentSyncRequest};
 use crate::publish::error::PublishError;
 use crate::publish::module::{self, CoreOptions, ModulePublishRequest};
 use crate::publish::sync::{self, SyncRequest};
 use crate::publish::{parse_version, Context};
-use crate::report::Outcome;
+use crate::report::{Outcome, OutcomeKind};
 
 /// `module publish`: with a tfpub.toml in the folder (and no --name/--provider), every
 /// configured module or just `only`; otherwise the one module in `req.dir`.
@@ -23,7 +24,22 @@ pub async fn publish(
 ) -> anyhow::Result<Outcome> {
     if req.name.is_none() && req.provider.is_none() {
         if let Some(mods) = module::resolve::configured(&req.dir, only)? {
-            return module::publish_configured(ctx, req, mods).await;
+            let mut out = module::publish_configured(ctx, req, mods).await?;
+            // tfpub.toml's [[component]] entries too, unless --module picked one module.
+            let comps = match only {
+                None => component::configured::listed(&req.dir)?,
+                Some(_) => Vec::new(),
+            };
+            if !comps.is_empty() {
+                let part = component::configured::publish_listed(ctx, req, comps).await;
+                component::configured::merge(
+                    &mut out,
+                    part,
+                    req.dry_run,
+                    OutcomeKind::AlreadyPublished,
+                );
+            }
+            return Ok(out);
         }
     }
     if let Some(m) = only {
@@ -67,6 +83,11 @@ pub async fn sync(ctx: &Context, opts: &ModuleSyncOptions) -> anyhow::Result<Out
         opts.tag_prefix.as_deref(),
     )?;
     let since = opts.since.as_deref().map(parse_version).transpose()?;
+    let whole_project = opts.module.is_none() && opts.path.is_none() && opts.name.is_none();
+    let comps = match whole_project {
+        true => component::configured::listed(repo.root())?,
+        false => Vec::new(),
+    };
     let req = SyncRequest {
         repo: repo.root().to_path_buf(),
         modules,
@@ -75,7 +96,22 @@ pub async fn sync(ctx: &Context, opts: &ModuleSyncOptions) -> anyhow::Result<Out
         dry_run: opts.dry_run,
         core: opts.core,
     };
-    sync::sync(ctx, &req).await
+    let mut out = sync::sync(ctx, &req).await?;
+    if !comps.is_empty() {
+        // tfpub.toml's [[component]] entries: each tag to its own kind.
+        let base = ComponentSyncRequest {
+            repo: req.repo.clone(),
+            components: Vec::new(),
+            since: req.since.clone(),
+            max: req.max,
+            dry_run: req.dry_run,
+            timeout: req.core.timeout,
+            replace_failed: req.core.replace_failed,
+        };
+        let part = component::configured::sync_listed(ctx, &base, comps).await?;
+        component::configured::merge(&mut out, part, req.dry_run, OutcomeKind::NothingToDo);
+    }
+    Ok(out)
 }
 
 /// The command verb of a lifecycle change, as it appears in the result document.

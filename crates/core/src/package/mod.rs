@@ -30,6 +30,8 @@ pub enum PackageError {
     NotADir { path: PathBuf },
     #[error("no .tf file at the root of the module {where_}")]
     NoTfFiles { where_: String },
+    #[error("no Stack component configuration (*.tfcomponent.hcl) file at the root of {where_}")]
+    NoComponentFiles { where_: String },
     #[error("symlink {path} points outside the module (to {target})")]
     SymlinkOutside { path: String, target: String },
     #[error("{path:?} in {where_} has a name that is not UTF-8 (bytes: {hex}); it cannot be packed without losing or renaming it")]
@@ -141,6 +143,9 @@ impl Hint for PackageError {
                 .into(),
             PackageError::NoTfFiles { .. } => {
                 "point at the directory that holds the module's main.tf".into()
+            }
+            PackageError::NoComponentFiles { .. } => {
+                "point at the folder that holds the Stack's *.tfcomponent.hcl files; a plain module is published with `tfpub module publish`".into()
             }
             PackageError::SymlinkOutside { .. } => {
                 "copy the file into the module or exclude the link in .terraformignore".into()

@@ -54,6 +54,19 @@ pub struct ModulePackageOptions {
     /// Module-relative files to leave out (`/`-separated): the output archive itself when
     /// it is written inside the module, so a re-run does not pack the previous archive.
     pub skip: Vec<String>,
+    /// What must be at the archive's root: a module's `.tf` files, or a Stack component
+    /// configuration's `*.tfcomponent.hcl` files. Every other rule is the same.
+    pub root: ArchiveRoot,
+}
+
+/// The kind of configuration an archive holds, by the files required at its root.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArchiveRoot {
+    /// A module: at least one `.tf` or `.tf.json` file.
+    #[default]
+    Module,
+    /// A Stack component configuration: at least one `*.tfcomponent.hcl` file.
+    StackComponent,
 }
 
 impl Default for ModulePackageOptions {
@@ -61,6 +74,7 @@ impl Default for ModulePackageOptions {
         ModulePackageOptions {
             max_size: 200 * 1024 * 1024,
             skip: Vec::new(),
+            root: ArchiveRoot::Module,
         }
     }
 }
@@ -127,6 +141,7 @@ struct Collector {
     excluded: Vec<String>,
     warnings: Vec<String>,
     skip: Vec<String>,
+    root: ArchiveRoot,
 }
 
 enum Verdict {
@@ -190,6 +205,7 @@ impl Collector {
             excluded: Vec::new(),
             warnings: Vec::new(),
             skip: Vec::new(),
+            root: ArchiveRoot::Module,
         })
     }
 
@@ -339,11 +355,19 @@ impl Collector {
             }
         }
         self.excluded.sort();
+        let kind = self.root;
         let has_tf = self.entries.iter().any(|e| {
-            !e.rel.contains('/')
-                && (e.rel.ends_with(".tf") || e.rel.ends_with(".tf.json"))
-                && matches!(e.kind, Kind::File { .. })
+            let wanted = match kind {
+                ArchiveRoot::Module => e.rel.ends_with(".tf") || e.rel.ends_with(".tf.json"),
+                ArchiveRoot::StackComponent => e.rel.ends_with(".tfcomponent.hcl"),
+            };
+            !e.rel.contains('/') && wanted && matches!(e.kind, Kind::File { .. })
         });
+        if !has_tf && kind == ArchiveRoot::StackComponent {
+            return Err(PackageError::NoComponentFiles {
+                where_: self.where_,
+            });
+        }
         if !has_tf {
             return Err(PackageError::NoTfFiles {
                 where_: self.where_,
@@ -489,6 +513,7 @@ pub fn plan_dir(dir: &Path, opts: &ModulePackageOptions) -> Result<ModulePlan, P
     };
     let mut c = Collector::new(&dir.display().to_string(), ignore_text.as_deref())?;
     c.skip = opts.skip.clone();
+    c.root = opts.root;
     walk_dir(dir, dir, "", &mut c)?;
     c.finish(dir.to_path_buf())
 }
@@ -590,6 +615,7 @@ pub fn package_git_tree(
         None => None,
     };
     let mut c = Collector::new(&where_, ignore_text.as_deref())?;
+    c.root = opts.root;
     walk_tree(repo, &tree, "", &mut c, &where_)?;
     let plan = c.finish(PathBuf::from(&where_))?;
     write_archive(plan, Some(repo), &where_, out, opts)

@@ -173,7 +173,7 @@ async fn sync_module(
 }
 
 /// The tags already in the registry, the ones skipped and (dry run) the ones planned.
-fn report_plan(plan: &SyncPlan, id: &str, dry_run: bool, outcome: &mut Outcome) {
+pub(crate) fn report_plan(plan: &SyncPlan, id: &str, dry_run: bool, outcome: &mut Outcome) {
     for t in &plan.already {
         outcome.push(
             Item::new(ItemKind::Tag, &t.tag, Action::Exists)

@@ -5,6 +5,8 @@
 //!
 //! Imports only `db` (timestamps); must not import handlers, `jsonapi`, `auth` or state.
 
+pub(crate) mod component_config;
+pub(crate) mod components;
 pub(crate) mod gpg_keys;
 pub(crate) mod modules;
 pub(crate) mod providers;

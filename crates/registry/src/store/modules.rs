@@ -344,7 +344,11 @@ pub(crate) fn ingest(path: &Path, max_unpacked: u64) -> Result<(), String> {
 
 /// Refuses an entry whose path or link target leaves the archive, or that is a device,
 /// fifo or other special file.
-fn check_entry<R: Read>(entry: &tar::Entry<'_, R>, p: &Path, shown: &str) -> Result<(), String> {
+pub(crate) fn check_entry<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    p: &Path,
+    shown: &str,
+) -> Result<(), String> {
     if let Some(why) = escaping_path(p) {
         return Err(format!("archive entry {shown:?} is {why}: refused"));
     }
@@ -382,7 +386,7 @@ fn check_entry<R: Read>(entry: &tar::Entry<'_, R>, p: &Path, shown: &str) -> Res
 
 /// Streams one entry's data through a counter, never past the size and ratio limits;
 /// returns the bytes unpacked so far, this entry included.
-fn count_data<R: Read>(
+pub(crate) fn count_data<R: Read>(
     entry: &mut R,
     mut unpacked: u64,
     packed: u64,

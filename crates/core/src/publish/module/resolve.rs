@@ -115,7 +115,7 @@ pub fn resolve(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Result<Reso
 /// `.terraform/`, state files and `.terraformignore` patterns never count) or when a
 /// tracked file is gone from disk. Files `.gitignore` hides count too when they would be
 /// packed: the packer does not read `.gitignore`.
-fn refuse_dirty(repo: &crate::git::Repo, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn refuse_dirty(repo: &crate::git::Repo, dir: &Path) -> anyhow::Result<()> {
     let sub = dir.strip_prefix(repo.root()).ok().map(Path::to_path_buf);
     let sub = sub.filter(|p| !p.as_os_str().is_empty());
     let changed = repo.changes(sub.as_deref(), true)?;
