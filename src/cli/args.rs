@@ -147,7 +147,10 @@ pub enum ModuleCmd {
         link: Option<String>,
     },
     /// Remove a deprecation.
-    Undeprecate { module: String, version: String },
+    Undeprecate {
+        module: String,
+        version: String,
+    },
     /// Revoke a (deprecated) version: new consumers cannot use it.
     Revoke {
         module: String,
@@ -158,7 +161,10 @@ pub enum ModuleCmd {
         link: Option<String>,
     },
     /// Revert a revocation (the version goes back to deprecated).
-    Unrevoke { module: String, version: String },
+    Unrevoke {
+        module: String,
+        version: String,
+    },
     /// Delete a module, or one version of it.
     #[command(after_help = "Example:\n  tfpub module delete vpc/aws 1.0.1 --yes")]
     Delete {
@@ -168,12 +174,24 @@ pub enum ModuleCmd {
         #[arg(long, short)]
         yes: bool,
     },
+    List(super::ops::ModuleListArgs),
+    Show(super::ops::ModuleShowArgs),
+    Pull(super::ops::ModulePullArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ModulePublishArgs {
     /// Module folder (default: the current folder).
     pub dir: Option<PathBuf>,
+    /// Publish this module archive (.tar.gz, module at the root) built elsewhere, as it
+    /// is, instead of packaging a folder: for two-stage pipelines.
+    #[arg(
+        long,
+        value_name = "FILE.tar.gz",
+        conflicts_with_all = ["dir", "allow_dirty", "module"],
+        requires_all = ["name", "provider", "version"]
+    )]
+    pub archive: Option<PathBuf>,
     /// Module name (default: from the folder name terraform-<PROVIDER>-<NAME>).
     #[arg(long)]
     pub name: Option<String>,
@@ -305,7 +323,9 @@ pub enum ProviderCmd {
         output: PathBuf,
     },
     /// List a provider's versions.
-    Versions { name: String },
+    Versions {
+        name: String,
+    },
     /// Delete a provider, or one version of it.
     Delete {
         name: String,
@@ -313,6 +333,9 @@ pub enum ProviderCmd {
         #[arg(long, short)]
         yes: bool,
     },
+    List(super::ops::ProviderListArgs),
+    Show(super::ops::ProviderShowArgs),
+    Pull(super::ops::ProviderPullArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,6 +387,7 @@ pub enum RegistryCmd {
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
+    Copy(super::ops::RegistryCopyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,7 +423,8 @@ impl Command {
             Command::Module(m) => format!("module {}", m.name()),
             Command::Provider(p) => format!("provider {}", p.name()),
             Command::GpgKey(_) => "gpg-key".into(),
-            Command::Registry(_) => "registry serve".into(),
+            Command::Registry(RegistryCmd::Serve { .. }) => "registry serve".into(),
+            Command::Registry(RegistryCmd::Copy(_)) => "registry copy".into(),
             Command::Completions { .. } => "completions".into(),
             Command::Man { .. } => "man".into(),
             Command::Ci(CiCmd::GithubReport { .. }) => "ci github-report".into(),
@@ -420,6 +445,9 @@ impl ModuleCmd {
             ModuleCmd::Revoke { .. } => "revoke",
             ModuleCmd::Unrevoke { .. } => "unrevoke",
             ModuleCmd::Delete { .. } => "delete",
+            ModuleCmd::List(_) => "list",
+            ModuleCmd::Show(_) => "show",
+            ModuleCmd::Pull(_) => "pull",
         }
     }
 
@@ -470,6 +498,9 @@ impl ProviderCmd {
             ProviderCmd::Package { .. } => "package",
             ProviderCmd::Versions { .. } => "versions",
             ProviderCmd::Delete { .. } => "delete",
+            ProviderCmd::List(_) => "list",
+            ProviderCmd::Show(_) => "show",
+            ProviderCmd::Pull(_) => "pull",
         }
     }
 }
@@ -489,6 +520,7 @@ impl ModulePublishArgs {
             replace_failed: self.replace_failed,
             tag_prefix: self.tag_prefix.clone(),
             max_size: None,
+            archive: self.archive.clone(),
         }
     }
 }

@@ -13,6 +13,7 @@
 
 mod args;
 mod error;
+mod ops;
 mod render;
 mod session;
 
@@ -133,6 +134,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
                 .map(|(cert, key)| tfpub_registry::TlsFiles { cert, key });
             session::serve(g, *listen, tokens.as_deref(), public_url.clone(), tls).await?
         }
+        Command::Registry(RegistryCmd::Copy(a)) => ops::registry_copy(g, a, progress).await?,
         Command::Whoami => {
             online(g, progress, async |ctx| commands::whoami::whoami(ctx).await).await?
         }
@@ -212,6 +214,9 @@ async fn module(
             })
             .await
         }
+        ModuleCmd::List(a) => ops::module_list(g, a, progress).await,
+        ModuleCmd::Show(a) => ops::module_show(g, a, progress).await,
+        ModuleCmd::Pull(a) => ops::module_pull(g, a, progress).await,
     }
 }
 
@@ -248,6 +253,9 @@ async fn provider(
             })
             .await
         }
+        ProviderCmd::List(a) => ops::provider_list(g, a, progress).await,
+        ProviderCmd::Show(a) => ops::provider_show(g, a, progress).await,
+        ProviderCmd::Pull(a) => ops::provider_pull(g, a, progress).await,
     }
 }
 

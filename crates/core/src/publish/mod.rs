@@ -6,6 +6,7 @@
 //! Pipelines talk to a registry only through [`crate::api::Client`] and report through
 //! [`crate::report::Progress`]; they never print.
 
+pub mod copy;
 pub mod error;
 pub mod module;
 pub mod provider;
