@@ -5,6 +5,7 @@ mod action;
 mod api;
 mod cli;
 mod conformance;
+mod copy;
 mod dirty;
 mod ecosystem;
 mod errors;
