@@ -183,15 +183,6 @@ pub enum ModuleCmd {
 pub struct ModulePublishArgs {
     /// Module folder (default: the current folder).
     pub dir: Option<PathBuf>,
-    /// Publish this module archive (.tar.gz, module at the root) built elsewhere, as it
-    /// is, instead of packaging a folder: for two-stage pipelines.
-    #[arg(
-        long,
-        value_name = "FILE.tar.gz",
-        conflicts_with_all = ["dir", "allow_dirty", "module"],
-        requires_all = ["name", "provider", "version"]
-    )]
-    pub archive: Option<PathBuf>,
     /// Module name (default: from the folder name terraform-<PROVIDER>-<NAME>).
     #[arg(long)]
     pub name: Option<String>,
@@ -226,6 +217,15 @@ pub struct ModulePublishArgs {
     /// without it, every configured module is published.
     #[arg(long, value_name = "NAME[/PROVIDER]")]
     pub module: Option<String>,
+    /// Publish this module archive (.tar.gz, module at the root) built elsewhere, as it
+    /// is, instead of packaging a folder: for two-stage pipelines.
+    #[arg(
+        long,
+        value_name = "FILE.tar.gz",
+        conflicts_with_all = ["dir", "allow_dirty", "module"],
+        requires_all = ["name", "provider", "version"]
+    )]
+    pub archive: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

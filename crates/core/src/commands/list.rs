@@ -175,7 +175,8 @@ pub fn modules_table(o: &Outcome) -> String {
         &["MODULE", "STATUS", "LATEST", "VERSIONS", "NO-CODE", "VCS"],
         &rows,
     );
-    s.push_str(&format!("{} modules\n", rows.len()));
+    let n = rows.len();
+    s.push_str(&format!("{n} module{}\n", if n == 1 { "" } else { "s" }));
     s
 }
 
@@ -193,7 +194,8 @@ pub fn providers_table(o: &Outcome) -> String {
         })
         .collect();
     let mut s = table(&["PROVIDER", "LATEST", "VERSIONS"], &rows);
-    s.push_str(&format!("{} providers\n", rows.len()));
+    let n = rows.len();
+    s.push_str(&format!("{n} provider{}\n", if n == 1 { "" } else { "s" }));
     s
 }
 

@@ -146,7 +146,7 @@ pub fn module_text(o: &Outcome) -> String {
     let Some(m) = o.items.iter().find(|i| i.kind == ItemKind::Module) else {
         return s;
     };
-    s.push_str(&format!("module   {}\n", m.id));
+    s.push_str(&format!("{:<22}{}\n", "module", m.id));
     for key in [
         "status",
         "latest",
@@ -154,14 +154,12 @@ pub fn module_text(o: &Outcome) -> String {
         "publishing-mechanism",
         "vcs-repo",
     ] {
-        s.push_str(&format!("{key:<9}{}\n", cell(m, key)));
+        s.push_str(&format!("{key:<22}{}\n", cell(m, key)));
     }
     let tests = m.facts.as_ref().and_then(|f| f.get("test-config"));
     if let Some(t) = tests.filter(|t| !t.is_null()) {
-        s.push_str(&format!(
-            "tests    {}\n",
-            crate::api::server_text(&t.to_string())
-        ));
+        let t = crate::api::server_text(&t.to_string());
+        s.push_str(&format!("{:<22}{t}\n", "test-config"));
     }
     let rows: Vec<Vec<String>> = o
         .items
