@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::ops::{publish_module, publish_provider, tfpub_json};
 use crate::support::registry::{clean_tfpub, Api};
+use crate::support::terraform::Terraform;
 use crate::support::{module_copy, ok_json, run, Run, TestRegistry, ORG, RSA_KEY_ID, TEST_TOKEN};
 use tfpub_registry::{self as registry, RegistryOptions};
 
@@ -211,6 +212,19 @@ async fn copy_between_two_registries_survives_a_kill_and_converges() {
         .unwrap()
         .iter()
         .all(|i| i["kind"] == "module-version"));
+    let d = ok_json(
+        &run(copy_cmd(
+            &src,
+            &dst,
+            &["--only", "no-such-thing", "--dry-run"],
+        ))
+        .await,
+    );
+    assert!(d["items"].as_array().unwrap().is_empty(), "{d}");
+    assert!(
+        d["warnings"].to_string().contains("--only no-such-thing"),
+        "{d}"
+    );
     let v = dst_api
         .get(&module_path("greeting", "null", "1.2.0"))
         .await
@@ -274,6 +288,15 @@ async fn check_target(src: &TestRegistry, dst: &TestRegistry) {
             "{f}"
         );
     }
+    // The real terraform installs the copies from the target, checking the signature.
+    let tf = Terraform::new(
+        &dst.reg,
+        DST_TOKEN,
+        &format!("terraform {{\n  required_providers {{\n    greet = {{\n      source  = \"registry.tfpub.test/{DST_ORG}/greet\"\n      version = \"1.1.0\"\n    }}\n  }}\n}}\n\nmodule \"greeting\" {{\n  source  = \"registry.tfpub.test/{DST_ORG}/greeting/null\"\n  version = \"1.1.0\"\n  name    = \"copy\"\n}}\n"),
+    );
+    let init = tf.run(&["init", "-input=false", "-no-color"]).await;
+    assert!(init.stdout.contains("greet v1.1.0"), "{}", init.stdout);
+    assert!(tf.data_dir().join("modules/greeting/more.tf").exists());
     let api = Api::new(&dst.reg, DST_TOKEN);
     let (_, keys) = api
         .get(&format!(

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::gpg::Gpg;
 use crate::support::registry::Api;
+use crate::support::terraform::Terraform;
 use crate::support::{
     module_copy, ok_json, run, sha256_hex, test_key, Run, TestRegistry, ORG, RSA_KEY_ID,
     RSA_PASSPHRASE, TEST_TOKEN,
@@ -146,6 +147,22 @@ async fn module_list_and_show_search_filter_page_and_report_lifecycle() {
     assert_eq!(ids(&d), ["acme/greeting/null"]);
     let d = ok_json(&run(tfpub_json(&t, &["module", "list", "-q", "nothing-like-it"])).await);
     assert!(ids(&d).is_empty());
+    // The registry's documented organization filter (modules.md, providers.md).
+    for (path, n) in [("registry-modules", 2), ("registry-providers", 0)] {
+        for (org, want) in [(ORG, n), ("someone-else", 0)] {
+            let (s, v) = api
+                .get(&format!(
+                    "/api/v2/organizations/{ORG}/{path}?filter%5Borganization_name%5D={org}"
+                ))
+                .await;
+            assert_eq!(s, 200, "{v}");
+            assert_eq!(
+                v["data"].as_array().unwrap().len(),
+                want,
+                "{path} {org}: {v}"
+            );
+        }
+    }
 
     let d = ok_json(&run(tfpub_json(&t, &["module", "show", "greeting/null"])).await);
     let v = items(&d, "module-version");
@@ -374,6 +391,19 @@ async fn prebuilt_archive_is_published_as_is_and_pulled_back_byte_for_byte() {
     assert!(tar.status.success());
     let d = ok_json(&run(archive_publish(&t, &archive, "2.0.0")).await);
     assert_eq!(d["outcome"], "published", "{d}");
+    // The real terraform installs and runs it.
+    let tf = Terraform::new(
+        &t.reg,
+        TEST_TOKEN,
+        "module \"greeting\" {\n  source  = \"registry.tfpub.test/acme/greeting/null\"\n  version = \"2.0.0\"\n  name    = \"archive\"\n}\n\noutput \"g\" {\n  value = module.greeting.greeting\n}\n",
+    );
+    tf.run(&["init", "-input=false", "-no-color"]).await;
+    tf.run(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .await;
+    assert_eq!(
+        tf.run(&["output", "-raw", "g"]).await.stdout,
+        "Hello, archive!"
+    );
 
     let pulled = tmp.path().join("pulled.tar.gz");
     let d = ok_json(

@@ -73,7 +73,22 @@ pub async fn copy(from: &Context, to: &Context, req: &CopyRequest) -> anyhow::Re
     if req.providers || both {
         providers(from, to, req, &mut o).await?;
     }
+    let unmatched = unmatched(&o, &req.only);
+    o.warn_all(&unmatched, to.progress.as_ref());
     Ok(settle(o, req.dry_run))
+}
+
+/// A warning per `--only` name no copied item answers to (a typo copies nothing).
+fn unmatched(o: &Outcome, only: &[String]) -> Vec<String> {
+    only.iter()
+        .filter(|want| {
+            !o.items.iter().any(|i| {
+                let rest = i.id.split_once('/').map(|(_, r)| r).unwrap_or_default();
+                rest == want.as_str() || rest.split('/').next() == Some(want.as_str())
+            })
+        })
+        .map(|w| format!("--only {w}: no module or provider of the source has that name"))
+        .collect()
 }
 
 /// `ok`, `published`, the outcome, the conflicts as warnings and the human table.
