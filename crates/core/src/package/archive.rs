@@ -197,16 +197,44 @@ pub fn check_as(file: &Path, path: &Path, max_size: u64) -> Result<ModuleArchive
             limit: max_size,
         });
     }
-    let bytes = std::fs::read(file).map_err(unreadable)?;
     let not_tar = |e: io::Error| ArchiveError::NotTarGz {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
+    // Streamed: the file's bytes and the tar inside are hashed as they are read.
+    let f = std::fs::File::open(file).map_err(unreadable)?;
+    let mut outer = Hashing {
+        inner: io::BufReader::new(f),
+        hash: Sha256::new(),
+    };
+    let mut magic = [0u8; 2];
+    outer.read_exact(&mut magic).map_err(not_tar)?;
+    if magic != [0x1f, 0x8b] {
         return Err(not_tar(io::Error::other("no gzip header")));
     }
+    let (files, tar_sha256) = entries(path, io::Read::chain(&magic[..], &mut outer))?;
+    io::copy(&mut outer, &mut io::sink()).map_err(unreadable)?;
+    root_has_tf(path, &files)?;
+    Ok(ModuleArchive {
+        path: file.to_path_buf(),
+        sha256: hex::encode(outer.hash.finalize()),
+        tar_sha256,
+        size,
+        files,
+        excluded: Vec::new(),
+        warnings: Vec::new(),
+    })
+}
+
+/// Every entry of the gzip tar `gz` checked; the sorted file list and the SHA-256 of the
+/// tar stream.
+fn entries(path: &Path, gz: impl Read) -> Result<(Vec<String>, String), ArchiveError> {
+    let not_tar = |e: io::Error| ArchiveError::NotTarGz {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let mut stream = Hashing {
-        inner: flate2::read::GzDecoder::new(bytes.as_slice()),
+        inner: flate2::read::GzDecoder::new(gz),
         hash: Sha256::new(),
     };
     let mut files = Vec::new();
@@ -222,16 +250,7 @@ pub fn check_as(file: &Path, path: &Path, max_size: u64) -> Result<ModuleArchive
     io::copy(&mut stream, &mut io::sink()).map_err(not_tar)?;
     files.sort();
     files.dedup();
-    root_has_tf(path, &files)?;
-    Ok(ModuleArchive {
-        path: file.to_path_buf(),
-        sha256: hex::encode(Sha256::digest(&bytes)),
-        tar_sha256: hex::encode(stream.hash.finalize()),
-        size,
-        files,
-        excluded: Vec::new(),
-        warnings: Vec::new(),
-    })
+    Ok((files, hex::encode(stream.hash.finalize())))
 }
 
 fn is_tf(name: &str) -> bool {
@@ -314,6 +333,26 @@ mod tests {
             hex::encode(Sha256::digest(std::fs::read(f.path()).unwrap()))
         );
         assert_eq!(a.tar_sha256.len(), 64);
+    }
+
+    #[test]
+    fn tfpub_s_own_archive_is_described_as_the_packer_describes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.tf"), "variable \"x\" {}\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a.tf"), "").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let built = super::super::module::package_dir(
+            dir.path(),
+            &out.path().join("m.tar.gz"),
+            &Default::default(),
+        )
+        .unwrap();
+        let seen = check(&built.path, 1 << 20).unwrap();
+        assert_eq!(
+            (&seen.sha256, &seen.tar_sha256, seen.size, &seen.files),
+            (&built.sha256, &built.tar_sha256, built.size, &built.files)
+        );
     }
 
     #[test]
