@@ -214,6 +214,29 @@ mod tests {
     }
 
     #[test]
+    fn vcs_link_and_test_config_are_read_from_the_documented_samples() {
+        // Attributes as in modules.md's "Create a Module with VCS Connection" and
+        // "Update a Private Registry Module" sample responses.
+        let m: Module = serde_json::from_str(
+            r#"{"name":"my-module","provider":"aws","namespace":"my-organization",
+            "registry-name":"private","status":"pending","version-statuses":[],
+            "vcs-repo": { "branch": "", "ingress-submodules": true, "identifier": "lafentres/terraform-aws-my-module", "display-identifier": "lafentres/terraform-aws-my-module", "oauth-token-id": "ot-hmAyP66qk2AMVdbJ", "webhook-url": "https://app.terraform.io/webhooks/vcs/a12b3456..." },
+            "test-config": { "id": "tc-tcR6bxV5zE75Zb3B", "tests-enabled": true, "agent-execution-mode": "agent", "agent-pool-id": "apool-yoGUFz5zcRMMz53i" },
+            "no-code": true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            vcs_identifier(&m).as_deref(),
+            Some("lafentres/terraform-aws-my-module")
+        );
+        assert_eq!(m.test_config.as_ref().unwrap()["tests-enabled"], true);
+        assert_eq!(m.no_code, Some(true));
+        let bare: Module =
+            serde_json::from_str(r#"{"name":"x","publishing-mechanism":null}"#).unwrap();
+        assert_eq!((bare.no_code, vcs_identifier(&bare)), (None, None));
+    }
+
+    #[test]
     fn table_pads_columns_to_the_widest_cell() {
         let t = table(
             &["A", "BB"],

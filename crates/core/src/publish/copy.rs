@@ -476,3 +476,59 @@ async fn provider_version(
     }
     .fact("key-id", key_id.as_str()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_selects_by_name_or_name_and_provider_and_reports_what_matched_nothing() {
+        let req = CopyRequest {
+            only: vec!["vpc".into(), "dns/aws".into(), "ghost".into()],
+            ..Default::default()
+        };
+        assert!(req.wants_module("vpc", "aws") && req.wants_module("dns", "aws"));
+        assert!(!req.wants_module("dns", "google") && !req.wants_provider("dns"));
+        assert!(CopyRequest::default().wants_provider("any"));
+        let mut o = Outcome::new("registry copy");
+        o.push(Item::new(
+            ItemKind::ModuleVersion,
+            "acme/vpc/aws",
+            Action::Created,
+        ));
+        o.push(Item::new(
+            ItemKind::ModuleVersion,
+            "acme/dns/aws",
+            Action::Created,
+        ));
+        assert_eq!(
+            unmatched(&o, &req.only),
+            ["--only ghost: no module or provider of the source has that name"]
+        );
+    }
+
+    #[test]
+    fn a_conflict_is_skipped_and_anything_else_failed() {
+        let conflict = anyhow::Error::from(crate::publish::error::PublishError::ContentConflict {
+            id: "acme/vpc/aws".into(),
+            version: "1.0.0".into(),
+            differs: "main.tf differs".into(),
+        });
+        let it = failed_item(ItemKind::ModuleVersion, "acme/vpc/aws", "1.0.0", &conflict);
+        assert_eq!(it.action, Action::Skipped);
+        assert!(it.detail.as_deref().unwrap().starts_with("conflict: "));
+        let other = anyhow::anyhow!("connection reset");
+        let it = failed_item(ItemKind::ModuleVersion, "acme/vpc/aws", "1.0.0", &other);
+        assert_eq!(it.action, Action::Failed);
+        let o = settle(
+            {
+                let mut o = Outcome::new("registry copy");
+                o.push(it);
+                o
+            },
+            false,
+        );
+        assert!(!o.ok);
+        assert!(o.error.is_some() && o.to_human().contains("1 failed"));
+    }
+}
