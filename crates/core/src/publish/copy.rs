@@ -276,6 +276,17 @@ impl ModuleStep<'_> {
         if sv.revoked() {
             return self.revoked(&sv, held.is_some()).await;
         }
+        self.copy_bytes(&sv, dep).await
+    }
+
+    /// Downloads the source's archive and publishes it into the target through the
+    /// module pipeline's stages 4–6, then brings the deprecation over.
+    async fn copy_bytes(
+        &self,
+        sv: &ModuleVersion,
+        dep: Option<Deprecation>,
+    ) -> anyhow::Result<Item> {
+        let ver = sv.version.as_str();
         self.to
             .progress
             .stage(&format!("copying module {} {ver}", self.src));
@@ -297,28 +308,16 @@ impl ModuleStep<'_> {
         };
         let done = module::publish_version(self.to, t, opts).await?;
         let changed = self.lifecycle(ver, dep, None).await?;
-        let (action, mut detail) = if done.published {
-            (
-                Action::Created,
-                format!("copied, sha256 {}", packaged.archive.sha256),
-            )
-        } else {
-            (
-                Action::Skipped,
-                "the target has the same content".to_string(),
-            )
+        let sha = packaged.archive.sha256.as_str();
+        let (action, mut detail) = match (done.published, changed.is_empty()) {
+            (true, _) => (Action::Created, format!("copied, sha256 {sha}")),
+            (false, true) => (Action::Skipped, "the target has the same content".into()),
+            (false, false) => (Action::Updated, "the target has the same content".into()),
         };
         if !changed.is_empty() {
             detail.push_str(&format!("; {}", changed.join(", ")));
         }
-        let action = if action == Action::Skipped && !changed.is_empty() {
-            Action::Updated
-        } else {
-            action
-        };
-        Ok(self
-            .item(ver, action, detail)
-            .fact("sha256", packaged.archive.sha256.as_str()))
+        Ok(self.item(ver, action, detail).fact("sha256", sha))
     }
 
     /// A version revoked in the source: its archive is not served any more, so only the
