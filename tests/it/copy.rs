@@ -176,6 +176,7 @@ async fn copy_between_two_registries_survives_a_kill_and_converges() {
     // The re-run finishes: what arrived before the kill is skipped as the same content.
     let r = run(copy_cmd(&src, &dst, &[])).await;
     let d = ok_json(&r);
+    assert!(!format!("{}{}", r.stdout, r.stderr).contains(DST_TOKEN));
     assert_eq!(d["outcome"], "published", "{d}");
     let (a, why) = action(&d, "platform/greeting/null", "1.0.0");
     assert!(a == "skipped" || a == "updated", "{a}: {why}");

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::list::{cell, module_item, table};
 use super::ops_error::OpsError;
-use crate::api::{ListedModuleVersion, ModuleVersion, VersionStatusEntry};
+// Fields the client types do not neutralise (a commit, protocols) are made safe here.
+use crate::api::{server_text, ListedModuleVersion, ModuleVersion, VersionStatusEntry};
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome};
 use crate::vocab::ModuleAddress;
@@ -65,7 +66,13 @@ fn version_item(
         .url(ctx.module_url(addr, Some(&s.version)))
         .fact("status", s.status.as_str())
         .fact("error", opt(s.error.as_deref().filter(|e| !e.is_empty())))
-        .fact("commit-sha", opt(v.and_then(|v| v.commit_sha.as_deref())))
+        .fact(
+            "commit-sha",
+            opt(v
+                .and_then(|v| v.commit_sha.as_deref())
+                .map(server_text)
+                .as_deref()),
+        )
         .fact("deprecated", dep.is_some())
         .fact(
             "deprecation-reason",
@@ -119,7 +126,14 @@ pub async fn provider(ctx: &Context, name: &str, version: Option<&str>) -> anyho
                 .version(&v.version)
                 .url(ctx.provider_url(&addr, Some(&v.version)))
                 .fact("key-id", v.key_id.as_str())
-                .fact("protocols", serde_json::json!(v.protocols))
+                .fact(
+                    "protocols",
+                    serde_json::json!(v
+                        .protocols
+                        .iter()
+                        .map(|p| server_text(p))
+                        .collect::<Vec<_>>()),
+                )
                 .fact("shasums-uploaded", v.shasums_uploaded)
                 .fact("shasums-sig-uploaded", v.shasums_sig_uploaded),
         );
