@@ -26,6 +26,8 @@ pub enum OpsError {
         version: String,
         status: String,
     },
+    #[error("the registry names a platform file {file:?}, which is not a plain .zip file name")]
+    UnsafeFileName { file: String },
     #[error("{file}: the registry's SHA256SUMS does not list it")]
     NotInSums { file: String },
     #[error("{file}: sha256 {actual} does not match {expected} in the signed SHA256SUMS")]
@@ -65,6 +67,9 @@ impl Hint for OpsError {
             OpsError::NotInstallable { .. } => {
                 "only a version with status ok can be downloaded; `tfpub module show` says why it is not".into()
             }
+            OpsError::UnsafeFileName { .. } => {
+                "nothing was written for it; the registry's platform record is wrong: republish the version".into()
+            }
             OpsError::NotInSums { .. } | OpsError::HashMismatch { .. } => {
                 "the registry serves a file its signed checksums do not vouch for: do not use it; republish the version".into()
             }
@@ -87,9 +92,9 @@ impl Hint for OpsError {
             OpsError::ModuleNotFound { .. }
             | OpsError::ProviderNotFound { .. }
             | OpsError::VersionNotFound { .. } => Some(ErrorKind::NotFound),
-            OpsError::NotInSums { .. } | OpsError::HashMismatch { .. } => {
-                Some(ErrorKind::ContentConflict)
-            }
+            OpsError::NotInSums { .. }
+            | OpsError::HashMismatch { .. }
+            | OpsError::UnsafeFileName { .. } => Some(ErrorKind::ContentConflict),
             OpsError::KeyNotServed { .. } => Some(ErrorKind::KeyMismatch),
             OpsError::NotInstallable { .. } => Some(ErrorKind::VersionFailed),
             OpsError::OutputNotAFolder { .. }

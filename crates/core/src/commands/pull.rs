@@ -281,6 +281,21 @@ fn write_file(p: &Path, bytes: &[u8]) -> anyhow::Result<Pulled> {
     })
 }
 
+/// A server-chosen zip file name, refused unless it is one plain `.zip` name (it is
+/// joined to the output folder).
+fn safe_zip_name(filename: &str) -> Result<String, OpsError> {
+    let plain = Path::new(filename)
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy() == filename);
+    if plain && filename.ends_with(".zip") && !filename.starts_with('.') {
+        Ok(filename.to_string())
+    } else {
+        Err(OpsError::UnsafeFileName {
+            file: filename.to_string(),
+        })
+    }
+}
+
 /// One platform zip, checked against the signed SHA256SUMS and the document's shasum.
 async fn platform_zip(
     ctx: &Context,
@@ -288,13 +303,7 @@ async fn platform_zip(
     listed: &[(String, String)],
     dir: &Path,
 ) -> anyhow::Result<Pulled> {
-    let name = Path::new(&d.filename)
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .filter(|n| *n == d.filename && n.ends_with(".zip"))
-        .ok_or_else(|| OpsError::NotInSums {
-            file: d.filename.clone(),
-        })?;
+    let name = safe_zip_name(&d.filename)?;
     let expected = listed
         .iter()
         .find(|(f, _)| *f == name)
@@ -344,6 +353,25 @@ pub async fn provider(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_zip_names_are_written() {
+        assert_eq!(
+            safe_zip_name("a_1.0.0_linux_amd64.zip").unwrap(),
+            "a_1.0.0_linux_amd64.zip"
+        );
+        for bad in [
+            "../x.zip",
+            "/tmp/x.zip",
+            "d/x.zip",
+            "x.exe",
+            ".zip",
+            "..",
+            "",
+        ] {
+            assert!(safe_zip_name(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sums_lines_read_text_and_binary_markers() {
