@@ -220,6 +220,18 @@ pub async fn registry_copy(
     a: &RegistryCopyArgs,
     progress: Arc<dyn Progress>,
 ) -> anyhow::Result<Outcome> {
+    let given = [
+        (g.local, "--local"),
+        (g.host.is_some(), "--host"),
+        (g.organization.is_some(), "--organization"),
+        (g.data.is_some(), "--data"),
+    ];
+    if let Some((_, flag)) = given.iter().find(|(on, _)| *on) {
+        return Err(OpsError::CopyGlobalFlag {
+            flag: flag.to_string(),
+        }
+        .into());
+    }
     let from = side(g, &a.from, progress.clone()).await.context("--from")?;
     let to = side(g, &a.to, progress).await.context("--to")?;
     let req = CopyRequest {

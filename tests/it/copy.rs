@@ -213,6 +213,11 @@ async fn copy_between_two_registries_survives_a_kill_and_converges() {
         .unwrap()
         .iter()
         .all(|i| i["kind"] == "module-version"));
+    let r = run(copy_cmd(&src, &dst, &["--local"])).await;
+    assert_eq!(r.code, 1);
+    assert_eq!(r.json()["error"]["kind"], "invalid-input", "{}", r.stdout);
+    let r = run(copy_cmd(&src, &dst, &["--to", "nohost"])).await;
+    assert_eq!(r.code, 2, "--to twice is a usage error");
     let d = ok_json(
         &run(copy_cmd(
             &src,

@@ -46,6 +46,8 @@ pub enum OpsError {
     OutputNotAFolder { path: PathBuf },
     #[error("{input:?} is not a registry reference HOST/ORGANIZATION")]
     BadRegistryRef { input: String },
+    #[error("registry copy does not take {flag}")]
+    CopyGlobalFlag { flag: String },
     #[error("--from and --to name the same registry and organization ({target})")]
     SameRegistry { target: String },
     #[error("{failed} of {total} items could not be copied")]
@@ -81,6 +83,9 @@ impl Hint for OpsError {
                 "write HOST/ORG, e.g. app.terraform.io/acme or http://127.0.0.1:8080/acme".into()
             }
             OpsError::SameRegistry { .. } => "copy between two registries or organizations".into(),
+            OpsError::CopyGlobalFlag { .. } => {
+                "name both registries with --from HOST/ORG and --to HOST/ORG (serve the embedded one with `tfpub registry serve`)".into()
+            }
             OpsError::CopyIncomplete { .. } => {
                 "read the failed items; run the same command again to finish (what was copied is skipped)".into()
             }
@@ -99,7 +104,8 @@ impl Hint for OpsError {
             OpsError::NotInstallable { .. } => Some(ErrorKind::VersionFailed),
             OpsError::OutputNotAFolder { .. }
             | OpsError::BadRegistryRef { .. }
-            | OpsError::SameRegistry { .. } => Some(ErrorKind::InvalidInput),
+            | OpsError::SameRegistry { .. }
+            | OpsError::CopyGlobalFlag { .. } => Some(ErrorKind::InvalidInput),
             OpsError::CopyIncomplete { .. } => None,
         }
     }
