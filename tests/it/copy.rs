@@ -314,3 +314,52 @@ async fn check_target(src: &TestRegistry, dst: &TestRegistry) {
         "{keys}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_item_fails_the_copy_and_the_rerun_finishes_it() {
+    let src = TestRegistry::start().await;
+    let dst = TestRegistry::start().await;
+    let work = tempfile::tempdir().unwrap();
+    publish_provider(&src, work.path(), "1.0.0").await;
+    publish_provider(&src, work.path(), "1.1.0").await;
+
+    // Every upload to the target is cut off: each version fails on its own.
+    dst.reg.faults().drop_next_uploads(1000);
+    let r = run(copy_cmd(&src, &dst, &["--providers"])).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let d = r.json();
+    assert_eq!(
+        (d["ok"].as_bool(), d["outcome"].as_str()),
+        (Some(false), Some("failed"))
+    );
+    assert_eq!(action(&d, "platform/greet", "1.0.0").0, "failed", "{d}");
+    assert_eq!(action(&d, "platform/greet", "1.1.0").0, "failed", "{d}");
+    assert!(
+        d["error"]["message"].as_str().unwrap().contains("2 of 2"),
+        "{d}"
+    );
+
+    dst.reg.faults().drop_next_uploads(0);
+    let d = ok_json(&run(copy_cmd(&src, &dst, &["--providers"])).await);
+    assert_eq!(d["outcome"], "published", "{d}");
+    for v in ["1.0.0", "1.1.0"] {
+        let (a, why) = action(&d, "platform/greet", v);
+        assert_eq!(a, "created", "{why}");
+    }
+    let mut c = tfpub_json(&dst, &["provider", "show", "greet"]);
+    c.env("TFE_ORGANIZATION", DST_ORG);
+    let d = ok_json(&run(c).await);
+    let uploaded: Vec<&Value> = d["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "platform")
+        .collect();
+    assert_eq!(uploaded.len(), 4, "{d}");
+    assert!(
+        uploaded.iter().all(|p| p["facts"]["uploaded"] == true),
+        "{d}"
+    );
+    src.stop().await;
+    dst.stop().await;
+}
