@@ -157,7 +157,10 @@ pub enum ModuleCmd {
         link: Option<String>,
     },
     /// Remove a deprecation.
-    Undeprecate { module: String, version: String },
+    Undeprecate {
+        module: String,
+        version: String,
+    },
     /// Revoke a (deprecated) version: new consumers cannot use it.
     Revoke {
         module: String,
@@ -168,7 +171,10 @@ pub enum ModuleCmd {
         link: Option<String>,
     },
     /// Revert a revocation (the version goes back to deprecated).
-    Unrevoke { module: String, version: String },
+    Unrevoke {
+        module: String,
+        version: String,
+    },
     /// Delete a module, or one version of it.
     #[command(after_help = "Example:\n  tfpub module delete vpc/aws 1.0.1 --yes")]
     Delete {
@@ -178,6 +184,9 @@ pub enum ModuleCmd {
         #[arg(long, short)]
         yes: bool,
     },
+    List(super::ops::ModuleListArgs),
+    Show(super::ops::ModuleShowArgs),
+    Pull(super::ops::ModulePullArgs),
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +227,15 @@ pub struct ModulePublishArgs {
     /// without it, every configured module is published.
     #[arg(long, value_name = "NAME[/PROVIDER]")]
     pub module: Option<String>,
+    /// Publish this module archive (.tar.gz, module at the root) built elsewhere, as it
+    /// is, instead of packaging a folder: for two-stage pipelines.
+    #[arg(
+        long,
+        value_name = "FILE.tar.gz",
+        conflicts_with_all = ["dir", "allow_dirty", "module"],
+        requires_all = ["name", "provider", "version"]
+    )]
+    pub archive: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -320,7 +338,9 @@ pub enum ProviderCmd {
     )]
     Mirror(super::provider_mirror::MirrorArgs),
     /// List a provider's versions.
-    Versions { name: String },
+    Versions {
+        name: String,
+    },
     /// Delete a provider, or one version of it.
     Delete {
         name: String,
@@ -328,6 +348,9 @@ pub enum ProviderCmd {
         #[arg(long, short)]
         yes: bool,
     },
+    List(super::ops::ProviderListArgs),
+    Show(super::ops::ProviderShowArgs),
+    Pull(super::ops::ProviderPullArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -403,6 +426,7 @@ pub enum RegistryCmd {
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
+    Copy(super::ops::RegistryCopyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -439,7 +463,8 @@ impl Command {
             Command::Component(c) => format!("component {}", c.name()),
             Command::Provider(p) => format!("provider {}", p.name()),
             Command::GpgKey(_) => "gpg-key".into(),
-            Command::Registry(_) => "registry serve".into(),
+            Command::Registry(RegistryCmd::Serve { .. }) => "registry serve".into(),
+            Command::Registry(RegistryCmd::Copy(_)) => "registry copy".into(),
             Command::Completions { .. } => "completions".into(),
             Command::Man { .. } => "man".into(),
             Command::Ci(CiCmd::GithubReport { .. }) => "ci github-report".into(),
@@ -460,6 +485,9 @@ impl ModuleCmd {
             ModuleCmd::Revoke { .. } => "revoke",
             ModuleCmd::Unrevoke { .. } => "unrevoke",
             ModuleCmd::Delete { .. } => "delete",
+            ModuleCmd::List(_) => "list",
+            ModuleCmd::Show(_) => "show",
+            ModuleCmd::Pull(_) => "pull",
         }
     }
 
@@ -511,6 +539,9 @@ impl ProviderCmd {
             ProviderCmd::Mirror(_) => "mirror",
             ProviderCmd::Versions { .. } => "versions",
             ProviderCmd::Delete { .. } => "delete",
+            ProviderCmd::List(_) => "list",
+            ProviderCmd::Show(_) => "show",
+            ProviderCmd::Pull(_) => "pull",
         }
     }
 }
@@ -530,6 +561,7 @@ impl ModulePublishArgs {
             replace_failed: self.replace_failed,
             tag_prefix: self.tag_prefix.clone(),
             max_size: None,
+            archive: self.archive.clone(),
         }
     }
 }

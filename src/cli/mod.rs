@@ -17,6 +17,7 @@ mod args;
 mod component;
 mod error;
 mod gpg_key;
+mod ops;
 mod provider_mirror;
 mod render;
 mod session;
@@ -138,6 +139,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
                 .map(|(cert, key)| tfpub_registry::TlsFiles { cert, key });
             session::serve(g, *listen, tokens.as_deref(), public_url.clone(), tls).await?
         }
+        Command::Registry(RegistryCmd::Copy(a)) => ops::registry_copy(g, a, progress).await?,
         Command::Whoami { gpg_key } => gpg_key::whoami(g, gpg_key.as_deref(), progress).await?,
         Command::Module(m) => module(g, m, progress).await?,
         Command::Component(c) => component::run(g, c, progress).await?,
@@ -216,6 +218,9 @@ async fn module(
             })
             .await
         }
+        ModuleCmd::List(a) => ops::module_list(g, a, progress).await,
+        ModuleCmd::Show(a) => ops::module_show(g, a, progress).await,
+        ModuleCmd::Pull(a) => ops::module_pull(g, a, progress).await,
     }
 }
 
@@ -253,5 +258,8 @@ async fn provider(
             })
             .await
         }
+        ProviderCmd::List(a) => ops::provider_list(g, a, progress).await,
+        ProviderCmd::Show(a) => ops::provider_show(g, a, progress).await,
+        ProviderCmd::Pull(a) => ops::provider_pull(g, a, progress).await,
     }
 }

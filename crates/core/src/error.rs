@@ -128,6 +128,12 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::vocab::HexError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::commands::ops_error::OpsError>() {
+            return ask(x);
+        }
+        if let Some(x) = e.downcast_ref::<crate::package::archive::ArchiveError>() {
+            return ask(x);
+        }
         None
     }};
 }

@@ -62,6 +62,10 @@ pub struct Item {
     pub action: Action,
     pub url: Option<String>,
     pub detail: Option<String>,
+    /// Structured facts of a resource a command lists, shows, pulls or copies (`module
+    /// list|show|pull`, `provider list|show|pull`, `registry copy`); absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Item {
@@ -73,6 +77,7 @@ impl Item {
             action,
             url: None,
             detail: None,
+            facts: None,
         }
     }
     pub fn version(mut self, v: impl Into<String>) -> Self {
@@ -85,6 +90,13 @@ impl Item {
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = Some(d.into());
+        self
+    }
+    /// Adds one structured fact (see [`Item::facts`]).
+    pub fn fact(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.facts
+            .get_or_insert_with(Default::default)
+            .insert(key.to_string(), value.into());
         self
     }
 }
@@ -185,6 +197,10 @@ pub struct Outcome {
     /// module, a state file left out). Also printed on stderr as they happen.
     pub warnings: Vec<String>,
     pub error: Option<ErrorInfo>,
+    /// The human form, when the command shapes its own (the tables of `list` and
+    /// `show`); `None` for the one-line-per-item form. Never in the JSON document.
+    #[serde(skip)]
+    pub text: Option<String>,
 }
 
 impl Outcome {
@@ -199,6 +215,7 @@ impl Outcome {
             items: Vec::new(),
             warnings: Vec::new(),
             error: None,
+            text: None,
         }
     }
 
@@ -246,6 +263,13 @@ impl Outcome {
     /// `--json` keeps every item.
     pub fn to_human(&self) -> String {
         const FOLD_OVER: usize = 10;
+        if let Some(t) = &self.text {
+            let mut out = t.clone();
+            for w in &self.warnings {
+                out.push_str(&format!("warning: {w}\n"));
+            }
+            return out;
+        }
         let mut out = String::new();
         let existing: Vec<&Item> = self
             .items

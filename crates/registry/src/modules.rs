@@ -125,13 +125,18 @@ fn version_doc(
 
 /// Whether a module passes the list's `q` and `filter[...]` parameters.
 fn listed(q: &HashMap<String, String>, needle: Option<&str>, m: &Module) -> bool {
+    // modules.md: "Modules are searchable by name, namespace, provider fields."
     let matches_needle = needle.is_none_or(|n| {
-        m.name.to_lowercase().contains(n) || m.namespace.to_lowercase().contains(n)
+        m.name.to_lowercase().contains(n)
+            || m.namespace.to_lowercase().contains(n)
+            || m.provider.to_lowercase().contains(n)
     });
     matches_needle
         && q.get("filter[provider]").is_none_or(|p| *p == m.provider)
         && q.get("filter[registry_name]")
             .is_none_or(|r| r == "private")
+        && q.get("filter[organization_name]")
+            .is_none_or(|o| *o == m.org)
 }
 
 pub(crate) async fn list(

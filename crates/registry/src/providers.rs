@@ -159,14 +159,19 @@ pub(crate) async fn list(
     let needle = q.get("q").map(|s| s.to_lowercase());
     let items = all
         .iter()
+        // providers.md: "searchable by both their name and their namespace fields".
         .filter(|p| {
-            needle
-                .as_ref()
-                .is_none_or(|n| p.name.to_lowercase().contains(n))
+            needle.as_ref().is_none_or(|n| {
+                p.name.to_lowercase().contains(n) || p.namespace.to_lowercase().contains(n)
+            })
         })
         .filter(|p| {
             q.get("filter[registry_name]")
                 .is_none_or(|r| *r == p.registry)
+        })
+        .filter(|p| {
+            q.get("filter[organization_name]")
+                .is_none_or(|o| *o == p.org)
         })
         .map(|p| provider_json(&base, p))
         .collect();

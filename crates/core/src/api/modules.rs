@@ -26,6 +26,23 @@ impl Client {
         self.list(self.org_url(&["registry-modules"], &[])).await
     }
 
+    /// The organization's modules matching the documented `q` search (name, namespace,
+    /// provider) and `filter[provider]`, every page followed.
+    pub async fn search_modules(
+        &self,
+        q: Option<&str>,
+        provider: Option<&str>,
+    ) -> Result<Vec<Module>, ApiError> {
+        let mut query = Vec::new();
+        if let Some(q) = q.filter(|q| !q.is_empty()) {
+            query.push(("q", q));
+        }
+        if let Some(p) = provider {
+            query.push(("filter[provider]", p));
+        }
+        self.list(self.org_url(&["registry-modules"], &query)).await
+    }
+
     pub async fn get_module(&self, m: &ModuleAddress) -> Result<Option<Module>, ApiError> {
         self.get_one(self.module_url(m, &[])).await
     }

@@ -19,6 +19,17 @@ impl Client {
         self.list(self.org_url(&["registry-providers"], &[])).await
     }
 
+    /// The organization's providers matching the documented `q` search (name,
+    /// namespace), every page followed.
+    pub async fn search_providers(&self, q: Option<&str>) -> Result<Vec<Provider>, ApiError> {
+        let query: Vec<(&str, &str)> = q
+            .filter(|q| !q.is_empty())
+            .map(|q| vec![("q", q)])
+            .unwrap_or_default();
+        self.list(self.org_url(&["registry-providers"], &query))
+            .await
+    }
+
     pub async fn get_provider(&self, p: &ProviderAddress) -> Result<Option<Provider>, ApiError> {
         self.get_one(self.provider_url(p, &[])).await
     }

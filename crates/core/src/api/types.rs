@@ -40,6 +40,15 @@ pub struct Module {
     #[serde(deserialize_with = "de_text")]
     pub status: String,
     pub version_statuses: Vec<VersionStatusEntry>,
+    /// `no-code`, when the service reports it (shown by `module show`).
+    pub no_code: Option<bool>,
+    /// `publishing-mechanism` (`branch`, `git_tag`, `non_vcs`), when reported.
+    #[serde(deserialize_with = "de_opt_text")]
+    pub publishing_mechanism: Option<String>,
+    /// `vcs-repo` of a VCS-linked module (identifier, branch, tags, ...), as sent.
+    pub vcs_repo: Option<Value>,
+    /// `test-config` (e.g. `tests-enabled`), as sent.
+    pub test_config: Option<Value>,
 }
 
 /// A module version as the api/v2 version resource describes it. Deprecation is not

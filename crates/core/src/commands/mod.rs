@@ -10,8 +10,12 @@
 pub mod ci;
 pub mod component;
 pub mod gpg_key;
+pub mod list;
 pub mod module;
+pub mod ops_error;
 pub mod provider;
+pub mod pull;
+pub mod show;
 pub mod whoami;
 
 /// Asks the user to confirm a destructive step (`delete ...`). The command line answers

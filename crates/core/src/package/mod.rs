@@ -5,11 +5,14 @@
 //! - [`module`]: a module directory or git tree as a `.tar.gz` with the module at the root;
 //! - [`provider`]: provider binaries as per-platform zips, `SHA256SUMS` and the manifest,
 //!   or an existing goreleaser `dist/` checked against its `SHA256SUMS` (signing is the
-//!   publish pipeline's signing stage, not packaging).
+//!   publish pipeline's signing stage, not packaging);
+//! - [`archive`]: a module archive built elsewhere (`module publish --archive`), checked
+//!   and taken as it is.
 
 use crate::error::{ErrorKind, Hint};
 use std::path::PathBuf;
 
+pub mod archive;
 pub mod module;
 pub mod provider;
 

@@ -323,7 +323,9 @@ fn worth_deflating(src: &mut File) -> io::Result<bool> {
     Ok(packed * 100 < sampled * 97)
 }
 
-fn manifest_json(protocols: &[String]) -> String {
+/// The manifest tfpub writes for `protocols` (also how a pulled release recreates one its
+/// SHA256SUMS lists, since registries do not serve manifests).
+pub fn manifest_json(protocols: &[String]) -> String {
     let v = serde_json::json!({"version": 1, "metadata": {"protocol_versions": protocols}});
     let mut s = serde_json::to_string(&v).expect("json");
     s.push('\n');

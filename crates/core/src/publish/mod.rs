@@ -7,6 +7,7 @@
 //! [`crate::report::Progress`]; they never print.
 
 pub mod component;
+pub mod copy;
 pub mod error;
 pub mod module;
 pub mod provider;

@@ -55,6 +55,9 @@ pub struct ModulePublishRequest {
     pub replace_failed: bool,
     pub tag_prefix: String,
     pub max_size: Option<u64>,
+    /// A module archive built elsewhere (`--archive`), published as it is instead of
+    /// packaging `dir`; needs `name`, `provider` and `version`.
+    pub archive: Option<PathBuf>,
 }
 
 /// Options of stages 4–6, shared by `publish` and `sync`.
@@ -74,7 +77,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     outcome.target = Some(ctx.target_info());
     let m = resolve::resolve(ctx, req)?;
     ctx.preflight().await?;
-    let packaged = package::package_for_publish(ctx, &m.dir, req.max_size, &mut outcome)?;
+    let packaged = package::package_resolved(ctx, &m, req.max_size, &mut outcome)?;
     let version = m.version.to_string();
     let t = Target {
         address: &m.address,

@@ -44,6 +44,39 @@ pub fn package_for_publish(
     Ok(Packaged { archive, _tmp: tmp })
 }
 
+/// Stage 3 for a resolved module: package its folder, or take its prebuilt archive.
+pub fn package_resolved(
+    ctx: &Context,
+    m: &super::ResolvedModule,
+    max_size: Option<u64>,
+    outcome: &mut Outcome,
+) -> anyhow::Result<Packaged> {
+    if m.prebuilt {
+        prebuilt(ctx, &m.dir, max_size)
+    } else {
+        package_for_publish(ctx, &m.dir, max_size, outcome)
+    }
+}
+
+/// An archive built elsewhere (`--archive`, or one `registry copy` downloaded): copied
+/// into the run's folder (so the file cannot change under the publish), checked
+/// ([`crate::package::archive::check`]) and then used byte for byte.
+pub fn prebuilt(ctx: &Context, file: &Path, max_size: Option<u64>) -> anyhow::Result<Packaged> {
+    let tmp = crate::publish::workdir::create()?;
+    let path = tmp.path().join("module.tar.gz");
+    ctx.progress
+        .stage(&format!("checking the archive {}", file.display()));
+    std::fs::copy(file, &path).map_err(|source| {
+        crate::package::archive::ArchiveError::Unreadable {
+            path: file.to_path_buf(),
+            source,
+        }
+    })?;
+    let max = options(max_size).max_size;
+    let archive = crate::package::archive::check_as(&path, file, max)?;
+    Ok(Packaged { archive, _tmp: tmp })
+}
+
 /// The file items of a dry run: what the archive holds and what it leaves out.
 pub fn file_items(files: &[String], excluded: &[String]) -> Vec<Item> {
     let planned = files

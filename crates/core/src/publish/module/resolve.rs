@@ -25,7 +25,10 @@ use crate::vocab::ModuleAddress;
 /// The module identity and version, resolved and validated before any request.
 #[derive(Debug, Clone)]
 pub struct ResolvedModule {
+    /// The module folder, or the archive file of a prebuilt module (`prebuilt`).
     pub dir: PathBuf,
+    /// `dir` is an archive built elsewhere (`--archive`), published as it is.
+    pub prebuilt: bool,
     pub address: ModuleAddress,
     pub version: semver::Version,
     pub commit_sha: Option<String>,
@@ -73,6 +76,9 @@ pub fn identity(
 /// Resolve `module publish`'s request: identity, version and commit, from the flags, the
 /// folder name and git; refuses a dirty working tree unless allowed.
 pub fn resolve(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Result<ResolvedModule> {
+    if let Some(archive) = &req.archive {
+        return prebuilt(ctx, req, archive);
+    }
     if !req.dir.is_dir() {
         return Err(PublishError::ModuleDirMissing {
             dir: req.dir.clone(),
@@ -104,8 +110,43 @@ pub fn resolve(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Result<Reso
     Ok(ResolvedModule {
         address: ctx.module(&name, &provider),
         dir,
+        prebuilt: false,
         version,
         commit_sha,
+    })
+}
+
+/// `--archive FILE`: nothing to infer from a folder or git, so name, provider and
+/// version are the flags' (validated like inferred ones); the commit only `--commit-sha`.
+fn prebuilt(
+    ctx: &Context,
+    req: &ModulePublishRequest,
+    archive: &Path,
+) -> anyhow::Result<ResolvedModule> {
+    let file_name = archive
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (Some(name), Some(provider)) = (&req.name, &req.provider) else {
+        return Err(PublishError::ModuleNameUnknown {
+            dir_name: file_name,
+        }
+        .into());
+    };
+    project::validate_module_name(name).context("checking the module name")?;
+    project::validate_provider_name(provider).context("checking the module provider")?;
+    let Some(v) = &req.version else {
+        return Err(PublishError::NoVersionNoGit {
+            dir: archive.to_path_buf(),
+        }
+        .into());
+    };
+    Ok(ResolvedModule {
+        address: ctx.module(name, provider),
+        dir: archive.to_path_buf(),
+        prebuilt: true,
+        version: parse_version(v)?,
+        commit_sha: req.commit_sha.clone(),
     })
 }
 
