@@ -19,6 +19,8 @@ pub(crate) enum UploadKind {
     Shasums,
     ShasumsSig,
     Binary,
+    /// A module test configuration version's archive.
+    TestConfig,
 }
 
 impl UploadKind {
@@ -28,6 +30,7 @@ impl UploadKind {
             UploadKind::Shasums => "shasums",
             UploadKind::ShasumsSig => "shasums-sig",
             UploadKind::Binary => "binary",
+            UploadKind::TestConfig => "test-config",
         }
     }
 
@@ -37,6 +40,7 @@ impl UploadKind {
             UploadKind::Shasums,
             UploadKind::ShasumsSig,
             UploadKind::Binary,
+            UploadKind::TestConfig,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
