@@ -128,6 +128,18 @@ pub enum ModuleCmd {
         after_help = "Examples:\n  tfpub module sync .\n  tfpub module sync . --dry-run --since 1.0.0\n  tfpub module sync . vpc          # one module of tfpub.toml"
     )]
     Sync(ModuleSyncArgs),
+    /// Run the module's tests (`terraform test`) in the registry, publishing nothing.
+    #[command(after_help = super::module_test::TEST_EXAMPLES)]
+    Test(super::module_test::ModuleTestArgs),
+    /// List a module's recent test runs with status and counts.
+    #[command(after_help = "Example:\n  tfpub module tests vpc/aws")]
+    Tests {
+        /// NAME/PROVIDER
+        module: String,
+    },
+    /// Manage a module's test environment variables.
+    #[command(subcommand)]
+    TestVars(super::module_test::TestVarsCmd),
     /// List a module's versions with status, deprecation and revocation.
     #[command(after_help = "Example:\n  tfpub module versions vpc/aws")]
     Versions {
@@ -208,6 +220,10 @@ pub struct ModulePublishArgs {
     /// without it, every configured module is published.
     #[arg(long, value_name = "NAME[/PROVIDER]")]
     pub module: Option<String>,
+    /// Run the module's tests in the registry on the exact archive first; create the
+    /// version only if they pass (see `tfpub module test`).
+    #[arg(long)]
+    pub require_tests: bool,
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +256,10 @@ pub struct ModuleSyncArgs {
     /// Delete versions left in a failed state and publish them again.
     #[arg(long)]
     pub replace_failed: bool,
+    /// Test each missing tag in the registry before publishing it; a tag whose tests
+    /// fail is not published and is reported.
+    #[arg(long)]
+    pub require_tests: bool,
 }
 
 #[derive(Debug, Args)]
@@ -363,6 +383,9 @@ pub enum RegistryCmd {
         /// The private key of --tls-cert (PEM, unencrypted: PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The terraform CLI that runs module tests (default: `terraform` on PATH).
+        #[arg(long, value_name = "PATH")]
+        terraform: Option<PathBuf>,
     },
 }
 
@@ -414,6 +437,9 @@ impl ModuleCmd {
             ModuleCmd::Publish(_) => "publish",
             ModuleCmd::Package { .. } => "package",
             ModuleCmd::Sync(_) => "sync",
+            ModuleCmd::Test(_) => "test",
+            ModuleCmd::Tests { .. } => "tests",
+            ModuleCmd::TestVars(_) => "test-vars",
             ModuleCmd::Versions { .. } => "versions",
             ModuleCmd::Deprecate { .. } => "deprecate",
             ModuleCmd::Undeprecate { .. } => "undeprecate",
@@ -489,6 +515,7 @@ impl ModulePublishArgs {
             replace_failed: self.replace_failed,
             tag_prefix: self.tag_prefix.clone(),
             max_size: None,
+            require_tests: self.require_tests,
         }
     }
 }
@@ -510,6 +537,7 @@ impl ModuleSyncArgs {
                 replace_failed: self.replace_failed,
                 no_code: false,
                 module_known: false,
+                require_tests: self.require_tests,
             },
         }
     }

@@ -22,6 +22,8 @@ pub enum OutcomeKind {
     Updated,
     Deleted,
     Failed,
+    /// `module test`: the module's tests ran and passed.
+    Tested,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -35,6 +37,12 @@ pub enum ItemKind {
     GpgKey,
     File,
     Tag,
+    /// A module test run (`trun-…`).
+    TestRun,
+    /// One test (`FILE: RUN`) of a test run.
+    Test,
+    /// A module test environment variable.
+    TestVariable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -181,6 +189,24 @@ pub struct Outcome {
     /// module, a state file left out). Also printed on stderr as they happen.
     pub warnings: Vec<String>,
     pub error: Option<ErrorInfo>,
+    /// The test run of `module test` (and of a publish that required tests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_run: Option<TestRunInfo>,
+}
+
+/// A module test run in the result: id, status, test status and the four counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TestRunInfo {
+    pub id: String,
+    pub status: String,
+    pub test_status: Option<String>,
+    pub passed: u64,
+    pub failed: u64,
+    pub errored: u64,
+    pub skipped: u64,
+    /// The tests that failed or errored, as `FILE: RUN`.
+    pub failing: Vec<String>,
 }
 
 impl Outcome {
@@ -195,6 +221,7 @@ impl Outcome {
             items: Vec::new(),
             warnings: Vec::new(),
             error: None,
+            test_run: None,
         }
     }
 
@@ -292,6 +319,7 @@ impl Outcome {
             OutcomeKind::Updated => "updated",
             OutcomeKind::Deleted => "deleted",
             OutcomeKind::Failed => "failed",
+            OutcomeKind::Tested => "tests passed",
         };
         out.push_str(&format!("{}: {summary}\n", self.command));
         out
@@ -313,6 +341,8 @@ pub trait Progress: Send + Sync {
     /// A secret value (an upload URL) is about to be used: a CI reporter may register it
     /// with the CI system's log masking (`::add-mask::` on GitHub Actions).
     fn mask(&self, _secret: &str) {}
+    /// Lines of a log the user should read (a module test run's log).
+    fn log(&self, _text: &str) {}
 }
 
 /// A progress sink that discards everything.

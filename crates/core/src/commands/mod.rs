@@ -10,6 +10,7 @@
 pub mod ci;
 pub mod gpg_key;
 pub mod module;
+pub mod module_tests;
 pub mod provider;
 pub mod whoami;
 
