@@ -14,6 +14,7 @@ mod gitlab;
 mod hostile;
 mod hostile_client;
 mod module_publish;
+mod module_tests;
 mod package;
 mod provider_publish;
 mod proxy;

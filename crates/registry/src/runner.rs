@@ -326,13 +326,65 @@ fn signal_group(pgid: u32, sig: &str) {
         .status();
 }
 
-/// Kills the process group when dropped (a run aborted by a stopping registry).
+/// The processes below `pid` (Linux: read from /proc), deepest last. Terraform starts
+/// provisioner commands in process groups of their own, so killing its group alone
+/// would leave them running.
+fn descendants(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(u32, u32)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            // pid (comm) state ppid …; comm may hold spaces and parentheses.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((p, ppid))
+        })
+        .collect();
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        out.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    out.remove(0);
+    out
+}
+
+/// Kills terraform's process group and every process it started.
+fn kill_tree(pgid: u32) {
+    let below = descendants(pgid);
+    signal_group(pgid, "KILL");
+    for p in below {
+        let _ = std::process::Command::new("kill")
+            .args(["-s", "KILL", &p.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Kills the process tree when dropped (a run aborted by a stopping registry, or one
+/// that ended: nothing it started outlives it).
 struct GroupGuard(Option<u32>);
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pgid) = self.0 {
-            signal_group(pgid, "KILL");
+            kill_tree(pgid);
         }
     }
 }
@@ -382,11 +434,11 @@ async fn run_terraform(
                 let asked = *stop.borrow_and_update();
                 match asked {
                     Stop::Cancel => { canceled = true; signal_group(pgid, "INT"); }
-                    Stop::Force => { signal_group(pgid, "KILL"); let _ = child.wait().await; break Exit::Canceled; }
+                    Stop::Force => { kill_tree(pgid); let _ = child.wait().await; break Exit::Canceled; }
                     Stop::None => {}
                 }
             }
-            _ = &mut deadline => { signal_group(pgid, "KILL"); let _ = child.wait().await; break Exit::TimedOut; }
+            _ = &mut deadline => { kill_tree(pgid); let _ = child.wait().await; break Exit::TimedOut; }
         }
     };
     let mut log = out.await.unwrap_or_default();

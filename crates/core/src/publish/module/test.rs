@@ -215,11 +215,13 @@ pub async fn run(
     c.upload_file(&url, archive, "test configuration", ctx.progress.as_ref())
         .await
         .context("uploading the test configuration")?;
+    // Listening from before the run exists: a Ctrl-C from now on cancels it.
+    let interrupt = Interrupt::listen();
     let run = c
         .create_test_run(addr, &cv.id, options)
         .await
         .with_context(|| format!("creating a test run for {addr}"))?;
-    let (run, stopped) = watch(ctx, addr, run, timeout).await?;
+    let (run, stopped) = watch(ctx, addr, run, timeout, interrupt).await?;
     let log = match &run.log_read_url {
         Some(u) => {
             ctx.progress.mask(u.expose().as_str());
@@ -245,11 +247,10 @@ async fn watch(
     addr: &ModuleAddress,
     mut run: TestRun,
     timeout: Duration,
+    mut interrupt: Interrupt,
 ) -> anyhow::Result<(TestRun, Option<(String, bool)>)> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last = String::new();
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(interrupt);
     let reason = loop {
         if run.status != last {
             ctx.progress
@@ -262,7 +263,7 @@ async fn watch(
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = tokio::time::sleep_until(deadline) => break (format!("--timeout of {}s reached", timeout.as_secs()), true),
-            _ = &mut interrupt => break ("interrupted (Ctrl-C)".to_string(), false),
+            _ = interrupt.recv() => break ("interrupted (Ctrl-C)".to_string(), false),
         }
         run = refresh(ctx, addr, &run.id).await?;
     };
@@ -270,6 +271,35 @@ async fn watch(
     let why = format!("{}; {how}", reason.0);
     ctx.progress.warn(&format!("test run {}: {why}", run.id));
     Ok((run, Some((why, reason.1))))
+}
+
+/// Ctrl-C (SIGINT), listened to from its creation on.
+struct Interrupt {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupt {
+    fn listen() -> Interrupt {
+        Interrupt {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        match &mut self.signal {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 async fn refresh(ctx: &Context, addr: &ModuleAddress, id: &str) -> anyhow::Result<TestRun> {
