@@ -574,3 +574,78 @@ async fn test_variables_follow_the_documented_rules() {
     assert_eq!(api.get(&vars).await.1["data"], json!([]));
     reg.shutdown().await;
 }
+
+/// `module sync` with `require_tests = true` in tfpub.toml: the tag whose tests pass is
+/// published, the one whose tests fail is reported and not published.
+#[tokio::test]
+async fn sync_with_require_tests_publishes_only_the_tags_whose_tests_pass() {
+    use super::support::git::{commit, tag};
+    let r = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    let repo = git2::Repository::init(&root).unwrap();
+    let read = |p: &str| std::fs::read_to_string(testdata("module-tests").join(p)).unwrap();
+    let toml =
+        "[[module]]\npath = \"mod\"\nname = \"greet\"\nprovider = \"null\"\nrequire_tests = true\n";
+    let (main, pass, fail) = (
+        read("main.tf"),
+        read("tests/pass.tftest.hcl"),
+        read("tests/fail.tftest.hcl"),
+    );
+    let good = commit(
+        &repo,
+        &[
+            ("tfpub.toml", toml),
+            ("mod/main.tf", &main),
+            ("mod/tests/pass.tftest.hcl", &pass),
+        ],
+        "good",
+    );
+    tag(&repo, "v1.0.0", good, false);
+    let bad = commit(&repo, &[("mod/tests/fail.tftest.hcl", &fail)], "bad");
+    tag(&repo, "v1.1.0", bad, false);
+
+    let mut c = r.tfpub_http();
+    c.args(["--json", "module", "sync", "--timeout", "120"])
+        .arg(&root);
+    let out = run(c).await;
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    let tags: Vec<(String, String, String)> = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "tag")
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().into(),
+                i["action"].as_str().unwrap().into(),
+                i["detail"].as_str().unwrap_or_default().into(),
+            )
+        })
+        .collect();
+    assert_eq!(tags.len(), 2, "{doc}");
+    assert_eq!(
+        (tags[0].0.as_str(), tags[0].1.as_str()),
+        ("v1.0.0", "uploaded")
+    );
+    assert_eq!(
+        (tags[1].0.as_str(), tags[1].1.as_str()),
+        ("v1.1.0", "failed")
+    );
+    assert!(
+        tags[1].2.contains("did not pass for version 1.1.0"),
+        "{}",
+        tags[1].2
+    );
+    assert!(
+        tags[1].2.contains("tests/fail.tftest.hcl: says_goodbye"),
+        "{}",
+        tags[1].2
+    );
+    let api = Api::new(&r.reg, TEST_TOKEN);
+    assert!(api.module_version("greet", "null", "1.0.0").await.is_some());
+    assert!(api.module_version("greet", "null", "1.1.0").await.is_none());
+    r.stop().await;
+}
