@@ -396,11 +396,11 @@ async fn timeout_and_ctrl_c_cancel_the_run_and_say_so() {
 async fn raw_run(api: &Api, attrs: Value) -> String {
     let (s, _) = api.create_module("greet").await;
     assert!(s == StatusCode::CREATED || s == StatusCode::UNPROCESSABLE_ENTITY);
+    // Asking for the documented automatic run on upload, besides the explicit one.
     let (s, cv) = api
-        .send(
-            reqwest::Method::POST,
+        .post(
             &tests_path("test-runs/configuration-versions"),
-            None,
+            json!({"auto-queue-runs": true}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{cv}");

@@ -122,14 +122,13 @@ pub(crate) async fn create_config_version(
     body: Bytes,
 ) -> Reply {
     let m = module(&state, &headers, &p, true)?;
-    let auto_queue = if body.is_empty() {
-        true
-    } else {
-        attributes(&body)
-            .ok()
-            .and_then(|a| a.get("auto-queue-runs").and_then(Value::as_bool))
-            .unwrap_or(true)
-    };
+    // Only when asked: Terraform's `terraform test -cloud-run` creates the configuration
+    // version without a body, uploads, then creates the run itself (docs/hcp-fidelity.md).
+    let auto_queue = !body.is_empty()
+        && attributes(&body)?
+            .get("auto-queue-runs")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
     let base = state.base_url(&headers);
     let conn = state.conn();
     let cv = store::create_config_version(&conn, m.id, auto_queue)?;
@@ -149,11 +148,7 @@ pub(crate) async fn show_config_version(
     let n = parse_id(&id, "cv-", "configuration version")?;
     let conn = state.conn();
     let cv = store::find_config_version(&conn, n)?;
-    let org: String = conn
-        .query_row("SELECT org FROM modules WHERE id=?1", [cv.module_id], |r| {
-            r.get(0)
-        })
-        .map_err(|_| Problem::not_found(format!("configuration version {id:?} not found")))?;
+    let org = store::config_version_org(&conn, n)?;
     drop(conn);
     authorize(&state, &headers, &org, false)?;
     let base = state.base_url(&headers);
@@ -246,6 +241,12 @@ pub(crate) async fn create_run(
     let run = {
         let conn = state.conn();
         let cv = store::find_config_version(&conn, n)?;
+        // Another module's configuration may be promoted, within the organization only.
+        if store::config_version_org(&conn, n)? != m.org {
+            return Err(Problem::not_found(format!(
+                "configuration version {cv_id} not found"
+            )));
+        }
         if cv.blob.is_none() {
             return Err(Problem::invalid(format!(
                 "configuration version {cv_id} has no uploaded files yet"

@@ -162,17 +162,18 @@ impl Client {
         self.org_url(&segs, &[])
     }
 
-    /// Creates a test configuration version (not auto-queued: the caller creates the run
-    /// with its own options once the upload is done).
+    /// Creates a test configuration version. No body, as Terraform's own `terraform test
+    /// -cloud-run` sends (go-tfe `CreateForRegistryModule`); the caller then creates the
+    /// run with its own options once the upload is done.
     pub async fn create_test_config_version(
         &self,
         m: &ModuleAddress,
     ) -> Result<TestConfigVersion, ApiError> {
-        let body = json!({"data": {"type": "configuration-versions",
-            "attributes": {"auto-queue-runs": false}}});
         let url = self.tests_url(m, &["test-runs", "configuration-versions"]);
-        self.create(url, body, || Box::pin(async { Ok(None) }))
-            .await
+        let raw = self.request(Method::POST, url.clone(), None, true).await?;
+        let err = |e: serde_json::Error| super::transport::decode_error(&Method::POST, &url, e);
+        let one: super::types::One = serde_json::from_slice(&raw.body).map_err(err)?;
+        TestConfigVersion::from_resource(one.data).map_err(err)
     }
 
     pub async fn create_test_run(

@@ -102,6 +102,17 @@ pub(crate) fn find_config_version(conn: &Connection, id: i64) -> StoreResult<Con
     .ok_or_else(|| StoreError::NotFound(format!("configuration version cv-{id} not found")))
 }
 
+/// The organization of the module a configuration version was created for.
+pub(crate) fn config_version_org(conn: &Connection, id: i64) -> StoreResult<String> {
+    conn.query_row(
+        "SELECT m.org FROM test_config_versions c JOIN modules m ON m.id = c.module_id WHERE c.id=?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("configuration version cv-{id} not found")))
+}
+
 /// Attaches an uploaded archive to its configuration version and uses up the token.
 pub(crate) fn record_upload(
     conn: &mut Connection,

@@ -151,6 +151,7 @@ pub async fn test(ctx: &Context, req: &ModuleTestRequest) -> anyhow::Result<Outc
         &packaged.archive.path,
         &req.options,
         req.timeout,
+        true,
     )
     .await?;
     outcome.items.extend(t.items(&addr));
@@ -180,7 +181,17 @@ pub async fn gate(
     ctx.progress
         .stage(&format!("testing {addr} {version} before publishing it"));
     ensure_module(ctx, addr, false).await?;
-    let t = run(ctx, addr, archive, &TestRunOptions::default(), timeout).await?;
+    // No Ctrl-C handler here: once installed it would outlive the test stage, and a
+    // Ctrl-C during the publish that follows must still stop tfpub.
+    let t = run(
+        ctx,
+        addr,
+        archive,
+        &TestRunOptions::default(),
+        timeout,
+        false,
+    )
+    .await?;
     if let Some(e) = t.error(addr, Some(version)) {
         return Err(e.into());
     }
@@ -188,13 +199,15 @@ pub async fn gate(
 }
 
 /// Uploads `archive` as a test configuration, runs the tests, watches the run to its
-/// end and shows its log.
+/// end and shows its log. With `ctrl_c`, a Ctrl-C cancels the run (the handler stays
+/// installed for the rest of the process: use it only when the command ends with the run).
 pub async fn run(
     ctx: &Context,
     addr: &ModuleAddress,
     archive: &Path,
     options: &TestRunOptions,
     timeout: Duration,
+    ctrl_c: bool,
 ) -> anyhow::Result<TestOutcome> {
     use anyhow::Context as _;
     let c = &ctx.client;
@@ -216,7 +229,7 @@ pub async fn run(
         .await
         .context("uploading the test configuration")?;
     // Listening from before the run exists: a Ctrl-C from now on cancels it.
-    let interrupt = Interrupt::listen();
+    let interrupt = Interrupt::listen(ctrl_c);
     let run = c
         .create_test_run(addr, &cv.id, options)
         .await
@@ -277,13 +290,22 @@ async fn watch(
 struct Interrupt {
     #[cfg(unix)]
     signal: Option<tokio::signal::unix::Signal>,
+    #[cfg(not(unix))]
+    on: bool,
 }
 
 impl Interrupt {
-    fn listen() -> Interrupt {
+    /// Listens from now on when `on`; otherwise never fires.
+    fn listen(on: bool) -> Interrupt {
         Interrupt {
             #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+            signal: on
+                .then(|| {
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
+                })
+                .flatten(),
+            #[cfg(not(unix))]
+            on,
         }
     }
 
@@ -297,7 +319,11 @@ impl Interrupt {
         }
         #[cfg(not(unix))]
         {
-            let _ = tokio::signal::ctrl_c().await;
+            if self.on {
+                let _ = tokio::signal::ctrl_c().await;
+            } else {
+                std::future::pending::<()>().await;
+            }
         }
     }
 }
