@@ -190,3 +190,88 @@ fn read_value(from_env: Option<&str>) -> anyhow::Result<Secret<String>> {
     }
     Ok(s.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::args::{Cli, Command, ModuleCmd, RegistryCmd};
+    use super::TestVarsCmd;
+
+    #[test]
+    fn module_test_options_become_the_run_options() {
+        let cli = Cli::try_parse_from([
+            "tfpub",
+            "module",
+            "test",
+            "dir",
+            "--filter",
+            "tests/a.tftest.hcl",
+            "--filter",
+            "tests/b.tftest.hcl",
+            "--var",
+            "n=2",
+            "--var",
+            "s=\"x\"",
+            "--test-directory",
+            "checks",
+            "--timeout",
+            "60",
+            "-v",
+        ])
+        .unwrap();
+        let Command::Module(ModuleCmd::Test(a)) = &cli.command else {
+            panic!("parsed as {:?}", cli.command)
+        };
+        let req = a.request(cli.global.verbose > 0).unwrap();
+        assert_eq!(
+            req.options.filters,
+            ["tests/a.tftest.hcl", "tests/b.tftest.hcl"]
+        );
+        assert_eq!(
+            req.options.variables,
+            [
+                ("n".to_string(), "2".to_string()),
+                ("s".into(), "\"x\"".into())
+            ]
+        );
+        assert_eq!(req.options.test_directory.as_deref(), Some("checks"));
+        assert!(req.options.verbose);
+        assert_eq!(req.timeout.as_secs(), 60);
+        assert_eq!(cli.command.name(), "module test");
+        let bad = Cli::try_parse_from(["tfpub", "module", "test", "--var", "novalue"]).unwrap();
+        let Command::Module(ModuleCmd::Test(a)) = &bad.command else {
+            panic!()
+        };
+        assert!(a.request(false).is_err());
+    }
+
+    #[test]
+    fn test_vars_and_serve_terraform_parse() {
+        let cli = Cli::try_parse_from([
+            "tfpub",
+            "module",
+            "test-vars",
+            "set",
+            "vpc/aws",
+            "K",
+            "--from-env",
+            "V",
+            "--sensitive",
+        ])
+        .unwrap();
+        assert!(matches!(
+            &cli.command,
+            Command::Module(ModuleCmd::TestVars(TestVarsCmd::Set {
+                sensitive: true,
+                ..
+            }))
+        ));
+        let cli =
+            Cli::try_parse_from(["tfpub", "registry", "serve", "--terraform", "/opt/tf"]).unwrap();
+        let Command::Registry(RegistryCmd::Serve { terraform, .. }) = &cli.command else {
+            panic!()
+        };
+        assert_eq!(terraform.as_deref(), Some(std::path::Path::new("/opt/tf")));
+    }
+}
