@@ -246,6 +246,26 @@ async fn an_env_variable_test_passes_only_after_test_vars_set_and_the_value_stay
             "the sensitive value leaked:\n{text}"
         );
     }
+
+    let delete = |key: &str| {
+        let mut c = r.tfpub_http();
+        c.args(["--json", "module", "test-vars", "delete", MODULE, key]);
+        c
+    };
+    let deleted = ok_json(&run(delete("TF_VAR_secret_token")).await);
+    assert_eq!(deleted["items"][0]["action"], "deleted");
+    assert_eq!(api.get(&tests_path("vars")).await.1["data"], json!([]));
+    let missing = run(delete("TF_VAR_secret_token")).await;
+    assert_eq!(missing.code, 1);
+    let e = &missing.json()["error"];
+    assert_eq!(e["kind"], "not-found", "{e}");
+    assert!(
+        e["hint"]
+            .as_str()
+            .unwrap()
+            .contains("test-vars list greet/null"),
+        "{e}"
+    );
     r.stop().await;
 }
 
@@ -466,6 +486,43 @@ async fn a_run_left_running_by_a_stopped_registry_is_errored_at_the_next_start()
     assert_eq!(
         a["variables"],
         json!([{"key": "sleep_seconds", "value": "120"}])
+    );
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_run_over_the_registry_time_limit_is_stopped_and_errored() {
+    let data = tempfile::tempdir().unwrap();
+    let mut opts = RegistryOptions::new(data.path());
+    opts.test_time_limit = Duration::from_secs(2);
+    let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let api = Api::new(&reg, TEST_TOKEN);
+    let id = raw_run(
+        &api,
+        json!({"variables": [{"key": "sleep_seconds", "value": "122"}]}),
+    )
+    .await;
+    let path = tests_path(&format!("test-runs/{id}"));
+    let mut d = Value::Null;
+    for _ in 0..300 {
+        d = api.get(&path).await.1;
+        if d["data"]["attributes"]["status"] == "errored" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let a = &d["data"]["attributes"];
+    assert_eq!(a["status"], "errored", "{d}");
+    assert!(
+        a["message"].as_str().unwrap().contains("time limit of 2 s"),
+        "{d}"
+    );
+    assert!(a["log-read-url"].is_string(), "the log so far is kept: {d}");
+    assert!(
+        no_sleep_left(122),
+        "the stopped run left its provisioner running"
     );
     reg.shutdown().await;
 }
