@@ -317,8 +317,11 @@ fn command(tf: &Path, dir: &Path, p: &Prepared) -> tokio::process::Command {
     c
 }
 
-/// Signals a whole process group (terraform and what it started).
+/// Signals a whole process group (terraform and what it started). Never group 0 (ours).
 fn signal_group(pgid: u32, sig: &str) {
+    if pgid == 0 {
+        return;
+    }
     let _ = std::process::Command::new("kill")
         .args(["-s", sig, "--", &format!("-{pgid}")])
         .stdout(Stdio::null())
@@ -366,6 +369,9 @@ fn descendants(pid: u32) -> Vec<u32> {
 
 /// Kills terraform's process group and every process it started.
 fn kill_tree(pgid: u32) {
+    if pgid == 0 {
+        return;
+    }
     let below = descendants(pgid);
     signal_group(pgid, "KILL");
     for p in below {
@@ -419,18 +425,20 @@ async fn run_terraform(
         Ok(c) => c,
         Err(e) => return Ended::errored(format!("cannot run {}: {e}", tf.display()), None),
     };
-    let _group = GroupGuard(child.id());
-    let pgid = child.id().unwrap_or(0);
+    let Some(pgid) = child.id() else {
+        return Ended::errored("terraform exited before it could be watched".into(), None);
+    };
+    let _group = GroupGuard(Some(pgid));
     let out = read_capped(child.stdout.take());
     let err = read_capped(child.stderr.take());
     let deadline = tokio::time::sleep(limit);
     tokio::pin!(deadline);
-    let mut canceled = false;
+    let (mut canceled, mut listening) = (false, true);
     let exit = loop {
         tokio::select! {
             st = child.wait() => break if canceled { Exit::Canceled } else { Exit::Done(st.ok().and_then(|s| s.code())) },
-            changed = stop.changed() => {
-                if changed.is_err() { continue; }
+            changed = stop.changed(), if listening => {
+                if changed.is_err() { listening = false; continue; }
                 let asked = *stop.borrow_and_update();
                 match asked {
                     Stop::Cancel => { canceled = true; signal_group(pgid, "INT"); }
@@ -441,8 +449,16 @@ async fn run_terraform(
             _ = &mut deadline => { kill_tree(pgid); let _ = child.wait().await; break Exit::TimedOut; }
         }
     };
-    let mut log = out.await.unwrap_or_default();
-    let stderr = err.await.unwrap_or_default();
+    // A process terraform left behind may hold the pipes open: wait only so long.
+    let drained = |h: tokio::task::JoinHandle<String>| async move {
+        tokio::time::timeout(Duration::from_secs(5), h)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    };
+    let mut log = drained(out).await;
+    let stderr = drained(err).await;
     if !stderr.is_empty() {
         log.push_str(&stderr);
     }
