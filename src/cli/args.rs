@@ -138,6 +138,18 @@ pub enum ModuleCmd {
         after_help = "Examples:\n  tfpub module sync .\n  tfpub module sync . --dry-run --since 1.0.0\n  tfpub module sync . vpc          # one module of tfpub.toml"
     )]
     Sync(ModuleSyncArgs),
+    /// Run the module's tests (`terraform test`) in the registry, publishing nothing.
+    #[command(after_help = super::module_test::TEST_EXAMPLES)]
+    Test(super::module_test::ModuleTestArgs),
+    /// List a module's recent test runs with status and counts.
+    #[command(after_help = "Example:\n  tfpub module tests vpc/aws")]
+    Tests {
+        /// NAME/PROVIDER
+        module: String,
+    },
+    /// Manage a module's test environment variables.
+    #[command(subcommand)]
+    TestVars(super::module_test::TestVarsCmd),
     /// List a module's versions with status, deprecation and revocation.
     #[command(after_help = "Example:\n  tfpub module versions vpc/aws")]
     Versions {
@@ -236,6 +248,10 @@ pub struct ModulePublishArgs {
         requires_all = ["name", "provider", "version"]
     )]
     pub archive: Option<PathBuf>,
+    /// Run the module's tests in the registry on the exact archive first; create the
+    /// version only if they pass (see `tfpub module test`).
+    #[arg(long)]
+    pub require_tests: bool,
 }
 
 #[derive(Debug, Args)]
@@ -268,6 +284,10 @@ pub struct ModuleSyncArgs {
     /// Delete versions left in a failed state and publish them again.
     #[arg(long)]
     pub replace_failed: bool,
+    /// Test each missing tag in the registry before publishing it; a tag whose tests
+    /// fail is not published and is reported.
+    #[arg(long)]
+    pub require_tests: bool,
 }
 
 #[derive(Debug, Args)]
@@ -425,6 +445,9 @@ pub enum RegistryCmd {
         /// The private key of --tls-cert (PEM, unencrypted: PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The terraform CLI that runs module tests (default: `terraform` on PATH).
+        #[arg(long, value_name = "PATH")]
+        terraform: Option<PathBuf>,
     },
     Copy(super::ops::RegistryCopyArgs),
 }
@@ -479,6 +502,9 @@ impl ModuleCmd {
             ModuleCmd::Publish(_) => "publish",
             ModuleCmd::Package { .. } => "package",
             ModuleCmd::Sync(_) => "sync",
+            ModuleCmd::Test(_) => "test",
+            ModuleCmd::Tests { .. } => "tests",
+            ModuleCmd::TestVars(_) => "test-vars",
             ModuleCmd::Versions { .. } => "versions",
             ModuleCmd::Deprecate { .. } => "deprecate",
             ModuleCmd::Undeprecate { .. } => "undeprecate",
@@ -562,6 +588,7 @@ impl ModulePublishArgs {
             tag_prefix: self.tag_prefix.clone(),
             max_size: None,
             archive: self.archive.clone(),
+            require_tests: self.require_tests,
         }
     }
 }
@@ -583,6 +610,7 @@ impl ModuleSyncArgs {
                 replace_failed: self.replace_failed,
                 no_code: false,
                 module_known: false,
+                require_tests: self.require_tests,
             },
         }
     }

@@ -17,6 +17,7 @@ mod args;
 mod component;
 mod error;
 mod gpg_key;
+mod module_test;
 mod ops;
 mod provider_mirror;
 mod render;
@@ -132,12 +133,19 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
             public_url,
             tls_cert,
             tls_key,
+            terraform,
         }) => {
             let tls = tls_cert
                 .clone()
                 .zip(tls_key.clone())
                 .map(|(cert, key)| tfpub_registry::TlsFiles { cert, key });
-            session::serve(g, *listen, tokens.as_deref(), public_url.clone(), tls).await?
+            let serve = session::Serve {
+                tokens: tokens.as_deref(),
+                public_url: public_url.clone(),
+                tls,
+                terraform: terraform.clone(),
+            };
+            session::serve(g, *listen, serve).await?
         }
         Command::Registry(RegistryCmd::Copy(a)) => ops::registry_copy(g, a, progress).await?,
         Command::Whoami { gpg_key } => gpg_key::whoami(g, gpg_key.as_deref(), progress).await?,
@@ -185,6 +193,9 @@ async fn module(
             let opts = a.options();
             online(g, progress, async |ctx| cmd::sync(ctx, &opts).await).await
         }
+        ModuleCmd::Test(a) => module_test::run_test(g, a, progress).await,
+        ModuleCmd::Tests { module } => module_test::list_runs(g, module, progress).await,
+        ModuleCmd::TestVars(c) => module_test::test_vars(g, c, progress).await,
         ModuleCmd::Versions { module } => {
             online(g, progress, async |ctx| {
                 publish::module::versions(ctx, module).await

@@ -30,6 +30,10 @@ pub fn outcome(o: &Outcome, json: bool) {
         print!("{}", o.to_human());
     }
     let _ = std::io::stdout().flush();
+    // A result that carries its own error (a module test that did not pass).
+    if let Some(e) = &o.error {
+        eprint!("{}", e.to_human());
+    }
 }
 
 /// A failed command: the JSON document (with `--json`) on stdout, and always the
@@ -162,6 +166,11 @@ impl CliProgress {
 impl Progress for CliProgress {
     fn stage(&self, message: &str) {
         eprintln!("tfpub: {message}");
+    }
+    fn log(&self, text: &str) {
+        for line in text.lines() {
+            eprintln!("  | {line}");
+        }
     }
     fn transfer_start(&self, id: &str, total: u64) {
         self.last

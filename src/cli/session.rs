@@ -98,22 +98,26 @@ fn local_data_dir(g: &GlobalArgs) -> anyhow::Result<PathBuf> {
     Ok(base.join("tfpub").join("registry"))
 }
 
+/// The options of `registry serve`.
+pub struct Serve<'a> {
+    pub tokens: Option<&'a Path>,
+    pub public_url: Option<url::Url>,
+    /// Serve https with this certificate and key.
+    pub tls: Option<TlsFiles>,
+    /// The terraform CLI module test runs use (`--terraform`).
+    pub terraform: Option<PathBuf>,
+}
+
 /// `registry serve`: runs the embedded registry in the foreground until Ctrl-C.
-/// With `tls` (certificate, key) it serves https.
-pub async fn serve(
-    g: &GlobalArgs,
-    listen: SocketAddr,
-    tokens: Option<&Path>,
-    public_url: Option<url::Url>,
-    tls: Option<TlsFiles>,
-) -> anyhow::Result<Outcome> {
+pub async fn serve(g: &GlobalArgs, listen: SocketAddr, s: Serve<'_>) -> anyhow::Result<Outcome> {
     let data = local_data_dir(g)?;
     let mut opts = RegistryOptions::new(&data);
-    if let Some(t) = tokens {
+    if let Some(t) = s.tokens {
         opts.tokens = Some(tfpub_registry::load_tokens_file(t)?);
     }
-    opts.public_url = public_url;
-    opts.tls = tls;
+    opts.public_url = s.public_url;
+    opts.tls = s.tls;
+    opts.terraform = s.terraform;
     let reg = tfpub_registry::start(opts, listen).await?;
     render::serving(&data, &reg.base_url());
     tokio::signal::ctrl_c().await.ok();

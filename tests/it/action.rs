@@ -483,6 +483,45 @@ exit 1
     );
 }
 
+/// `require-tests: true` becomes `--require-tests`; anything but a boolean is refused.
+#[test]
+fn action_passes_require_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = tmp.path().join("fake-tfpub");
+    std::fs::write(
+        &fake,
+        "#!/usr/bin/env bash\nif [ \"$1\" = ci ]; then exit 0; fi\nprintf '%s\\n' \"$@\" > \"$RUNNER_TEMP/argv\"\necho '{}'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let yml = std::fs::read_to_string(repo_root().join("action.yml")).unwrap();
+    let run = |value: &str| {
+        run_action(
+            &yml,
+            &repo_root(),
+            &[("command", "module sync"), ("require-tests", value)],
+            &[("TFPUB_BINARY", fake.to_str().unwrap())],
+            tmp.path(),
+        )
+        .unwrap()
+    };
+    let r = run("true");
+    assert_eq!(r.code, 0, "{}", r.log);
+    let argv = std::fs::read_to_string(tmp.path().join("runner-temp/argv")).unwrap();
+    assert_eq!(
+        argv.lines().collect::<Vec<_>>(),
+        ["--json", "module", "sync", "--require-tests"]
+    );
+    let r = run("maybe");
+    assert_eq!(r.code, 2, "{}", r.log);
+    assert!(
+        r.log.contains("require-tests must be true or false"),
+        "{}",
+        r.log
+    );
+}
+
 /// End to end against the embedded registry with the real CLI.
 #[tokio::test(flavor = "multi_thread")]
 async fn action_publishes_module_to_embedded_registry() {

@@ -399,12 +399,14 @@ provider = "aws"
                 name: "vpc-peering".into(),
                 provider: "aws".into(),
                 tag_prefix: "vpc/".into(),
+                require_tests: false,
             },
             ModuleConfig {
                 path: "modules/s3".into(),
                 name: "s3_bucket".into(),
                 provider: "aws".into(),
                 tag_prefix: "".into(),
+                require_tests: false,
             }
         ]
     );

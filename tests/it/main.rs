@@ -18,6 +18,7 @@ mod hostile;
 mod hostile_client;
 mod mirror;
 mod module_publish;
+mod module_tests;
 mod ops;
 mod package;
 mod provider_publish;

@@ -134,6 +134,9 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::package::archive::ArchiveError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::commands::module_tests::TestVarError>() {
+            return ask(x);
+        }
         None
     }};
 }
@@ -567,6 +570,23 @@ mod tests {
                 version: s(),
             },
             B::ShasumsMissingLine { filename: s() },
+            B::TestsFailed {
+                module: s(),
+                at: s(),
+                summary: s(),
+            },
+            B::TestRunEnded {
+                module: s(),
+                run: s(),
+                status: s(),
+                message: s(),
+            },
+            B::TestRunStopped {
+                module: s(),
+                run: s(),
+                why: s(),
+                timed_out: true,
+            },
         ] {
             assert!(e.hint().is_some(), "{e}");
             add(e.to_string(), e.hint());

@@ -10,6 +10,7 @@
 //! name = "vpc"           # default: from the directory name terraform-<provider>-<name>
 //! provider = "aws"       # default: from the directory name
 //! tag_prefix = "vpc/"    # default ""; tags then look like vpc/v1.2.0
+//! require_tests = true   # default false; publish only after the registry ran the tests
 //! ```
 //!
 //! Unknown keys are rejected. Two modules may not share a name/provider pair or a tag prefix.
@@ -68,9 +69,10 @@ pub enum ProjectError {
 impl Hint for ProjectError {
     fn hint(&self) -> Option<String> {
         match self {
-            ProjectError::Parse { .. } => {
-                Some("allowed keys per [[module]] are path, name, provider, tag_prefix".into())
-            }
+            ProjectError::Parse { .. } => Some(
+                "allowed keys per [[module]] are path, name, provider, tag_prefix, require_tests"
+                    .into(),
+            ),
             ProjectError::MissingName { what, .. } => Some(format!("set `{what}` explicitly")),
             // The boxed error is not reachable by downcasting the chain: ask it here.
             ProjectError::InFile { source, .. } => source.hint(),
@@ -110,6 +112,8 @@ pub struct ModuleConfig {
     pub name: String,
     pub provider: String,
     pub tag_prefix: String,
+    /// Publish only after the module's tests pass in the registry.
+    pub require_tests: bool,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +140,8 @@ struct RawModule {
     name: Option<String>,
     provider: Option<String>,
     tag_prefix: Option<String>,
+    #[serde(default)]
+    require_tests: bool,
 }
 
 impl ProjectConfig {
@@ -195,6 +201,7 @@ impl ProjectConfig {
                 name,
                 provider,
                 tag_prefix,
+                require_tests: m.require_tests,
             });
         }
         let components = components(&root, &file, raw.component, &mut prefixes)?;

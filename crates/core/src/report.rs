@@ -22,6 +22,8 @@ pub enum OutcomeKind {
     Updated,
     Deleted,
     Failed,
+    /// `module test`: the module's tests ran and passed.
+    Tested,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,6 +41,12 @@ pub enum ItemKind {
     Component,
     /// One version of a Stack component configuration.
     ComponentVersion,
+    /// A module test run (`trun-…`).
+    TestRun,
+    /// One test (`FILE: RUN`) of a test run.
+    Test,
+    /// A module test environment variable.
+    TestVariable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -201,6 +209,24 @@ pub struct Outcome {
     /// `show`); `None` for the one-line-per-item form. Never in the JSON document.
     #[serde(skip)]
     pub text: Option<String>,
+    /// The test run of `module test` (and of a publish that required tests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_run: Option<TestRunInfo>,
+}
+
+/// A module test run in the result: id, status, test status and the four counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TestRunInfo {
+    pub id: String,
+    pub status: String,
+    pub test_status: Option<String>,
+    pub passed: u64,
+    pub failed: u64,
+    pub errored: u64,
+    pub skipped: u64,
+    /// The tests that failed or errored, as `FILE: RUN`.
+    pub failing: Vec<String>,
 }
 
 impl Outcome {
@@ -216,6 +242,7 @@ impl Outcome {
             warnings: Vec::new(),
             error: None,
             text: None,
+            test_run: None,
         }
     }
 
@@ -320,6 +347,7 @@ impl Outcome {
             OutcomeKind::Updated => "updated",
             OutcomeKind::Deleted => "deleted",
             OutcomeKind::Failed => "failed",
+            OutcomeKind::Tested => "tests passed",
         };
         out.push_str(&format!("{}: {summary}\n", self.command));
         out
@@ -341,6 +369,8 @@ pub trait Progress: Send + Sync {
     /// A secret value (an upload URL) is about to be used: a CI reporter may register it
     /// with the CI system's log masking (`::add-mask::` on GitHub Actions).
     fn mask(&self, _secret: &str) {}
+    /// Lines of a log the user should read (a module test run's log).
+    fn log(&self, _text: &str) {}
 }
 
 /// A progress sink that discards everything.

@@ -206,6 +206,9 @@ pub(crate) async fn upload(
                 .map_err(Problem::invalid)?;
             providers::record_upload(&mut state.conn(), kind, target, &sha, &token)?
         }
+        UploadKind::TestConfig => {
+            crate::runner::config_uploaded(&state, target, &sha, &token).await?
+        }
         _ => providers::record_upload(&mut state.conn(), kind, target, &sha, &token)?,
     }
     guard.done = true;

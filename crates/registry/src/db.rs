@@ -52,6 +52,29 @@ CREATE TABLE IF NOT EXISTS uploads (
   kind TEXT NOT NULL, target INTEGER NOT NULL,
   claimed_by TEXT, claimed_at INTEGER,
   UNIQUE (kind, target));
+CREATE TABLE IF NOT EXISTS test_config_versions (
+  id INTEGER PRIMARY KEY,
+  module_id INTEGER NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+  status TEXT NOT NULL, auto_queue INTEGER NOT NULL DEFAULT 1, blob TEXT,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS test_runs (
+  id INTEGER PRIMARY KEY,
+  module_id INTEGER NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+  cv_id INTEGER NOT NULL,
+  status TEXT NOT NULL, test_status TEXT,
+  passed INTEGER, failed INTEGER, errored INTEGER, skipped INTEGER,
+  variables TEXT NOT NULL, filters TEXT NOT NULL, test_directory TEXT NOT NULL,
+  verbose INTEGER NOT NULL, source TEXT NOT NULL, message TEXT NOT NULL,
+  timestamps TEXT NOT NULL, log_token TEXT NOT NULL UNIQUE, log TEXT,
+  owner TEXT NOT NULL, cancel_requested INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS test_vars (
+  id INTEGER PRIMARY KEY,
+  module_id INTEGER NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+  key TEXT NOT NULL, value TEXT NOT NULL, description TEXT,
+  category TEXT NOT NULL, sensitive INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, version_id TEXT NOT NULL,
+  UNIQUE (module_id, key));
 "#;
 
 /// Stack component configurations and their versions (stack-component-configurations.md):

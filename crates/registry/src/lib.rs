@@ -31,10 +31,12 @@ mod modules;
 mod observe;
 mod providers;
 mod routes;
+mod runner;
 mod server;
 mod state;
 mod stats;
 mod store;
+mod tests_api;
 mod tls;
 
 use std::collections::HashMap;
@@ -45,6 +47,7 @@ use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "faults")]
 pub use faults::Faults;
+pub use runner::DEFAULT_TEST_TIME_LIMIT;
 pub use server::ConnLimits;
 pub use stats::Stats;
 
@@ -176,6 +179,11 @@ pub struct RegistryOptions {
     /// bigger one fails ingestion naming the limit. Lowered by tests to check the limit
     /// without uploading hundreds of MiB of incompressible data.
     pub max_unpacked_bytes: u64,
+    /// The `terraform` module test runs use (`registry serve --terraform`); None = the
+    /// first `terraform` on PATH when a run starts.
+    pub terraform: Option<PathBuf>,
+    /// The longest a module test run may take before it is stopped and `errored`.
+    pub test_time_limit: std::time::Duration,
 }
 
 /// The default of [`RegistryOptions::max_upload_bytes`]: 1 GiB.
@@ -203,6 +211,8 @@ impl RegistryOptions {
             tls: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
+            terraform: None,
+            test_time_limit: DEFAULT_TEST_TIME_LIMIT,
         }
     }
 }
@@ -223,6 +233,8 @@ impl fmt::Debug for RegistryOptions {
             .field("tls", &self.tls)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("max_unpacked_bytes", &self.max_unpacked_bytes)
+            .field("terraform", &self.terraform)
+            .field("test_time_limit", &self.test_time_limit)
             .finish()
     }
 }
@@ -272,6 +284,10 @@ pub async fn start(
         path: db_path.clone(),
         source,
     })?;
+    runner::recover(&conn, &instance).map_err(|e| RegistryError::Database {
+        path: db_path.clone(),
+        source: rusqlite::Error::ToSqlConversionFailure(format!("{e:?}").into()),
+    })?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| RegistryError::Bind {
@@ -295,6 +311,7 @@ pub async fn start(
         max_unpacked_bytes: opts.max_unpacked_bytes,
         faults: faults::Faults::default(),
         stats: Stats::default(),
+        runner: runner::Runner::new(opts.terraform, opts.test_time_limit),
         instance,
     });
     let app = routes::router(state.clone());
@@ -355,6 +372,7 @@ impl RunningRegistry {
 
     /// Stops accepting, lets in-flight requests finish (up to 5 s), then stops.
     pub async fn shutdown(mut self) {
+        self.state.runner.stop_all(&self.state.instance);
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -370,6 +388,7 @@ impl RunningRegistry {
 
 impl Drop for RunningRegistry {
     fn drop(&mut self) {
+        self.state.runner.stop_all(&self.state.instance);
         self.task.abort();
     }
 }

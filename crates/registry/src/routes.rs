@@ -4,12 +4,14 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use crate::jsonapi::Problem;
 use crate::state::SharedState;
-use crate::{archivist, components, consumer, gpg_keys, guard, modules, observe, providers};
+use crate::{
+    archivist, components, consumer, gpg_keys, guard, modules, observe, providers, tests_api,
+};
 
 type Routes = Router<SharedState>;
 
@@ -19,6 +21,7 @@ pub(crate) fn router(state: SharedState) -> Router {
         module_routes(routes),
     ))));
     let routes = component_routes(routes);
+    let routes = test_routes(routes);
     routes
         .route_layer(axum::middleware::from_fn(guard::path_names))
         .fallback(fallback)
@@ -189,6 +192,40 @@ fn archivist_routes(r: Routes) -> Routes {
             "/_archivist/blobs/{sha}/{filename}",
             get(archivist::download),
         )
+}
+
+fn test_routes(r: Routes) -> Routes {
+    let t = format!("{ORG}/tests/registry-modules/{{registry}}/{{ns}}/{{name}}/{{provider}}");
+    r.route(
+        &format!("{t}/test-runs"),
+        get(tests_api::list_runs).post(tests_api::create_run),
+    )
+    .route(
+        &format!("{t}/test-runs/configuration-versions"),
+        post(tests_api::create_config_version),
+    )
+    .route(&format!("{t}/test-runs/{{run}}"), get(tests_api::show_run))
+    .route(
+        &format!("{t}/test-runs/{{run}}/cancel"),
+        post(tests_api::cancel),
+    )
+    .route(
+        &format!("{t}/test-runs/{{run}}/force-cancel"),
+        post(tests_api::force_cancel),
+    )
+    .route(
+        &format!("{t}/vars"),
+        get(tests_api::list_vars).post(tests_api::create_var),
+    )
+    .route(
+        &format!("{t}/vars/{{var}}"),
+        patch(tests_api::update_var).delete(tests_api::delete_var),
+    )
+    .route(
+        "/api/v2/configuration-versions/{cv}",
+        get(tests_api::show_config_version),
+    )
+    .route("/_archivist/test-logs/{token}", get(tests_api::read_log))
 }
 
 async fn ping() -> Response {

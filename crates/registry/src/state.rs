@@ -32,6 +32,8 @@ pub(crate) struct AppState {
     /// This registry instance's id, `PID-RANDOM`: the owner of its upload claims and the
     /// prefix of its temp files, so processes sharing a data folder never collide.
     pub instance: String,
+    /// The module test runner (queues, cancel switches, the terraform to run).
+    pub runner: crate::runner::Runner,
 }
 
 pub(crate) type SharedState = Arc<AppState>;

@@ -21,6 +21,7 @@ mod modules;
 mod providers;
 mod retry;
 mod server_text;
+mod tests;
 mod transport;
 mod types;
 mod upload;
@@ -32,6 +33,9 @@ pub use consumer::MAX_MODULE_ARCHIVE;
 pub use error::ApiError;
 pub use retry::{Limiter, RetryPolicy};
 pub use server_text::{server_text, MAX_SERVER_TEXT};
+pub use tests::{
+    TestConfigVersion, TestRun, TestRunOptions, TestVariable, TestVariableInput, MAX_TEST_LOG,
+};
 pub(crate) use transport::transport_error;
 pub use transport::{Client, ClientOptions, LogFn, MAX_API_BODY};
 pub use types::*;

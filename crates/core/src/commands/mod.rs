@@ -12,6 +12,7 @@ pub mod component;
 pub mod gpg_key;
 pub mod list;
 pub mod module;
+pub mod module_tests;
 pub mod ops_error;
 pub mod provider;
 pub mod pull;

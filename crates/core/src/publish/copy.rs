@@ -305,6 +305,7 @@ impl ModuleStep<'_> {
             replace_failed: false,
             no_code: false,
             module_known: false,
+            require_tests: false,
         };
         let done = module::publish_version(self.to, t, opts).await?;
         let changed = self.lifecycle(ver, dep, None).await?;

@@ -161,6 +161,30 @@ pub enum PublishError {
     KeyNotListed { key_id: String, version: String },
     #[error("the registry's SHA256SUMS has no line for {filename}")]
     ShasumsMissingLine { filename: String },
+
+    // ---- module tests ----
+    /// `at` is empty or ` for version X`; `summary` names the counts and failing tests.
+    #[error("the tests of {module} did not pass{at}: {summary}")]
+    TestsFailed {
+        module: String,
+        at: String,
+        summary: String,
+    },
+    #[error("test run {run} of {module} ended `{status}`: {message}")]
+    TestRunEnded {
+        module: String,
+        run: String,
+        status: String,
+        message: String,
+    },
+    /// `why` says who stopped it and how (`--timeout of 60s reached; canceled`).
+    #[error("test run {run} of {module} was stopped: {why}")]
+    TestRunStopped {
+        module: String,
+        run: String,
+        why: String,
+        timed_out: bool,
+    },
 }
 
 impl Hint for PublishError {
@@ -230,6 +254,12 @@ impl Hint for PublishError {
             NoUploadLink { .. } | NoPlatformUploadLink { .. } | ReadBackMismatch { .. } => REPUBLISH.into(),
             DownloadMismatch { .. } | ShasumsMissingLine { .. } => DELETE_AND_REPUBLISH.into(),
             KeyNotListed { .. } => "check `tfpub gpg-key list`".into(),
+            TestsFailed { .. } => "read the failing tests and the log above, fix the module or its tests, \
+                 and try them with `tfpub module test` (it publishes nothing)"
+                .into(),
+            TestRunEnded { .. } => "read the test log above; `tfpub module tests NAME/PROVIDER` lists recent runs".into(),
+            TestRunStopped { timed_out: true, .. } => "raise --timeout if the tests need longer".into(),
+            TestRunStopped { .. } => "run the tests again when ready".into(),
         })
     }
 
@@ -258,7 +288,10 @@ impl Hint for PublishError {
             | NotAReleaseFolder { .. } => Some(ErrorKind::InvalidInput),
             ModuleNotFound { .. } => Some(ErrorKind::NotFound),
             VersionFailed { .. } | IngestFailed { .. } => Some(ErrorKind::VersionFailed),
-            StillPending { .. } => Some(ErrorKind::TimedOut),
+            StillPending { .. }
+            | TestRunStopped {
+                timed_out: true, ..
+            } => Some(ErrorKind::TimedOut),
             ContentConflict { .. }
             | ConcurrentPublisherWon { .. }
             | OtherProtocols { .. }
@@ -271,7 +304,10 @@ impl Hint for PublishError {
             | ReadBackMismatch { .. }
             | DownloadMismatch { .. }
             | KeyNotListed { .. }
-            | ShasumsMissingLine { .. } => None,
+            | ShasumsMissingLine { .. }
+            | TestsFailed { .. }
+            | TestRunEnded { .. }
+            | TestRunStopped { .. } => None,
         }
     }
 }

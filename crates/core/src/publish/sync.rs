@@ -26,6 +26,8 @@ pub struct SyncModule {
     pub name: String,
     pub provider: String,
     pub tag_prefix: String,
+    /// `require_tests` of its tfpub.toml entry.
+    pub require_tests: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +59,7 @@ pub fn modules_for(
                     name: m.name,
                     provider: m.provider,
                     tag_prefix: m.tag_prefix,
+                    require_tests: m.require_tests,
                 })
                 .collect());
         }
@@ -68,6 +71,7 @@ pub fn modules_for(
         name,
         provider,
         tag_prefix: tag_prefix.unwrap_or("").to_string(),
+        require_tests: false,
     }])
 }
 
@@ -221,6 +225,7 @@ async fn publish_tag(
     // The module was read (or created) by the caller, once for every version.
     let core = CoreOptions {
         module_known: true,
+        require_tests: req.core.require_tests || m.require_tests,
         ..req.core
     };
     Ok(publish_version(ctx, target, core).await?.published)

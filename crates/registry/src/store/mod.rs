@@ -10,6 +10,7 @@ pub(crate) mod components;
 pub(crate) mod gpg_keys;
 pub(crate) mod modules;
 pub(crate) mod providers;
+pub(crate) mod tests;
 pub(crate) mod uploads;
 
 /// Why a store operation refused or failed.

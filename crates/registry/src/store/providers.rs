@@ -298,7 +298,7 @@ pub(crate) fn record_upload(
                 None => 0,
             }
         }
-        UploadKind::Module | UploadKind::Component => 0,
+        UploadKind::Module | UploadKind::Component | UploadKind::TestConfig => 0,
     };
     if n == 0 {
         let table = match kind {

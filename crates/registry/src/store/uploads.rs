@@ -21,6 +21,8 @@ pub(crate) enum UploadKind {
     Binary,
     /// A Stack component configuration version's archive.
     Component,
+    /// A module test configuration version's archive.
+    TestConfig,
 }
 
 impl UploadKind {
@@ -31,6 +33,7 @@ impl UploadKind {
             UploadKind::ShasumsSig => "shasums-sig",
             UploadKind::Binary => "binary",
             UploadKind::Component => "component",
+            UploadKind::TestConfig => "test-config",
         }
     }
 
@@ -41,6 +44,7 @@ impl UploadKind {
             UploadKind::ShasumsSig,
             UploadKind::Binary,
             UploadKind::Component,
+            UploadKind::TestConfig,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

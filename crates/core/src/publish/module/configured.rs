@@ -27,6 +27,7 @@ pub async fn publish_configured(
             name: Some(m.name.clone()),
             provider: Some(m.provider.clone()),
             tag_prefix: m.tag_prefix.clone(),
+            require_tests: base.require_tests || m.require_tests,
             ..base.clone()
         };
         match publish(ctx, &req).await {

@@ -23,6 +23,7 @@ pub mod manage;
 pub mod observe;
 pub mod package;
 pub mod resolve;
+pub mod test;
 pub mod verify;
 pub mod wait;
 
@@ -58,6 +59,9 @@ pub struct ModulePublishRequest {
     /// A module archive built elsewhere (`--archive`), published as it is instead of
     /// packaging `dir`; needs `name`, `provider` and `version`.
     pub archive: Option<PathBuf>,
+    /// Run the module's tests in the registry on the archive first; publish only if
+    /// they pass (`--require-tests`, `require_tests = true` in tfpub.toml).
+    pub require_tests: bool,
 }
 
 /// Options of stages 4–6, shared by `publish` and `sync`.
@@ -69,6 +73,8 @@ pub struct CoreOptions {
     /// The caller already knows the module exists (a sync read it once for all its
     /// versions): skip the per-version module check.
     pub module_known: bool,
+    /// Run the module's tests on the archive before creating the version (stage 3b).
+    pub require_tests: bool,
 }
 
 /// `tfpub module publish` for one module folder.
@@ -90,6 +96,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
         replace_failed: req.replace_failed,
         no_code: req.no_code,
         module_known: false,
+        require_tests: req.require_tests,
     };
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;
@@ -126,8 +133,13 @@ pub async fn publish_version(
     t: Target<'_>,
     opts: CoreOptions,
 ) -> anyhow::Result<VersionPublished> {
+    let tested = match opts.require_tests {
+        true => test::gate(ctx, t.address, &t.archive.path, t.version, opts.timeout).await?,
+        false => Vec::new(),
+    };
     let c = converge::converge(ctx, t, opts).await?;
-    let mut items = c.items;
+    let mut items = tested;
+    items.extend(c.items);
     if c.end == Converged::AlreadyPublished {
         return Ok(VersionPublished {
             published: false,

@@ -1,0 +1,6 @@
+run "says_goodbye" {
+  assert {
+    condition     = output.greeting == "goodbye"
+    error_message = "the module does not say goodbye"
+  }
+}
