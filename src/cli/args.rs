@@ -350,7 +350,10 @@ pub enum RegistryCmd {
         /// Address to listen on. Non-loopback addresses require --tokens.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
-        /// JSON file mapping tokens to organizations: {"TOKEN": ["org"]}.
+        /// JSON file mapping tokens to organizations: {"TOKEN": ["org"]}, or per token
+        /// {"organizations": ["org"], "permissions": {"can-create-provider": false},
+        /// "kind": "user", "expired-at": "2030-01-01T00:00:00Z",
+        /// "private-module-registry": true} (permissions default to granted).
         #[arg(long, value_name = "FILE")]
         tokens: Option<PathBuf>,
         /// Base URL written into links (behind a proxy).

@@ -110,7 +110,7 @@ pub async fn serve(
     let data = local_data_dir(g)?;
     let mut opts = RegistryOptions::new(&data);
     if let Some(t) = tokens {
-        opts.tokens = Some(tfpub_registry::load_tokens_file(t)?);
+        opts = opts.with_grants(tfpub_registry::load_token_grants(t)?);
     }
     opts.public_url = public_url;
     opts.tls = tls;

@@ -15,6 +15,7 @@ mod hostile;
 mod hostile_client;
 mod module_publish;
 mod package;
+mod permissions;
 mod provider_publish;
 mod proxy;
 mod registry;

@@ -194,6 +194,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
+    crate::auth::require(&state, &headers, crate::auth::Need::Modules)?;
     let attrs = attributes(&body)?;
     let name = required_str(&attrs, "name")?;
     let provider = required_str(&attrs, "provider")?;
@@ -274,6 +275,7 @@ fn create_version_in(
 ) -> Reply {
     let Target(org, ns, name, provider) = t;
     authorize(state, headers, org, true)?;
+    crate::auth::require(state, headers, crate::auth::Need::Modules)?;
     let attrs = attributes(body)?;
     let version = required_str(&attrs, "version")?;
     require_semver(version)?;

@@ -181,6 +181,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
+    crate::auth::require(&state, &headers, crate::auth::Need::Providers)?;
     let attrs = attributes(&body)?;
     let name = required_str(&attrs, "name")?;
     let ns = required_str(&attrs, "namespace")?;
@@ -275,6 +276,7 @@ pub(crate) async fn create_version(
     body: Bytes,
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
+    crate::auth::require(&state, &headers, crate::auth::Need::Providers)?;
     let attrs = attributes(&body)?;
     let version = required_str(&attrs, "version")?;
     let key_id = required_str(&attrs, "key-id")?;

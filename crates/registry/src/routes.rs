@@ -9,12 +9,23 @@ use axum::Router;
 
 use crate::jsonapi::Problem;
 use crate::state::SharedState;
-use crate::{archivist, consumer, gpg_keys, guard, modules, observe, providers};
+use crate::{archivist, consumer, gpg_keys, guard, modules, observe, permissions, providers};
 
 type Routes = Router<SharedState>;
 
 pub(crate) fn router(state: SharedState) -> Router {
-    let routes = Router::new().route("/api/v2/ping", get(ping));
+    let routes = Router::new()
+        .route("/api/v2/ping", get(ping))
+        .route(ORG, get(permissions::organization))
+        .route(
+            &format!("{ORG}/entitlement-set"),
+            get(permissions::entitlement_set),
+        )
+        .route("/api/v2/account/details", get(permissions::account_details))
+        .route(
+            "/api/v2/users/{user}/authentication-tokens",
+            get(permissions::user_tokens),
+        );
     let routes = archivist_routes(consumer_routes(gpg_key_routes(provider_routes(
         module_routes(routes),
     ))));

@@ -17,6 +17,7 @@ mod error;
 mod gpg_keys;
 mod health;
 mod modules;
+mod permissions;
 mod providers;
 mod retry;
 mod server_text;
@@ -26,6 +27,7 @@ mod upload;
 
 pub use consumer::MAX_MODULE_ARCHIVE;
 pub use error::ApiError;
+pub use permissions::{Access, Need, Verdict, EXPIRY_WARNING};
 pub use retry::{Limiter, RetryPolicy};
 pub use server_text::{server_text, MAX_SERVER_TEXT};
 pub(crate) use transport::transport_error;

@@ -84,7 +84,8 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
     outcome.target = Some(ctx.target_info());
     let repo = Repo::discover(&req.repo)
         .with_context(|| format!("opening the git repository at {}", req.repo.display()))?;
-    ctx.preflight().await?;
+    let warnings = ctx.preflight(crate::api::Need::Modules).await?;
+    outcome.warnings.extend(warnings);
     let tmp = super::workdir::create()?;
     let mut tally = Tally::default();
     for m in &req.modules {

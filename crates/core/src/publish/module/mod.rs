@@ -73,7 +73,8 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     let mut outcome = Outcome::new("module publish");
     outcome.target = Some(ctx.target_info());
     let m = resolve::resolve(ctx, req)?;
-    ctx.preflight().await?;
+    let warnings = ctx.preflight(crate::api::Need::Modules).await?;
+    outcome.warnings.extend(warnings);
     let packaged = package::package_for_publish(ctx, &m.dir, req.max_size, &mut outcome)?;
     let version = m.version.to_string();
     let t = Target {

@@ -122,7 +122,7 @@ pub fn package(req: &ProviderRequest, out: &std::path::Path) -> anyhow::Result<O
 /// `tfpub provider publish`: the stages in the order they run.
 pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Outcome> {
     // A bad token or organization fails here, before seconds of zipping and signing.
-    ctx.preflight().await?;
+    ctx.preflight(crate::api::Need::Providers).await?;
     let registered;
     let signing = match &req.signer {
         KeyChoice::Key(s) => s,
