@@ -159,6 +159,9 @@ pub enum ModuleCmd {
     },
     /// Revert a revocation (the version goes back to deprecated).
     Unrevoke { module: String, version: String },
+    /// Configure a module's tests and no-code settings.
+    #[command(after_help = super::configure::CONFIGURE_EXAMPLES)]
+    Configure(super::configure::ConfigureArgs),
     /// Delete a module, or one version of it.
     #[command(after_help = "Example:\n  tfpub module delete vpc/aws 1.0.1 --yes")]
     Delete {
@@ -186,9 +189,12 @@ pub struct ModulePublishArgs {
     /// Commit SHA recorded on the version (default: HEAD).
     #[arg(long)]
     pub commit_sha: Option<String>,
-    /// Mark the module as a no-code module when creating it.
+    /// Make the module a no-code module (its no-code module enabled), after publishing.
     #[arg(long)]
     pub no_code: bool,
+    /// With --no-code: pin the no-code module to the version just published.
+    #[arg(long, requires = "no_code")]
+    pub pin_latest: bool,
     /// Run every check and print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -423,6 +429,7 @@ impl ModuleCmd {
             ModuleCmd::Revoke { .. } => "revoke",
             ModuleCmd::Unrevoke { .. } => "unrevoke",
             ModuleCmd::Delete { .. } => "delete",
+            ModuleCmd::Configure(_) => "configure",
         }
     }
 
@@ -486,6 +493,7 @@ impl ModulePublishArgs {
             version: self.version.clone(),
             commit_sha: self.commit_sha.clone(),
             no_code: self.no_code,
+            pin_latest: self.pin_latest,
             dry_run: self.dry_run,
             timeout: Duration::from_secs(self.timeout),
             allow_dirty: self.allow_dirty,

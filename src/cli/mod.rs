@@ -12,6 +12,7 @@
 //! module only routes to it.
 
 mod args;
+mod configure;
 mod error;
 mod render;
 mod session;
@@ -185,6 +186,7 @@ async fn module(
             })
             .await
         }
+        ModuleCmd::Configure(a) => configure::module_configure(g, a, progress).await,
         ModuleCmd::Delete {
             module,
             version,

@@ -14,6 +14,7 @@ mod gitlab;
 mod hostile;
 mod hostile_client;
 mod module_publish;
+mod no_code;
 mod package;
 mod permissions;
 mod provider_publish;

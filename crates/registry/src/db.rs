@@ -52,6 +52,17 @@ CREATE TABLE IF NOT EXISTS uploads (
   kind TEXT NOT NULL, target INTEGER NOT NULL,
   claimed_by TEXT, claimed_at INTEGER,
   UNIQUE (kind, target));
+CREATE TABLE IF NOT EXISTS module_settings (
+  module_id INTEGER PRIMARY KEY REFERENCES modules(id) ON DELETE CASCADE,
+  tests_enabled INTEGER, agent_mode TEXT, agent_pool TEXT,
+  vcs_identifier TEXT, vcs_oauth_token_id TEXT, vcs_display_identifier TEXT,
+  vcs_branch TEXT, vcs_tags INTEGER NOT NULL DEFAULT 0,
+  vcs_source_directory TEXT, vcs_tag_prefix TEXT);
+CREATE TABLE IF NOT EXISTS no_code_modules (
+  id INTEGER PRIMARY KEY,
+  module_id INTEGER NOT NULL UNIQUE REFERENCES modules(id) ON DELETE CASCADE,
+  enabled INTEGER NOT NULL, version_pin TEXT, variable_options TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 "#;
 
 /// Columns added after the first release, for databases created before them:

@@ -71,6 +71,17 @@ fn module_json(conn: &Connection, base: &url::Url, m: &Module) -> Result<Value, 
     }))
 }
 
+/// The module's resource with its settings (test config, VCS link, no-code module).
+pub(crate) fn module_resource(
+    conn: &Connection,
+    base: &url::Url,
+    m: &Module,
+) -> Result<Value, Problem> {
+    let mut r = module_json(conn, base, m)?;
+    crate::module_settings::decorate(conn, m, &mut r)?;
+    Ok(r)
+}
+
 fn version_json(
     conn: &Connection,
     base: &url::Url,
@@ -148,7 +159,7 @@ pub(crate) async fn list(
     let items = store::list(&conn, &org)?
         .iter()
         .filter(|m| listed(&q, needle.as_deref(), m))
-        .map(|m| module_json(&conn, &base, m))
+        .map(|m| module_resource(&conn, &base, m))
         .collect::<Result<Vec<_>, _>>()?;
     let (data, meta) = paginate(items, page, size);
     Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
@@ -210,7 +221,7 @@ pub(crate) async fn create(
     store::set_no_code(&conn, &m, no_code)?;
     Ok(doc(
         StatusCode::CREATED,
-        json!({"data": module_json(&conn, &base, &m)?}),
+        json!({"data": module_resource(&conn, &base, &m)?}),
     ))
 }
 
@@ -236,7 +247,7 @@ pub(crate) async fn get_module(
     let m = store::find(&conn, &org, &ns, &name, &provider)?;
     Ok(doc(
         StatusCode::OK,
-        json!({"data": module_json(&conn, &base, &m)?}),
+        json!({"data": module_resource(&conn, &base, &m)?}),
     ))
 }
 
@@ -462,7 +473,7 @@ pub(crate) async fn show_deprecated(
     let m = store::find(&conn, &org, &org, &name, &provider)?;
     Ok(doc(
         StatusCode::OK,
-        json!({"data": module_json(&conn, &base, &m)?}),
+        json!({"data": module_resource(&conn, &base, &m)?}),
     ))
 }
 

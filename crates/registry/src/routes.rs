@@ -9,7 +9,10 @@ use axum::Router;
 
 use crate::jsonapi::Problem;
 use crate::state::SharedState;
-use crate::{archivist, consumer, gpg_keys, guard, modules, observe, permissions, providers};
+use crate::{
+    archivist, consumer, gpg_keys, guard, module_settings, modules, no_code, observe, permissions,
+    providers,
+};
 
 type Routes = Router<SharedState>;
 
@@ -25,6 +28,13 @@ pub(crate) fn router(state: SharedState) -> Router {
         .route(
             "/api/v2/users/{user}/authentication-tokens",
             get(permissions::user_tokens),
+        )
+        .route(&format!("{ORG}/no-code-modules"), post(no_code::create))
+        .route(
+            "/api/v2/no-code-modules/{id}",
+            get(no_code::get)
+                .patch(no_code::patch)
+                .delete(no_code::delete),
         );
     let routes = archivist_routes(consumer_routes(gpg_key_routes(provider_routes(
         module_routes(routes),
@@ -56,7 +66,9 @@ fn module_routes(r: Routes) -> Routes {
     .route(&modp, delete(modules::delete_module))
     .route(
         &format!("{modp}/{{provider}}"),
-        get(modules::get_module).delete(modules::delete_provider),
+        get(modules::get_module)
+            .delete(modules::delete_provider)
+            .patch(module_settings::patch_module),
     )
     .route(
         &format!("{modp}/{{provider}}/versions"),

@@ -17,6 +17,7 @@ mod error;
 mod gpg_keys;
 mod health;
 mod modules;
+mod no_code;
 mod permissions;
 mod providers;
 mod retry;
@@ -27,6 +28,7 @@ mod upload;
 
 pub use consumer::MAX_MODULE_ARCHIVE;
 pub use error::ApiError;
+pub use no_code::{ModuleSettings, NoCodeModule, TestConfig, VarOption, VcsRepo};
 pub use permissions::{Access, Need, Verdict, EXPIRY_WARNING};
 pub use retry::{Limiter, RetryPolicy};
 pub use server_text::{server_text, MAX_SERVER_TEXT};

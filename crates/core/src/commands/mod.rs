@@ -8,6 +8,7 @@
 //! the user goes through [`Confirm`], which the caller implements.
 
 pub mod ci;
+pub mod configure;
 pub mod gpg_key;
 pub mod module;
 pub mod provider;

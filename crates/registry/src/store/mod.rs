@@ -6,7 +6,9 @@
 //! Imports only `db` (timestamps); must not import handlers, `jsonapi`, `auth` or state.
 
 pub(crate) mod gpg_keys;
+pub(crate) mod module_settings;
 pub(crate) mod modules;
+pub(crate) mod no_code;
 pub(crate) mod providers;
 pub(crate) mod uploads;
 

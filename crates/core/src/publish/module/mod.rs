@@ -49,6 +49,8 @@ pub struct ModulePublishRequest {
     pub version: Option<String>,
     pub commit_sha: Option<String>,
     pub no_code: bool,
+    /// With `no_code`: pin the no-code module to the version just published.
+    pub pin_latest: bool,
     pub dry_run: bool,
     pub timeout: Duration,
     pub allow_dirty: bool,
@@ -86,7 +88,9 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     let opts = CoreOptions {
         timeout: req.timeout,
         replace_failed: req.replace_failed,
-        no_code: req.no_code,
+        // No-code goes through the no-code module endpoints after the version is
+        // published (commands::configure::ensure_no_code), not the deprecated create flag.
+        no_code: false,
         module_known: false,
     };
     if req.dry_run {
@@ -100,6 +104,16 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     }
     let done = publish_version(ctx, t, opts).await?;
     outcome.items.extend(done.items);
+    if req.no_code {
+        let pin = req.pin_latest.then_some(version.as_str());
+        let wish = crate::commands::configure::NoCodeWish {
+            enabled: true,
+            pin,
+            options: None,
+        };
+        let item = crate::commands::configure::ensure_no_code(ctx, &m.address, &wish).await?;
+        outcome.push(item);
+    }
     outcome.published = done.published;
     outcome.outcome = if done.published {
         OutcomeKind::Published
