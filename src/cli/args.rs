@@ -159,6 +159,9 @@ pub enum ModuleCmd {
     },
     /// Revert a revocation (the version goes back to deprecated).
     Unrevoke { module: String, version: String },
+    /// Create a module linked to a VCS repository (branch- or tag-based).
+    #[command(after_help = super::configure::LINK_EXAMPLES)]
+    Link(super::configure::LinkArgs),
     /// Configure a module's tests and no-code settings.
     #[command(after_help = super::configure::CONFIGURE_EXAMPLES)]
     Configure(super::configure::ConfigureArgs),
@@ -195,6 +198,10 @@ pub struct ModulePublishArgs {
     /// With --no-code: pin the no-code module to the version just published.
     #[arg(long, requires = "no_code")]
     pub pin_latest: bool,
+    /// For a VCS-linked, tag-based module: wait (up to --timeout) until the registry has
+    /// ingested the version from its pushed tag, instead of refusing.
+    #[arg(long)]
+    pub wait_for_tag: bool,
     /// Run every check and print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -430,6 +437,7 @@ impl ModuleCmd {
             ModuleCmd::Unrevoke { .. } => "unrevoke",
             ModuleCmd::Delete { .. } => "delete",
             ModuleCmd::Configure(_) => "configure",
+            ModuleCmd::Link(_) => "link",
         }
     }
 
@@ -494,6 +502,7 @@ impl ModulePublishArgs {
             commit_sha: self.commit_sha.clone(),
             no_code: self.no_code,
             pin_latest: self.pin_latest,
+            wait_for_tag: self.wait_for_tag,
             dry_run: self.dry_run,
             timeout: Duration::from_secs(self.timeout),
             allow_dirty: self.allow_dirty,

@@ -1,5 +1,5 @@
-//! `tfpub module configure NAME/PROVIDER`: the clap arguments and the dispatch to
-//! `tfpub_core::commands::configure`.
+//! `tfpub module configure NAME/PROVIDER` and `tfpub module link NAME/PROVIDER`: the clap
+//! arguments and the dispatch to `tfpub_core::commands::{configure, link}`.
 
 use std::sync::Arc;
 
@@ -70,4 +70,59 @@ pub async fn module_configure(
 ) -> anyhow::Result<Outcome> {
     let req = a.request();
     super::online(g, progress, async |ctx| cmd::configure(ctx, &req).await).await
+}
+
+pub const LINK_EXAMPLES: &str = "\
+Examples:
+  # tag-based: versions come from semver tags pushed to the repository
+  tfpub module link vpc/aws --vcs acme/terraform-aws-vpc --oauth-token-id ot-hmAyP66qk2AMVdbJ --tags
+  # branch-based: `tfpub module publish --version X` creates versions from the branch
+  tfpub module link vpc/aws --vcs acme/terraform-aws-vpc --oauth-token-id ot-hmAyP66qk2AMVdbJ --branch main
+  # a module in a monorepo folder, with its own tag prefix
+  tfpub module link vpc/aws --vcs acme/infra --oauth-token-id ot-1 --tags --source-dir modules/vpc --tag-prefix vpc/";
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["branch", "tags"])))]
+pub struct LinkArgs {
+    /// The module, NAME/PROVIDER (without --source-dir the repository must be named
+    /// terraform-PROVIDER-NAME).
+    pub module: String,
+    /// The repository, as the VCS provider names it (ORG/REPO).
+    #[arg(long = "vcs", value_name = "ID")]
+    pub identifier: String,
+    /// The VCS connection's OAuth token id (ot-…).
+    #[arg(long, value_name = "ID")]
+    pub oauth_token_id: String,
+    /// Branch-based: publish versions from this branch.
+    #[arg(long, value_name = "B")]
+    pub branch: Option<String>,
+    /// Tag-based: every semver tag becomes a version.
+    #[arg(long)]
+    pub tags: bool,
+    /// The module's folder in the repository (monorepos).
+    #[arg(long = "source-dir", value_name = "D")]
+    pub source_dir: Option<String>,
+    /// Only tags with this prefix are versions (monorepos).
+    #[arg(long, value_name = "P", requires = "source_dir")]
+    pub tag_prefix: Option<String>,
+}
+
+/// `tfpub module link`.
+pub async fn module_link(
+    g: &GlobalArgs,
+    a: &LinkArgs,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Outcome> {
+    let req = tfpub_core::commands::link::LinkRequest {
+        module: a.module.clone(),
+        identifier: a.identifier.clone(),
+        oauth_token_id: a.oauth_token_id.clone(),
+        branch: a.branch.clone(),
+        source_directory: a.source_dir.clone(),
+        tag_prefix: a.tag_prefix.clone(),
+    };
+    super::online(g, progress, async |ctx| {
+        tfpub_core::commands::link::link(ctx, &req).await
+    })
+    .await
 }

@@ -187,6 +187,7 @@ async fn module(
             .await
         }
         ModuleCmd::Configure(a) => configure::module_configure(g, a, progress).await,
+        ModuleCmd::Link(a) => configure::module_link(g, a, progress).await,
         ModuleCmd::Delete {
             module,
             version,

@@ -26,3 +26,4 @@ mod support;
 mod sync;
 mod tls;
 mod upload_cap;
+mod vcs;

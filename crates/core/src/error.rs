@@ -119,6 +119,9 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::vocab::HexError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::commands::link::LinkError>() {
+            return ask(x);
+        }
         None
     }};
 }

@@ -38,6 +38,7 @@ mod state;
 mod stats;
 mod store;
 mod tls;
+mod vcs;
 
 use std::collections::HashMap;
 use std::fmt;

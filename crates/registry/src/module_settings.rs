@@ -34,6 +34,14 @@ pub(crate) fn decorate(conn: &Connection, m: &Module, r: &mut Value) -> Result<(
             "source-directory": v.source_directory, "tag-prefix": v.tag_prefix,
             "webhook-url": null});
         r["attributes"]["publishing-mechanism"] = json!(if v.tags { "git_tag" } else { "branch" });
+        if v.tags
+            && r["attributes"]["version-statuses"]
+                .as_array()
+                .is_some_and(Vec::is_empty)
+        {
+            // Nothing can ever be cloned here: say so instead of staying `pending`.
+            r["attributes"]["status"] = json!("setup_failed");
+        }
     }
     if let Some(n) = no_code::of_module(conn, m.id)? {
         r["attributes"]["no-code"] = json!(n.enabled);

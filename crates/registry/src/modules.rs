@@ -89,7 +89,8 @@ fn version_json(
     v: &Version,
 ) -> Result<Value, Problem> {
     let mut links = serde_json::Map::new();
-    if v.blob.is_none() {
+    // A VCS-linked module's versions are ingested from the repository, never uploaded.
+    if v.blob.is_none() && !crate::vcs::linked(conn, m)? {
         links.insert(
             "upload".into(),
             json!(upload_link(conn, base, UploadKind::Module, v.id)?),
@@ -294,7 +295,9 @@ fn create_version_in(
     let base = state.base_url(headers);
     let conn = state.conn();
     let m = store::find(&conn, org, ns, name, provider)?;
+    crate::vcs::before_version(&conn, &m)?;
     let v = store::create_version(&conn, &m, version, commit)?;
+    let v = crate::vcs::after_version(&conn, &m, v)?;
     version_doc(&conn, &base, &m, &v, StatusCode::CREATED)
 }
 
@@ -478,9 +481,9 @@ pub(crate) async fn show_deprecated(
 }
 
 /// `POST /api/v2/registry-modules` (deprecated in modules.md "Publish a Private Module from
-/// a VCS"; pytfe's `create_with_vcs_connection` still posts here) and its replacement
-/// `POST /organizations/:org/registry-modules/vcs`: publishing from VCS needs a VCS
-/// connection, which this registry has none of, so both answer the documented 422.
+/// a VCS"; pytfe's `create_with_vcs_connection` still posts here): it names no
+/// organization, so it answers the documented 422. Its replacement
+/// `POST /organizations/:org/registry-modules/vcs` stores the link (`vcs.rs`).
 pub(crate) async fn create_vcs_unsupported(body: Bytes) -> Reply {
     let attrs = attributes(&body)?;
     if attrs.get("vcs-repo").is_none_or(Value::is_null) {
@@ -489,17 +492,6 @@ pub(crate) async fn create_vcs_unsupported(body: Bytes) -> Reply {
     Err(Problem::invalid(
         "vcs-repo: this registry has no VCS connections; create the module without VCS and upload its versions",
     ))
-}
-
-/// The org-scoped form of [`create_vcs_unsupported`].
-pub(crate) async fn create_vcs_unsupported_in(
-    State(state): State<SharedState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    create_vcs_unsupported(body).await
 }
 
 /// `POST /api/v2/registry-modules/actions/delete/:org/:name` (deprecated, modules.md

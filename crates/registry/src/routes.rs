@@ -11,7 +11,7 @@ use crate::jsonapi::Problem;
 use crate::state::SharedState;
 use crate::{
     archivist, consumer, gpg_keys, guard, module_settings, modules, no_code, observe, permissions,
-    providers,
+    providers, vcs,
 };
 
 type Routes = Router<SharedState>;
@@ -90,10 +90,7 @@ fn module_routes(r: Routes) -> Routes {
         "/api/v2/registry-modules",
         post(modules::create_vcs_unsupported),
     )
-    .route(
-        &format!("{ORG}/registry-modules/vcs"),
-        post(modules::create_vcs_unsupported_in),
-    )
+    .route(&format!("{ORG}/registry-modules/vcs"), post(vcs::create))
     .route(
         "/api/v2/registry-modules/show/{org}/{name}/{provider}",
         get(modules::show_deprecated),

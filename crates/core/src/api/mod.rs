@@ -25,6 +25,7 @@ mod server_text;
 mod transport;
 mod types;
 mod upload;
+mod vcs;
 
 pub use consumer::MAX_MODULE_ARCHIVE;
 pub use error::ApiError;
@@ -35,3 +36,4 @@ pub use server_text::{server_text, MAX_SERVER_TEXT};
 pub(crate) use transport::transport_error;
 pub use transport::{Client, ClientOptions, LogFn, MAX_API_BODY};
 pub use types::*;
+pub use vcs::VcsLinkRequest;

@@ -70,6 +70,11 @@ fn text(v: &Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(server_text)
 }
 
+/// The settings in a module resource (`data` of a module document).
+pub(super) fn settings_from_doc(d: &Value) -> ModuleSettings {
+    settings_of(d)
+}
+
 fn settings_of(d: &Value) -> ModuleSettings {
     let a = &d["attributes"];
     let tc = &a["test-config"];

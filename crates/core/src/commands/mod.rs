@@ -10,6 +10,7 @@
 pub mod ci;
 pub mod configure;
 pub mod gpg_key;
+pub mod link;
 pub mod module;
 pub mod provider;
 pub mod whoami;

@@ -106,3 +106,12 @@ pub(crate) fn set_vcs(conn: &Connection, module_id: i64, v: &VcsLink) -> StoreRe
     )?;
     Ok(())
 }
+
+/// Marks a version failed with `error` (a VCS version this registry cannot ingest).
+pub(crate) fn fail_version(conn: &Connection, version_id: i64, error: &str) -> StoreResult<()> {
+    conn.execute(
+        "UPDATE module_versions SET status='reg_ingress_failed', error=?1, updated_at=?2 WHERE id=?3",
+        params![error, crate::db::now(), version_id],
+    )?;
+    Ok(())
+}

@@ -2,7 +2,8 @@
 //!
 //! 1. [`resolve`](mod@resolve): name, provider, version and commit (flags, folder name, tfpub.toml, git);
 //! 2. preflight: the token and the organization ([`Context::preflight`]), before anything
-//!    is built;
+//!    is built; then a VCS-linked module takes the [`vcs`] branch (tag-based: refused or
+//!    `--wait-for-tag`; branch-based: the version is created, nothing uploaded);
 //! 3. [`package`](mod@package): the deterministic archive;
 //! 4. [`converge`]: observe ([`observe`]) → decide ([`decide`], pure) → act, until the
 //!    registry holds the version or refuses it;
@@ -23,6 +24,7 @@ pub mod manage;
 pub mod observe;
 pub mod package;
 pub mod resolve;
+pub(crate) mod vcs;
 pub mod verify;
 pub mod wait;
 
@@ -51,6 +53,9 @@ pub struct ModulePublishRequest {
     pub no_code: bool,
     /// With `no_code`: pin the no-code module to the version just published.
     pub pin_latest: bool,
+    /// For a VCS-linked, tag-based module: wait until the registry has ingested the
+    /// version from its tag instead of refusing.
+    pub wait_for_tag: bool,
     pub dry_run: bool,
     pub timeout: Duration,
     pub allow_dirty: bool,
@@ -77,6 +82,9 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     let m = resolve::resolve(ctx, req)?;
     let warnings = ctx.preflight(crate::api::Need::Modules).await?;
     outcome.warnings.extend(warnings);
+    if vcs::publish_linked(ctx, &m, req, &mut outcome).await? {
+        return Ok(outcome);
+    }
     let packaged = package::package_for_publish(ctx, &m.dir, req.max_size, &mut outcome)?;
     let version = m.version.to_string();
     let t = Target {
