@@ -162,6 +162,10 @@ pub enum ModuleCmd {
     /// Create a module linked to a VCS repository (branch- or tag-based).
     #[command(after_help = super::configure::LINK_EXAMPLES)]
     Link(super::configure::LinkArgs),
+    /// Add a public registry module to the organization's registry (HCP Terraform), or
+    /// remove it.
+    #[command(after_help = super::configure::MODULE_CURATE_EXAMPLES)]
+    Curate(super::configure::CurateArgs),
     /// Configure a module's tests and no-code settings.
     #[command(after_help = super::configure::CONFIGURE_EXAMPLES)]
     Configure(super::configure::ConfigureArgs),
@@ -294,6 +298,10 @@ pub struct ProviderFilesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ProviderCmd {
+    /// Add a public registry provider to the organization's registry (HCP Terraform), or
+    /// remove it.
+    #[command(after_help = super::configure::PROVIDER_CURATE_EXAMPLES)]
+    Curate(super::configure::CurateArgs),
     /// Publish a provider version with all its platforms.
     #[command(
         after_help = "Examples:\n  tfpub provider publish dist/\n  tfpub provider publish --name demo --version 1.0.0 --protocols 6.0 \\\n      --binary linux_amd64=bin/linux/terraform-provider-demo --binary darwin_arm64=bin/mac/terraform-provider-demo"
@@ -438,6 +446,7 @@ impl ModuleCmd {
             ModuleCmd::Delete { .. } => "delete",
             ModuleCmd::Configure(_) => "configure",
             ModuleCmd::Link(_) => "link",
+            ModuleCmd::Curate(_) => "curate",
         }
     }
 
@@ -488,6 +497,7 @@ impl ProviderCmd {
             ProviderCmd::Package { .. } => "package",
             ProviderCmd::Versions { .. } => "versions",
             ProviderCmd::Delete { .. } => "delete",
+            ProviderCmd::Curate(_) => "curate",
         }
     }
 }

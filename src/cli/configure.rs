@@ -1,5 +1,5 @@
-//! `tfpub module configure NAME/PROVIDER` and `tfpub module link NAME/PROVIDER`: the clap
-//! arguments and the dispatch to `tfpub_core::commands::{configure, link}`.
+//! `tfpub module configure`, `tfpub module link` and `tfpub module|provider curate`: the
+//! clap arguments and the dispatch to `tfpub_core::commands::{configure, link, curate}`.
 
 use std::sync::Arc;
 
@@ -123,6 +123,39 @@ pub async fn module_link(
     };
     super::online(g, progress, async |ctx| {
         tfpub_core::commands::link::link(ctx, &req).await
+    })
+    .await
+}
+
+pub const MODULE_CURATE_EXAMPLES: &str = "\
+Examples:
+  tfpub module curate terraform-aws-modules/vpc/aws
+  tfpub module curate terraform-aws-modules/vpc/aws --remove --json";
+
+pub const PROVIDER_CURATE_EXAMPLES: &str = "\
+Examples:
+  tfpub provider curate hashicorp/aws
+  tfpub provider curate hashicorp/aws --remove";
+
+#[derive(Debug, Args)]
+pub struct CurateArgs {
+    /// The public registry address: NAMESPACE/NAME/PROVIDER for a module,
+    /// NAMESPACE/NAME for a provider.
+    pub entry: String,
+    /// Remove the public entry instead of adding it.
+    #[arg(long)]
+    pub remove: bool,
+}
+
+/// `tfpub module curate` (`module` = true) and `tfpub provider curate`.
+pub async fn curate(
+    g: &GlobalArgs,
+    a: &CurateArgs,
+    module: bool,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Outcome> {
+    super::online(g, progress, async |ctx| {
+        tfpub_core::commands::curate::curate(ctx, &a.entry, module, a.remove).await
     })
     .await
 }

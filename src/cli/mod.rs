@@ -188,6 +188,7 @@ async fn module(
         }
         ModuleCmd::Configure(a) => configure::module_configure(g, a, progress).await,
         ModuleCmd::Link(a) => configure::module_link(g, a, progress).await,
+        ModuleCmd::Curate(a) => configure::curate(g, a, true, progress).await,
         ModuleCmd::Delete {
             module,
             version,
@@ -243,6 +244,7 @@ async fn provider(
         ProviderCmd::Versions { name } => {
             online(g, progress, async |ctx| cmd::versions(ctx, name).await).await
         }
+        ProviderCmd::Curate(a) => configure::curate(g, a, false, progress).await,
         ProviderCmd::Delete { name, version, yes } => {
             let prompt = render::Prompt { yes: *yes };
             let version = version.as_deref();

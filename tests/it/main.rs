@@ -5,6 +5,7 @@ mod action;
 mod api;
 mod cli;
 mod conformance;
+mod curation;
 mod dirty;
 mod ecosystem;
 mod errors;

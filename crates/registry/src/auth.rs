@@ -92,7 +92,6 @@ fn expired(state: &AppState, token: Option<&str>) -> bool {
 
 /// What a write needs beyond access to the organization.
 #[derive(Debug, Clone, Copy)]
-#[allow(dead_code)] // the public variants are for curation (issue 19, point 7)
 pub(crate) enum Need {
     /// Create or change private modules (Manage Private Registry).
     Modules,

@@ -58,6 +58,11 @@ CREATE TABLE IF NOT EXISTS module_settings (
   vcs_identifier TEXT, vcs_oauth_token_id TEXT, vcs_display_identifier TEXT,
   vcs_branch TEXT, vcs_tags INTEGER NOT NULL DEFAULT 0,
   vcs_source_directory TEXT, vcs_tag_prefix TEXT);
+CREATE TABLE IF NOT EXISTS curated_modules (
+  id INTEGER PRIMARY KEY,
+  org TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, provider TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (org, namespace, name, provider));
 CREATE TABLE IF NOT EXISTS no_code_modules (
   id INTEGER PRIMARY KEY,
   module_id INTEGER NOT NULL UNIQUE REFERENCES modules(id) ON DELETE CASCADE,

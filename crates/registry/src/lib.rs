@@ -20,6 +20,7 @@ mod archivist;
 mod auth;
 mod blobs;
 mod consumer;
+mod curation;
 mod datadir;
 mod db;
 mod faults;

@@ -157,11 +157,13 @@ pub(crate) async fn list(
     let base = state.base_url(&headers);
     let conn = state.conn();
     let needle = q.get("q").map(|s| s.to_lowercase());
-    let items = store::list(&conn, &org)?
+    let mut items = store::list(&conn, &org)?
         .iter()
         .filter(|m| listed(&q, needle.as_deref(), m))
         .map(|m| module_resource(&conn, &base, m))
         .collect::<Result<Vec<_>, _>>()?;
+    drop(conn);
+    items.extend(crate::curation::listed(&state, &headers, &org, &q)?);
     let (data, meta) = paginate(items, page, size);
     Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
 }
@@ -206,8 +208,11 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
-    crate::auth::require(&state, &headers, crate::auth::Need::Modules)?;
     let attrs = attributes(&body)?;
+    if attrs.get("registry-name").and_then(Value::as_str) == Some("public") {
+        return crate::curation::create_module(&state, &headers, &org, &attrs);
+    }
+    crate::auth::require(&state, &headers, crate::auth::Need::Modules)?;
     let name = required_str(&attrs, "name")?;
     let provider = required_str(&attrs, "provider")?;
     check_new_module(&attrs, name, provider)?;
@@ -241,6 +246,9 @@ pub(crate) async fn get_module(
     Path((org, registry, ns, name, provider)): Path<ModPath>,
     headers: HeaderMap,
 ) -> Reply {
+    if registry == "public" {
+        return crate::curation::get_module(&state, &headers, (&org, &ns, &name, &provider));
+    }
     authorize(&state, &headers, &org, false)?;
     private_only(&registry)?;
     let base = state.base_url(&headers);
@@ -268,6 +276,9 @@ pub(crate) async fn delete_provider(
     Path((org, registry, ns, name, provider)): Path<ModPath>,
     headers: HeaderMap,
 ) -> Reply {
+    if registry == "public" {
+        return crate::curation::delete_module(&state, &headers, (&org, &ns, &name, &provider));
+    }
     authorize(&state, &headers, &org, true)?;
     private_only(&registry)?;
     let conn = state.conn();

@@ -181,11 +181,11 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
-    crate::auth::require(&state, &headers, crate::auth::Need::Providers)?;
     let attrs = attributes(&body)?;
     let name = required_str(&attrs, "name")?;
     let ns = required_str(&attrs, "namespace")?;
     let registry = required_str(&attrs, "registry-name")?;
+    crate::auth::require(&state, &headers, crate::curation::provider_need(registry))?;
     if registry != "private" && registry != "public" {
         return Err(Problem::invalid(format!(
             "registry-name must be \"private\" or \"public\", not {registry:?}"
@@ -229,6 +229,7 @@ pub(crate) async fn delete_provider(
     headers: HeaderMap,
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
+    crate::auth::require(&state, &headers, crate::curation::provider_need(&registry))?;
     let conn = state.conn();
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     store::delete(&conn, &p)?;

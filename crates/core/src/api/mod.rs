@@ -13,6 +13,7 @@
 //! ids and digests are the types of [`crate::vocab`].
 
 mod consumer;
+mod curation;
 mod error;
 mod gpg_keys;
 mod health;
@@ -28,6 +29,7 @@ mod upload;
 mod vcs;
 
 pub use consumer::MAX_MODULE_ARCHIVE;
+pub use curation::PublicEntry;
 pub use error::ApiError;
 pub use no_code::{ModuleSettings, NoCodeModule, TestConfig, VarOption, VcsRepo};
 pub use permissions::{Access, Need, Verdict, EXPIRY_WARNING};

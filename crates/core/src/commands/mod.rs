@@ -9,6 +9,7 @@
 
 pub mod ci;
 pub mod configure;
+pub mod curate;
 pub mod gpg_key;
 pub mod link;
 pub mod module;

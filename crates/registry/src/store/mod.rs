@@ -5,6 +5,7 @@
 //!
 //! Imports only `db` (timestamps); must not import handlers, `jsonapi`, `auth` or state.
 
+pub(crate) mod curation;
 pub(crate) mod gpg_keys;
 pub(crate) mod module_settings;
 pub(crate) mod modules;
