@@ -181,6 +181,22 @@ async fn no_code_on_with_a_pin_and_variable_options_then_off() {
 async fn publish_no_code_pin_latest_goes_through_the_no_code_module() {
     let t = TestRegistry::start().await;
     let api = Api::new(&t.reg, TEST_TOKEN);
+    // --dry-run plans it and changes nothing.
+    let doc = ok_json(
+        &run(publish(
+            &t,
+            "1.0.0",
+            &["--no-code", "--pin-latest", "--dry-run"],
+        ))
+        .await,
+    );
+    assert_eq!(
+        item_with(&doc, "enable its no-code module pinned")["action"],
+        "planned",
+        "{doc}"
+    );
+    assert_eq!(api.get(&module_path()).await.0, StatusCode::NOT_FOUND);
+
     let doc = ok_json(&run(publish(&t, "1.0.0", &["--no-code", "--pin-latest"])).await);
     assert_eq!(
         item_with(&doc, "pinned to 1.0.0")["action"],

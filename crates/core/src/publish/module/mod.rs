@@ -104,6 +104,17 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;
         outcome.push(converge::plan(ctx, t, opts).await?);
+        if req.no_code {
+            let pin = if req.pin_latest {
+                " pinned to this version"
+            } else {
+                ""
+            };
+            outcome.push(
+                Item::new(ItemKind::Module, m.address.to_string(), Action::Planned)
+                    .detail(format!("enable its no-code module{pin}")),
+            );
+        }
         let a = &packaged.archive;
         outcome
             .items
