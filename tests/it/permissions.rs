@@ -144,7 +144,25 @@ async fn a_provider_publish_the_token_may_not_do_is_refused_before_anything_is_b
         ))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(!r.stderr.contains("signing"), "{}", r.stderr);
+    // Nor was the signing key registered (that happens before the provider is created).
+    let (status, keys) = api
+        .get(&format!(
+            "/api/registry/private/v2/gpg-keys?filter%5Bnamespace%5D={ORG}"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(keys["data"], json!([]), "{keys}");
+    // The same release published with a token that may: the key is registered then,
+    // so the check above could have failed.
+    let mut c = t.tfpub_http();
+    publish_provider(&mut c, scratch.path());
+    ok_json(&run(c).await);
+    let (_, keys) = api
+        .get(&format!(
+            "/api/registry/private/v2/gpg-keys?filter%5Bnamespace%5D={ORG}"
+        ))
+        .await;
+    assert_eq!(keys["data"].as_array().map(Vec::len), Some(1), "{keys}");
 
     // The same token publishes a module, with the expiry warning in the result.
     let mut c = as_token(&t, MODULES_ONLY);
