@@ -206,3 +206,43 @@ async fn link_refusals_name_the_problem_and_create_nothing() {
     assert!(r.json()["error"].to_string().contains("without a VCS link"));
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_skips_a_vcs_linked_module_saying_why_and_uploads_nothing() {
+    use crate::support::git::{commit, tag};
+    let t = TestRegistry::start().await;
+    let api = Api::new(&t.reg, TEST_TOKEN);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("terraform-null-greeting");
+    std::fs::create_dir_all(&dir).unwrap();
+    let repo = git2::Repository::init(&dir).unwrap();
+    let c = commit(
+        &repo,
+        &[("main.tf", "output \"x\" {\n  value = 1\n}\n")],
+        "one",
+    );
+    tag(&repo, "v1.0.0", c, false);
+    ok_json(&run(link(&t, &["--tags"])).await);
+
+    let mut c = t.tfpub_http();
+    c.args(["module", "sync", "--json"])
+        .arg(&dir)
+        .current_dir(&dir);
+    let doc = ok_json(&run(c).await);
+    let item = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["action"] == "skipped" && i["kind"] == "module")
+        .unwrap_or_else(|| panic!("no skipped module item: {doc:#}"))
+        .clone();
+    assert!(
+        item["detail"].as_str().unwrap().contains("tag-based"),
+        "{item}"
+    );
+    assert!(api
+        .module_version("greeting", "null", "1.0.0")
+        .await
+        .is_none());
+    t.stop().await;
+}

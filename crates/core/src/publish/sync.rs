@@ -131,6 +131,12 @@ async fn sync_module(
     if req.dry_run || plan.publish.is_empty() {
         return Ok(());
     }
+    if module.is_some() {
+        if let Some(why) = super::module::vcs::sync_skip_reason(ctx, &addr).await? {
+            outcome.push(Item::new(ItemKind::Module, &id, Action::Skipped).detail(why));
+            return Ok(());
+        }
+    }
     if module.is_none() {
         match ensure_module(ctx, &addr, req.core.no_code).await {
             Ok(it) => outcome.push(it),

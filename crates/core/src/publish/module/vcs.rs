@@ -156,3 +156,25 @@ async fn branch_based(
         .await?;
     Ok(())
 }
+
+/// For `module sync`: why a VCS-linked module's tags are not uploaded, or `None` when it
+/// has no link (or does not exist yet).
+pub(crate) async fn sync_skip_reason(
+    ctx: &Context,
+    addr: &crate::vocab::ModuleAddress,
+) -> anyhow::Result<Option<String>> {
+    let Some(vcs) = ctx.client.module_settings(addr).await?.and_then(|s| s.vcs) else {
+        return Ok(None);
+    };
+    Ok(Some(if vcs.tags {
+        format!(
+            "linked to {} and tag-based: the registry ingests pushed tags itself; nothing uploaded",
+            vcs.identifier
+        )
+    } else {
+        format!(
+            "linked to {} (branch {}): versions are created with `tfpub module publish --version V`, not uploaded",
+            vcs.identifier, vcs.branch
+        )
+    }))
+}
