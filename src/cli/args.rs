@@ -187,6 +187,16 @@ pub enum ModuleCmd {
         module: String,
         version: String,
     },
+    /// Create a module linked to a VCS repository (branch- or tag-based).
+    #[command(after_help = super::configure::LINK_EXAMPLES)]
+    Link(super::configure::LinkArgs),
+    /// Add a public registry module to the organization's registry (HCP Terraform), or
+    /// remove it.
+    #[command(after_help = super::configure::MODULE_CURATE_EXAMPLES)]
+    Curate(super::configure::CurateArgs),
+    /// Configure a module's tests and no-code settings.
+    #[command(after_help = super::configure::CONFIGURE_EXAMPLES)]
+    Configure(super::configure::ConfigureArgs),
     /// Delete a module, or one version of it.
     #[command(after_help = "Example:\n  tfpub module delete vpc/aws 1.0.1 --yes")]
     Delete {
@@ -217,9 +227,16 @@ pub struct ModulePublishArgs {
     /// Commit SHA recorded on the version (default: HEAD).
     #[arg(long)]
     pub commit_sha: Option<String>,
-    /// Mark the module as a no-code module when creating it.
+    /// Make the module a no-code module (its no-code module enabled), after publishing.
     #[arg(long)]
     pub no_code: bool,
+    /// With --no-code: pin the no-code module to the version just published.
+    #[arg(long, requires = "no_code")]
+    pub pin_latest: bool,
+    /// For a VCS-linked, tag-based module: wait (up to --timeout) until the registry has
+    /// ingested the version from its pushed tag, instead of refusing.
+    #[arg(long)]
+    pub wait_for_tag: bool,
     /// Run every check and print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -329,6 +346,10 @@ pub struct ProviderFilesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ProviderCmd {
+    /// Add a public registry provider to the organization's registry (HCP Terraform), or
+    /// remove it.
+    #[command(after_help = super::configure::PROVIDER_CURATE_EXAMPLES)]
+    Curate(super::configure::CurateArgs),
     /// Publish a provider version with all its platforms.
     #[command(
         after_help = "Examples:\n  tfpub provider publish dist/\n  tfpub provider publish --name demo --version 1.0.0 --protocols 6.0 \\\n      --binary linux_amd64=bin/linux/terraform-provider-demo --binary darwin_arm64=bin/mac/terraform-provider-demo"
@@ -432,7 +453,10 @@ pub enum RegistryCmd {
         /// Address to listen on. Non-loopback addresses require --tokens.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
-        /// JSON file mapping tokens to organizations: {"TOKEN": ["org"]}.
+        /// JSON file mapping tokens to organizations: {"TOKEN": ["org"]}, or per token
+        /// {"organizations": ["org"], "permissions": {"can-create-provider": false},
+        /// "kind": "user", "expired-at": "2030-01-01T00:00:00Z",
+        /// "private-module-registry": true} (permissions default to granted).
         #[arg(long, value_name = "FILE")]
         tokens: Option<PathBuf>,
         /// Base URL written into links (behind a proxy).
@@ -514,6 +538,9 @@ impl ModuleCmd {
             ModuleCmd::List(_) => "list",
             ModuleCmd::Show(_) => "show",
             ModuleCmd::Pull(_) => "pull",
+            ModuleCmd::Configure(_) => "configure",
+            ModuleCmd::Link(_) => "link",
+            ModuleCmd::Curate(_) => "curate",
         }
     }
 
@@ -568,6 +595,7 @@ impl ProviderCmd {
             ProviderCmd::List(_) => "list",
             ProviderCmd::Show(_) => "show",
             ProviderCmd::Pull(_) => "pull",
+            ProviderCmd::Curate(_) => "curate",
         }
     }
 }
@@ -581,6 +609,8 @@ impl ModulePublishArgs {
             version: self.version.clone(),
             commit_sha: self.commit_sha.clone(),
             no_code: self.no_code,
+            pin_latest: self.pin_latest,
+            wait_for_tag: self.wait_for_tag,
             dry_run: self.dry_run,
             timeout: Duration::from_secs(self.timeout),
             allow_dirty: self.allow_dirty,

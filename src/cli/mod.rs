@@ -15,6 +15,7 @@
 
 mod args;
 mod component;
+mod configure;
 mod error;
 mod gpg_key;
 mod module_test;
@@ -202,6 +203,9 @@ async fn module(
             })
             .await
         }
+        ModuleCmd::Configure(a) => configure::module_configure(g, a, progress).await,
+        ModuleCmd::Link(a) => configure::module_link(g, a, progress).await,
+        ModuleCmd::Curate(a) => configure::curate(g, a, true, progress).await,
         ModuleCmd::Delete {
             module,
             version,
@@ -261,6 +265,7 @@ async fn provider(
         ProviderCmd::Versions { name } => {
             online(g, progress, async |ctx| cmd::versions(ctx, name).await).await
         }
+        ProviderCmd::Curate(a) => configure::curate(g, a, false, progress).await,
         ProviderCmd::Delete { name, version, yes } => {
             let prompt = render::Prompt { yes: *yes };
             let version = version.as_deref();

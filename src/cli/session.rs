@@ -113,7 +113,7 @@ pub async fn serve(g: &GlobalArgs, listen: SocketAddr, s: Serve<'_>) -> anyhow::
     let data = local_data_dir(g)?;
     let mut opts = RegistryOptions::new(&data);
     if let Some(t) = s.tokens {
-        opts.tokens = Some(tfpub_registry::load_tokens_file(t)?);
+        opts = opts.with_grants(tfpub_registry::load_token_grants(t)?);
     }
     opts.public_url = s.public_url;
     opts.tls = s.tls;

@@ -211,12 +211,10 @@ async fn documented_endpoints_and_error_shapes() {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 
-    // VCS publishing (deprecated and current path): the documented 422, JSON:API shaped
+    // VCS publishing, deprecated path (no organization): the documented 422, JSON:API
+    // shaped. The current path stores the link (issue 19; tests/it/vcs.rs).
     let vcs = json!({"vcs-repo": {"identifier": "o/terraform-aws-x", "oauth-token-id": "ot-1", "display_identifier": "o/terraform-aws-x"}});
-    for p in [
-        "/api/v2/registry-modules".to_string(),
-        format!("/api/v2/organizations/{ORG}/registry-modules/vcs"),
-    ] {
+    for p in ["/api/v2/registry-modules".to_string()] {
         let (s, v) = api.post(&p, vcs.clone()).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}: {v}");
         assert_eq!(v["errors"][0]["status"], "422", "{v}");
@@ -225,6 +223,21 @@ async fn documented_endpoints_and_error_shapes() {
             .unwrap()
             .contains("vcs-repo"));
     }
+    let p = format!("/api/v2/organizations/{ORG}/registry-modules/vcs");
+    let (s, v) = api.post(&p, vcs.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}: {v}");
+    assert_eq!(
+        v["data"]["attributes"]["vcs-repo"]["identifier"],
+        "o/terraform-aws-x"
+    );
+    let (s, v) = api
+        .post(&p, json!({"vcs-repo": {"oauth-token-id": "ot-1"}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}: {v}");
+    assert!(v["errors"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("vcs-repo"));
 
     // A method the endpoint does not have: the JSON:API 404, not an empty 405.
     let (s, v) = api.get(&format!("{m}/versions")).await;

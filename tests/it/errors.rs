@@ -73,7 +73,10 @@ async fn api_layer_rejected_token() {
         target,
         progress: Arc::new(Silent),
     };
-    let err = ctx.preflight().await.unwrap_err();
+    let err = ctx
+        .preflight(tfpub_core::api::Need::Modules)
+        .await
+        .unwrap_err();
     server.abort();
 
     assert_eq!(info(&err).kind, Some(ErrorKind::Unauthorized));

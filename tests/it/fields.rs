@@ -393,6 +393,33 @@ async fn emitted(t: &TestRegistry) -> Emitted {
     }
     let pending = api.create_module_version("greeting", "1.1.0").await;
     assert!(!pending.is_empty());
+    // Module settings (issue 19): test config, a no-code module, a VCS-linked module
+    // (monorepo folder and tag prefix) and a curated public module.
+    let (s, doc) = api
+        .patch(&m, json!({"test-config": {"tests-enabled": true, "agent-execution-mode": "agent", "agent-pool-id": "apool-1"}}))
+        .await;
+    assert_eq!(s, 200, "{doc}");
+    let module_id = doc["data"]["id"].as_str().unwrap().to_string();
+    let nc = json!({"data": {"type": "no-code-modules", "attributes": {"enabled": true},
+        "relationships": {"registry-module": {"data": {"id": module_id, "type": "registry-modules"}}}}});
+    let (s, doc) = api
+        .send(
+            reqwest::Method::POST,
+            &format!("{o}/no-code-modules"),
+            Some(nc),
+        )
+        .await;
+    assert_eq!(s, 201, "{doc}");
+    let vcs = json!({"vcs-repo": {"identifier": "acme-gh/infra", "oauth-token-id": "ot-1",
+        "display_identifier": "acme-gh/infra", "tags": true, "source-directory": "modules/vpc",
+        "tag-prefix": "vpc/"}, "name": "vpc", "provider": "aws"});
+    let (s, doc) = api.post(&format!("{o}/registry-modules/vcs"), vcs).await;
+    assert_eq!(s, 201, "{doc}");
+    answers.push(doc);
+    let public = json!({"name": "vpc", "namespace": "terraform-aws-modules", "provider": "aws", "registry-name": "public"});
+    let (s, doc) = api.post(&format!("{o}/registry-modules"), public).await;
+    assert_eq!(s, 201, "{doc}");
+    answers.push(doc);
     let (s, _) = api
         .post(
             &format!("{o}/registry-providers/private/{ORG}/greet/versions"),

@@ -451,6 +451,10 @@ async fn handle(
         )
             .into_response(),
         // --- modules
+        // The permission preflight's reads (organization permissions, entitlement set,
+        // account) have no sample in the reference pages: answered as a server without
+        // them, which the client must take as "unknown", never as a refusal.
+        ("GET", ["api", "v2", "organizations", ORG] | ["api", "v2", "organizations", ORG, "entitlement-set"] | ["api", "v2", "account", "details"]) => not_found(),
         ("GET", ["api", "v2", "organizations", ORG, "registry-modules"]) => {
             let items: Vec<Value> = w
                 .modules

@@ -137,6 +137,12 @@ macro_rules! ask_layers {
         if let Some(x) = e.downcast_ref::<crate::commands::module_tests::TestVarError>() {
             return ask(x);
         }
+        if let Some(x) = e.downcast_ref::<crate::commands::link::LinkError>() {
+            return ask(x);
+        }
+        if let Some(x) = e.downcast_ref::<crate::commands::curate::CurateError>() {
+            return ask(x);
+        }
         None
     }};
 }

@@ -1,11 +1,13 @@
 //! Who may use which organization: the bearer token against the tokens file, or easy
 //! local mode (any token; writes need one).
 //!
-//! Imports `state` and `jsonapi` only; must not import handlers or stores.
+//! Imports `state`, `jsonapi` and the grant types of `permissions` only; must not import
+//! handlers or stores.
 
 use axum::http::HeaderMap;
 
 use crate::jsonapi::Problem;
+use crate::permissions::TokenGrant;
 use crate::state::AppState;
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -42,6 +44,9 @@ pub(crate) fn authorize(
             let orgs = token
                 .and_then(|t| map.get(t))
                 .ok_or_else(Problem::unauthorized)?;
+            if expired(state, token) {
+                return Err(Problem::unauthorized());
+            }
             if orgs.iter().any(|o| o == org) {
                 Ok(())
             } else {
@@ -51,4 +56,73 @@ pub(crate) fn authorize(
             }
         }
     }
+}
+
+/// The caller of a request: its bearer token (if any) and what the token may do.
+pub(crate) struct Caller {
+    pub token: Option<String>,
+    pub grant: TokenGrant,
+}
+
+/// The grant of the request's token: its object-form entry in the tokens file, else
+/// everything on the organizations of its list-form entry (or, in easy mode, on any).
+pub(crate) fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
+    let token = bearer(headers);
+    let grant = token
+        .and_then(|t| state.grants.get(t).cloned())
+        .unwrap_or_else(|| {
+            let orgs = token
+                .and_then(|t| state.tokens.as_ref()?.get(t).cloned())
+                .unwrap_or_default();
+            TokenGrant::all(orgs)
+        });
+    Caller {
+        token: token.map(str::to_string),
+        grant,
+    }
+}
+
+fn expired(state: &AppState, token: Option<&str>) -> bool {
+    let now = chrono::Utc::now();
+    token
+        .and_then(|t| state.grants.get(t))
+        .and_then(|g| g.expired_at)
+        .is_some_and(|at| at <= now)
+}
+
+/// What a write needs beyond access to the organization.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Need {
+    /// Create or change private modules (Manage Private Registry).
+    Modules,
+    /// Create or change private providers (Manage Private Registry).
+    Providers,
+    /// Add or remove public registry entries (curation).
+    PublicModules,
+    PublicProviders,
+}
+
+/// Refuses (403, as HCP Terraform does) a write the token's grant does not allow.
+pub(crate) fn require(state: &AppState, headers: &HeaderMap, need: Need) -> Result<(), Problem> {
+    let g = caller(state, headers).grant;
+    let p = &g.permissions;
+    let (ok, what) = match need {
+        Need::Modules => (p.can_create_module, "manage private modules"),
+        Need::Providers => (p.can_create_provider, "manage private providers"),
+        Need::PublicModules => (p.can_manage_public_modules, "manage public modules"),
+        Need::PublicProviders => (p.can_manage_public_providers, "manage public providers"),
+    };
+    if ok && g.private_module_registry {
+        return Ok(());
+    }
+    let why = if g.private_module_registry {
+        format!("this token may not {what} in this organization")
+    } else {
+        "the organization is not entitled to the private registry".to_string()
+    };
+    Err(Problem::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "forbidden",
+        why,
+    ))
 }

@@ -75,6 +75,22 @@ CREATE TABLE IF NOT EXISTS test_vars (
   category TEXT NOT NULL, sensitive INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL, version_id TEXT NOT NULL,
   UNIQUE (module_id, key));
+CREATE TABLE IF NOT EXISTS module_settings (
+  module_id INTEGER PRIMARY KEY REFERENCES modules(id) ON DELETE CASCADE,
+  tests_enabled INTEGER, agent_mode TEXT, agent_pool TEXT,
+  vcs_identifier TEXT, vcs_oauth_token_id TEXT, vcs_display_identifier TEXT,
+  vcs_branch TEXT, vcs_tags INTEGER NOT NULL DEFAULT 0,
+  vcs_source_directory TEXT, vcs_tag_prefix TEXT);
+CREATE TABLE IF NOT EXISTS curated_modules (
+  id INTEGER PRIMARY KEY,
+  org TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, provider TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (org, namespace, name, provider));
+CREATE TABLE IF NOT EXISTS no_code_modules (
+  id INTEGER PRIMARY KEY,
+  module_id INTEGER NOT NULL UNIQUE REFERENCES modules(id) ON DELETE CASCADE,
+  enabled INTEGER NOT NULL, version_pin TEXT, variable_options TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 "#;
 
 /// Stack component configurations and their versions (stack-component-configurations.md):

@@ -21,14 +21,18 @@ mod auth;
 mod blobs;
 mod components;
 mod consumer;
+mod curation;
 mod datadir;
 mod db;
 mod faults;
 mod gpg_keys;
 mod guard;
 mod jsonapi;
+mod module_settings;
 mod modules;
+mod no_code;
 mod observe;
+mod permissions;
 mod providers;
 mod routes;
 mod runner;
@@ -38,6 +42,7 @@ mod stats;
 mod store;
 mod tests_api;
 mod tls;
+mod vcs;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -47,6 +52,7 @@ use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "faults")]
 pub use faults::Faults;
+pub use permissions::{Permissions, TokenGrant, TokenKind};
 pub use runner::DEFAULT_TEST_TIME_LIMIT;
 pub use server::ConnLimits;
 pub use stats::Stats;
@@ -82,7 +88,7 @@ pub enum RegistryError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("tokens file {path} is not JSON of the form {{\"TOKEN\": [\"org\", ...]}}: {source}")]
+    #[error("tokens file {path} is not JSON of the form {{\"TOKEN\": [\"org\", ...]}} or {{\"TOKEN\": {{\"organizations\": [\"org\"], \"permissions\": {{...}}}}}}: {source}")]
     TokensParse {
         path: PathBuf,
         source: serde_json::Error,
@@ -166,6 +172,9 @@ pub struct RegistryOptions {
     /// token -> organizations it may use. None = easy local mode (loopback only):
     /// any bearer token accepted, orgs created on first use; writes w/o token -> 401.
     pub tokens: Option<HashMap<String, Vec<String>>>,
+    /// token -> what it may do (the tokens file's object form); a token with no entry
+    /// here may do everything on its organizations.
+    pub grants: HashMap<String, TokenGrant>,
     /// Base URL written into links; None = derived from the request's Host header.
     pub public_url: Option<url::Url>,
     /// Header-read and idle timeouts and the connection cap.
@@ -206,6 +215,7 @@ impl RegistryOptions {
         RegistryOptions {
             data_dir: data_dir.into(),
             tokens: None,
+            grants: HashMap::new(),
             public_url: None,
             limits: ConnLimits::default(),
             tls: None,
@@ -239,16 +249,42 @@ impl fmt::Debug for RegistryOptions {
     }
 }
 
-/// Reads a tokens file: JSON `{"TOKEN": ["org", ...]}`.
+/// Reads a tokens file: JSON `{"TOKEN": ["org", ...]}`, or per token an object
+/// ([`TokenGrant`]); returns the organizations of each token (the grants are dropped: see
+/// [`load_token_grants`]).
 pub fn load_tokens_file(path: &Path) -> Result<HashMap<String, Vec<String>>, RegistryError> {
+    Ok(load_token_grants(path)?
+        .into_iter()
+        .map(|(t, g)| (t, g.organizations))
+        .collect())
+}
+
+/// Reads a tokens file with each token's grant (the list form grants everything on its
+/// organizations). Set both [`RegistryOptions::tokens`] and [`RegistryOptions::grants`]
+/// from it with [`RegistryOptions::with_grants`].
+pub fn load_token_grants(path: &Path) -> Result<HashMap<String, TokenGrant>, RegistryError> {
     let text = std::fs::read_to_string(path).map_err(|source| RegistryError::TokensRead {
         path: path.to_path_buf(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| RegistryError::TokensParse {
+    permissions::parse_tokens(&text).map_err(|source| RegistryError::TokensParse {
         path: path.to_path_buf(),
         source,
     })
+}
+
+impl RegistryOptions {
+    /// Tokens mode with these grants: each token may use its grant's organizations.
+    pub fn with_grants(mut self, grants: HashMap<String, TokenGrant>) -> Self {
+        self.tokens = Some(
+            grants
+                .iter()
+                .map(|(t, g)| (t.clone(), g.organizations.clone()))
+                .collect(),
+        );
+        self.grants = grants;
+        self
+    }
 }
 
 /// Starts the registry on `listen` (port 0 picks a free port), over https when
@@ -304,6 +340,7 @@ pub async fn start(
         db: Mutex::new(conn),
         blobs,
         tokens: opts.tokens,
+        grants: opts.grants,
         public_url: opts.public_url,
         local_addr,
         tls: acceptor.is_some(),

@@ -71,6 +71,17 @@ fn module_json(conn: &Connection, base: &url::Url, m: &Module) -> Result<Value, 
     }))
 }
 
+/// The module's resource with its settings (test config, VCS link, no-code module).
+pub(crate) fn module_resource(
+    conn: &Connection,
+    base: &url::Url,
+    m: &Module,
+) -> Result<Value, Problem> {
+    let mut r = module_json(conn, base, m)?;
+    crate::module_settings::decorate(conn, m, &mut r)?;
+    Ok(r)
+}
+
 fn version_json(
     conn: &Connection,
     base: &url::Url,
@@ -78,7 +89,8 @@ fn version_json(
     v: &Version,
 ) -> Result<Value, Problem> {
     let mut links = serde_json::Map::new();
-    if v.blob.is_none() {
+    // A VCS-linked module's versions are ingested from the repository, never uploaded.
+    if v.blob.is_none() && !crate::vcs::linked(conn, m)? {
         links.insert(
             "upload".into(),
             json!(upload_link(conn, base, UploadKind::Module, v.id)?),
@@ -150,11 +162,13 @@ pub(crate) async fn list(
     let base = state.base_url(&headers);
     let conn = state.conn();
     let needle = q.get("q").map(|s| s.to_lowercase());
-    let items = store::list(&conn, &org)?
+    let mut items = store::list(&conn, &org)?
         .iter()
         .filter(|m| listed(&q, needle.as_deref(), m))
-        .map(|m| module_json(&conn, &base, m))
+        .map(|m| module_resource(&conn, &base, m))
         .collect::<Result<Vec<_>, _>>()?;
+    drop(conn);
+    items.extend(crate::curation::listed(&state, &headers, &org, &q)?);
     let (data, meta) = paginate(items, page, size);
     Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
 }
@@ -200,6 +214,10 @@ pub(crate) async fn create(
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
     let attrs = attributes(&body)?;
+    if attrs.get("registry-name").and_then(Value::as_str) == Some("public") {
+        return crate::curation::create_module(&state, &headers, &org, &attrs);
+    }
+    crate::auth::require(&state, &headers, crate::auth::Need::Modules)?;
     let name = required_str(&attrs, "name")?;
     let provider = required_str(&attrs, "provider")?;
     check_new_module(&attrs, name, provider)?;
@@ -214,7 +232,7 @@ pub(crate) async fn create(
     store::set_no_code(&conn, &m, no_code)?;
     Ok(doc(
         StatusCode::CREATED,
-        json!({"data": module_json(&conn, &base, &m)?}),
+        json!({"data": module_resource(&conn, &base, &m)?}),
     ))
 }
 
@@ -233,6 +251,9 @@ pub(crate) async fn get_module(
     Path((org, registry, ns, name, provider)): Path<ModPath>,
     headers: HeaderMap,
 ) -> Reply {
+    if registry == "public" {
+        return crate::curation::get_module(&state, &headers, (&org, &ns, &name, &provider));
+    }
     authorize(&state, &headers, &org, false)?;
     private_only(&registry)?;
     let base = state.base_url(&headers);
@@ -240,7 +261,7 @@ pub(crate) async fn get_module(
     let m = store::find(&conn, &org, &ns, &name, &provider)?;
     Ok(doc(
         StatusCode::OK,
-        json!({"data": module_json(&conn, &base, &m)?}),
+        json!({"data": module_resource(&conn, &base, &m)?}),
     ))
 }
 
@@ -260,6 +281,9 @@ pub(crate) async fn delete_provider(
     Path((org, registry, ns, name, provider)): Path<ModPath>,
     headers: HeaderMap,
 ) -> Reply {
+    if registry == "public" {
+        return crate::curation::delete_module(&state, &headers, (&org, &ns, &name, &provider));
+    }
     authorize(&state, &headers, &org, true)?;
     private_only(&registry)?;
     let conn = state.conn();
@@ -279,6 +303,7 @@ fn create_version_in(
 ) -> Reply {
     let Target(org, ns, name, provider) = t;
     authorize(state, headers, org, true)?;
+    crate::auth::require(state, headers, crate::auth::Need::Modules)?;
     let attrs = attributes(body)?;
     let version = required_str(&attrs, "version")?;
     require_semver(version)?;
@@ -286,7 +311,9 @@ fn create_version_in(
     let base = state.base_url(headers);
     let conn = state.conn();
     let m = store::find(&conn, org, ns, name, provider)?;
+    crate::vcs::before_version(&conn, &m)?;
     let v = store::create_version(&conn, &m, version, commit)?;
+    let v = crate::vcs::after_version(&conn, &m, v)?;
     version_doc(&conn, &base, &m, &v, StatusCode::CREATED)
 }
 
@@ -465,14 +492,14 @@ pub(crate) async fn show_deprecated(
     let m = store::find(&conn, &org, &org, &name, &provider)?;
     Ok(doc(
         StatusCode::OK,
-        json!({"data": module_json(&conn, &base, &m)?}),
+        json!({"data": module_resource(&conn, &base, &m)?}),
     ))
 }
 
 /// `POST /api/v2/registry-modules` (deprecated in modules.md "Publish a Private Module from
-/// a VCS"; pytfe's `create_with_vcs_connection` still posts here) and its replacement
-/// `POST /organizations/:org/registry-modules/vcs`: publishing from VCS needs a VCS
-/// connection, which this registry has none of, so both answer the documented 422.
+/// a VCS"; pytfe's `create_with_vcs_connection` still posts here): it names no
+/// organization, so it answers the documented 422. Its replacement
+/// `POST /organizations/:org/registry-modules/vcs` stores the link (`vcs.rs`).
 pub(crate) async fn create_vcs_unsupported(body: Bytes) -> Reply {
     let attrs = attributes(&body)?;
     if attrs.get("vcs-repo").is_none_or(Value::is_null) {
@@ -481,17 +508,6 @@ pub(crate) async fn create_vcs_unsupported(body: Bytes) -> Reply {
     Err(Problem::invalid(
         "vcs-repo: this registry has no VCS connections; create the module without VCS and upload its versions",
     ))
-}
-
-/// The org-scoped form of [`create_vcs_unsupported`].
-pub(crate) async fn create_vcs_unsupported_in(
-    State(state): State<SharedState>,
-    Path(org): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    create_vcs_unsupported(body).await
 }
 
 /// `POST /api/v2/registry-modules/actions/delete/:org/:name` (deprecated, modules.md

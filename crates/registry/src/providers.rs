@@ -190,6 +190,7 @@ pub(crate) async fn create(
     let name = required_str(&attrs, "name")?;
     let ns = required_str(&attrs, "namespace")?;
     let registry = required_str(&attrs, "registry-name")?;
+    crate::auth::require(&state, &headers, crate::curation::provider_need(registry))?;
     if registry != "private" && registry != "public" {
         return Err(Problem::invalid(format!(
             "registry-name must be \"private\" or \"public\", not {registry:?}"
@@ -233,6 +234,7 @@ pub(crate) async fn delete_provider(
     headers: HeaderMap,
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
+    crate::auth::require(&state, &headers, crate::curation::provider_need(&registry))?;
     let conn = state.conn();
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     store::delete(&conn, &p)?;
@@ -280,6 +282,7 @@ pub(crate) async fn create_version(
     body: Bytes,
 ) -> Reply {
     authorize(&state, &headers, &org, true)?;
+    crate::auth::require(&state, &headers, crate::auth::Need::Providers)?;
     let attrs = attributes(&body)?;
     let version = required_str(&attrs, "version")?;
     let key_id = required_str(&attrs, "key-id")?;

@@ -10,13 +10,32 @@ use axum::Router;
 use crate::jsonapi::Problem;
 use crate::state::SharedState;
 use crate::{
-    archivist, components, consumer, gpg_keys, guard, modules, observe, providers, tests_api,
+    archivist, components, consumer, gpg_keys, guard, module_settings, modules, no_code, observe,
+    permissions, providers, tests_api, vcs,
 };
 
 type Routes = Router<SharedState>;
 
 pub(crate) fn router(state: SharedState) -> Router {
-    let routes = Router::new().route("/api/v2/ping", get(ping));
+    let routes = Router::new()
+        .route("/api/v2/ping", get(ping))
+        .route(ORG, get(permissions::organization))
+        .route(
+            &format!("{ORG}/entitlement-set"),
+            get(permissions::entitlement_set),
+        )
+        .route("/api/v2/account/details", get(permissions::account_details))
+        .route(
+            "/api/v2/users/{user}/authentication-tokens",
+            get(permissions::user_tokens),
+        )
+        .route(&format!("{ORG}/no-code-modules"), post(no_code::create))
+        .route(
+            "/api/v2/no-code-modules/{id}",
+            get(no_code::get)
+                .patch(no_code::patch)
+                .delete(no_code::delete),
+        );
     let routes = archivist_routes(consumer_routes(gpg_key_routes(provider_routes(
         module_routes(routes),
     ))));
@@ -49,7 +68,9 @@ fn module_routes(r: Routes) -> Routes {
     .route(&modp, delete(modules::delete_module))
     .route(
         &format!("{modp}/{{provider}}"),
-        get(modules::get_module).delete(modules::delete_provider),
+        get(modules::get_module)
+            .delete(modules::delete_provider)
+            .patch(module_settings::patch_module),
     )
     .route(
         &format!("{modp}/{{provider}}/versions"),
@@ -71,10 +92,7 @@ fn module_routes(r: Routes) -> Routes {
         "/api/v2/registry-modules",
         post(modules::create_vcs_unsupported),
     )
-    .route(
-        &format!("{ORG}/registry-modules/vcs"),
-        post(modules::create_vcs_unsupported_in),
-    )
+    .route(&format!("{ORG}/registry-modules/vcs"), post(vcs::create))
     .route(
         "/api/v2/registry-modules/show/{org}/{name}/{provider}",
         get(modules::show_deprecated),

@@ -19,6 +19,8 @@ pub(crate) struct AppState {
     pub db: Mutex<rusqlite::Connection>,
     pub blobs: Blobs,
     pub tokens: Option<HashMap<String, Vec<String>>>,
+    /// Per-token grants of the tokens file's object form (empty: everything granted).
+    pub grants: HashMap<String, crate::permissions::TokenGrant>,
     pub public_url: Option<url::Url>,
     pub local_addr: SocketAddr,
     /// Serving https: links derived from the request say `https`.

@@ -77,6 +77,10 @@ pub enum ApiError {
     Client(String),
     #[error("service discovery at {url}: {reason}")]
     Discovery { url: String, reason: String },
+    /// The token's permissions, the organization's entitlements or the token's expiry
+    /// (read by the preflight) do not allow the command; nothing was sent.
+    #[error("{message}")]
+    NotPermitted { message: String, hint: String },
 }
 
 impl ApiError {
@@ -128,6 +132,9 @@ impl ApiError {
 
 impl Hint for ApiError {
     fn hint(&self) -> Option<String> {
+        if let ApiError::NotPermitted { hint, .. } = self {
+            return Some(hint.clone());
+        }
         if let ApiError::Tls { host, .. } = self {
             return Some(format!(
                 "if {host} uses a private CA, pass that CA's certificate (PEM) with --ca-cert FILE or SSL_CERT_FILE=FILE"
@@ -164,9 +171,9 @@ impl Hint for ApiError {
 
     fn kind(&self) -> Option<ErrorKind> {
         match self {
-            ApiError::Unauthorized { .. } | ApiError::Status { status: 401, .. } => {
-                Some(ErrorKind::Unauthorized)
-            }
+            ApiError::Unauthorized { .. }
+            | ApiError::NotPermitted { .. }
+            | ApiError::Status { status: 401, .. } => Some(ErrorKind::Unauthorized),
             ApiError::NotFound { .. }
             | ApiError::OrganizationNotFound { .. }
             | ApiError::Status { status: 404, .. } => Some(ErrorKind::NotFound),

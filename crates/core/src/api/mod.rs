@@ -14,10 +14,13 @@
 
 mod components;
 mod consumer;
+mod curation;
 mod error;
 mod gpg_keys;
 mod health;
 mod modules;
+mod no_code;
+mod permissions;
 mod providers;
 mod retry;
 mod server_text;
@@ -25,12 +28,16 @@ mod tests;
 mod transport;
 mod types;
 mod upload;
+mod vcs;
 
 pub use components::{
     ComponentProvider, ComponentVersion, ComponentVersionStatus, RegistryComponent,
 };
 pub use consumer::MAX_MODULE_ARCHIVE;
+pub use curation::PublicEntry;
 pub use error::ApiError;
+pub use no_code::{ModuleSettings, NoCodeModule, TestConfig, VarOption, VcsRepo};
+pub use permissions::{Access, Need, Verdict, EXPIRY_WARNING};
 pub use retry::{Limiter, RetryPolicy};
 pub use server_text::{server_text, MAX_SERVER_TEXT};
 pub use tests::{
@@ -39,3 +46,4 @@ pub use tests::{
 pub(crate) use transport::transport_error;
 pub use transport::{Client, ClientOptions, LogFn, MAX_API_BODY};
 pub use types::*;
+pub use vcs::VcsLinkRequest;

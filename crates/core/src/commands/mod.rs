@@ -9,7 +9,10 @@
 
 pub mod ci;
 pub mod component;
+pub mod configure;
+pub mod curate;
 pub mod gpg_key;
+pub mod link;
 pub mod list;
 pub mod module;
 pub mod module_tests;

@@ -1,5 +1,6 @@
 //! `tfpub whoami`: which registry, organization and token source a command would use,
-//! each with where it came from, then one preflight request that proves they work.
+//! each with where it came from, then one preflight request that proves they work, and
+//! what the token may do there (permissions, entitlement, a user token's expiry).
 
 use anyhow::Context as _;
 
@@ -35,5 +36,18 @@ pub async fn whoami(ctx: &Context) -> anyhow::Result<Outcome> {
         .map(|v| format!(", API {v}"))
         .unwrap_or_default();
     o.push(setting("access", format!("ok{api}")));
+    let access = ctx
+        .client
+        .access()
+        .await
+        .context("reading the token's permissions")?;
+    for (name, value) in access.summary() {
+        o.push(setting(name, value));
+    }
+    let warnings = access
+        .check(ctx.org(), crate::api::Need::Nothing, chrono::Utc::now())
+        .into_result()
+        .context("checking the token")?;
+    o.warn_all(&warnings, ctx.progress.as_ref());
     Ok(o)
 }

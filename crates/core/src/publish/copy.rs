@@ -13,6 +13,7 @@
 //! after the version; a version revoked in the source is no longer served, so it is
 //! copied only as a state (when the target has it) and otherwise reported as skipped.
 
+use crate::api::Need;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -62,10 +63,21 @@ pub async fn copy(from: &Context, to: &Context, req: &CopyRequest) -> anyhow::Re
         }
         .into());
     }
-    from.preflight().await.context("checking --from")?;
-    to.preflight().await.context("checking --to")?;
     let both = !req.modules && !req.providers;
+    from.preflight(Need::Nothing)
+        .await
+        .context("checking --from")?;
     let mut o = Outcome::new("registry copy");
+    for need in [
+        (req.modules || both).then_some(Need::Modules),
+        (req.providers || both).then_some(Need::Providers),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let warnings = to.preflight(need).await.context("checking --to")?;
+        o.warnings.extend(warnings);
+    }
     o.target = Some(to.target_info());
     if req.modules || both {
         modules(from, to, req, &mut o).await?;

@@ -38,16 +38,25 @@ impl Context {
     }
 
     /// The preflight every publishing pipeline starts with: a bad token or a wrong
-    /// organization fails here, before anything is built or created.
-    pub async fn preflight(&self) -> anyhow::Result<()> {
+    /// organization fails here, before anything is built or created; so does a token
+    /// whose permissions, organization entitlement or expiry do not allow `need`
+    /// ([`crate::api::Access::check`]). Returns the warnings (also shown now), such as a
+    /// token expiring within a week.
+    pub async fn preflight(&self, need: crate::api::Need) -> anyhow::Result<Vec<String>> {
         use anyhow::Context as _;
         self.progress
             .stage("checking the token and the organization");
-        self.client
-            .preflight()
-            .await
-            .context("checking the token and the organization")?;
-        Ok(())
+        let (ping, access) = tokio::join!(self.client.preflight(), self.client.access());
+        ping.context("checking the token and the organization")?;
+        let warnings = access
+            .context("reading the token's permissions")?
+            .check(self.org(), need, chrono::Utc::now())
+            .into_result()
+            .context("checking the token's permissions")?;
+        for w in &warnings {
+            self.progress.warn(w);
+        }
+        Ok(warnings)
     }
 
     pub fn org(&self) -> &str {

@@ -88,7 +88,8 @@ pub async fn sync(ctx: &Context, req: &SyncRequest) -> anyhow::Result<Outcome> {
     outcome.target = Some(ctx.target_info());
     let repo = Repo::discover(&req.repo)
         .with_context(|| format!("opening the git repository at {}", req.repo.display()))?;
-    ctx.preflight().await?;
+    let warnings = ctx.preflight(crate::api::Need::Modules).await?;
+    outcome.warnings.extend(warnings);
     let tmp = super::workdir::create()?;
     let mut tally = Tally::default();
     for m in &req.modules {
@@ -133,6 +134,12 @@ async fn sync_module(
     report_plan(&plan, &id, req.dry_run, outcome);
     if req.dry_run || plan.publish.is_empty() {
         return Ok(());
+    }
+    if module.is_some() {
+        if let Some(why) = super::module::vcs::sync_skip_reason(ctx, &addr).await? {
+            outcome.push(Item::new(ItemKind::Module, &id, Action::Skipped).detail(why));
+            return Ok(());
+        }
     }
     if module.is_none() {
         match ensure_module(ctx, &addr, req.core.no_code).await {

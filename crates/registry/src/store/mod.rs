@@ -7,8 +7,11 @@
 
 pub(crate) mod component_config;
 pub(crate) mod components;
+pub(crate) mod curation;
 pub(crate) mod gpg_keys;
+pub(crate) mod module_settings;
 pub(crate) mod modules;
+pub(crate) mod no_code;
 pub(crate) mod providers;
 pub(crate) mod tests;
 pub(crate) mod uploads;

@@ -93,7 +93,8 @@ pub async fn publish(ctx: &Context, req: &ComponentPublishRequest) -> anyhow::Re
     let mut outcome = Outcome::new("component publish");
     outcome.target = Some(ctx.target_info());
     let r = resolve::resolve(req)?;
-    ctx.preflight().await?;
+    let warnings = ctx.preflight(crate::api::Need::Modules).await?;
+    outcome.warnings.extend(warnings);
     let tmp = super::workdir::create()?;
     let archive = package(ctx, &r.dir, tmp.path(), req.max_size, &mut outcome)?;
     let version = r.version.to_string();

@@ -43,7 +43,8 @@ pub async fn sync(ctx: &Context, req: &ComponentSyncRequest) -> anyhow::Result<O
     outcome.target = Some(ctx.target_info());
     let repo = Repo::discover(&req.repo)
         .with_context(|| format!("opening the git repository at {}", req.repo.display()))?;
-    ctx.preflight().await?;
+    let warnings = ctx.preflight(crate::api::Need::Modules).await?;
+    outcome.warnings.extend(warnings);
     let tmp = crate::publish::workdir::create()?;
     let (mut failed, mut published) = (false, false);
     for c in &req.components {

@@ -2,7 +2,8 @@
 //!
 //! 1. [`resolve`](mod@resolve): name, provider, version and commit (flags, folder name, tfpub.toml, git);
 //! 2. preflight: the token and the organization ([`Context::preflight`]), before anything
-//!    is built;
+//!    is built; then a VCS-linked module takes the [`vcs`] branch (tag-based: refused or
+//!    `--wait-for-tag`; branch-based: the version is created, nothing uploaded);
 //! 3. [`package`](mod@package): the deterministic archive;
 //! 4. [`converge`]: observe ([`observe`]) → decide ([`decide`], pure) → act, until the
 //!    registry holds the version or refuses it;
@@ -24,6 +25,7 @@ pub mod observe;
 pub mod package;
 pub mod resolve;
 pub mod test;
+pub(crate) mod vcs;
 pub mod verify;
 pub mod wait;
 
@@ -50,6 +52,11 @@ pub struct ModulePublishRequest {
     pub version: Option<String>,
     pub commit_sha: Option<String>,
     pub no_code: bool,
+    /// With `no_code`: pin the no-code module to the version just published.
+    pub pin_latest: bool,
+    /// For a VCS-linked, tag-based module: wait until the registry has ingested the
+    /// version from its tag instead of refusing.
+    pub wait_for_tag: bool,
     pub dry_run: bool,
     pub timeout: Duration,
     pub allow_dirty: bool,
@@ -82,7 +89,11 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     let mut outcome = Outcome::new("module publish");
     outcome.target = Some(ctx.target_info());
     let m = resolve::resolve(ctx, req)?;
-    ctx.preflight().await?;
+    let warnings = ctx.preflight(crate::api::Need::Modules).await?;
+    outcome.warnings.extend(warnings);
+    if vcs::publish_linked(ctx, &m, req, &mut outcome).await? {
+        return Ok(outcome);
+    }
     let packaged = package::package_resolved(ctx, &m, req.max_size, &mut outcome)?;
     let version = m.version.to_string();
     let t = Target {
@@ -94,13 +105,26 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     let opts = CoreOptions {
         timeout: req.timeout,
         replace_failed: req.replace_failed,
-        no_code: req.no_code,
+        // No-code goes through the no-code module endpoints after the version is
+        // published (commands::configure::ensure_no_code), not the deprecated create flag.
+        no_code: false,
         module_known: false,
         require_tests: req.require_tests,
     };
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;
         outcome.push(converge::plan(ctx, t, opts).await?);
+        if req.no_code {
+            let pin = if req.pin_latest {
+                " pinned to this version"
+            } else {
+                ""
+            };
+            outcome.push(
+                Item::new(ItemKind::Module, m.address.to_string(), Action::Planned)
+                    .detail(format!("enable its no-code module{pin}")),
+            );
+        }
         let a = &packaged.archive;
         outcome
             .items
@@ -109,6 +133,16 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     }
     let done = publish_version(ctx, t, opts).await?;
     outcome.items.extend(done.items);
+    if req.no_code {
+        let pin = req.pin_latest.then_some(version.as_str());
+        let wish = crate::commands::configure::NoCodeWish {
+            enabled: true,
+            pin,
+            options: None,
+        };
+        let item = crate::commands::configure::ensure_no_code(ctx, &m.address, &wish).await?;
+        outcome.push(item);
+    }
     outcome.published = done.published;
     outcome.outcome = if done.published {
         OutcomeKind::Published

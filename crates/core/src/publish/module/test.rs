@@ -142,7 +142,8 @@ pub async fn test(ctx: &Context, req: &ModuleTestRequest) -> anyhow::Result<Outc
     let (name, provider) =
         super::resolve::identity(&req.dir, req.name.as_deref(), req.provider.as_deref())?;
     let addr = ctx.module(&name, &provider);
-    ctx.preflight().await?;
+    let warnings = ctx.preflight(crate::api::Need::Modules).await?;
+    outcome.warnings.extend(warnings);
     let packaged = package::package_for_publish(ctx, &req.dir, None, &mut outcome)?;
     outcome.push(ensure_module(ctx, &addr, false).await?);
     let t = run(

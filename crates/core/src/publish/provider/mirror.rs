@@ -102,7 +102,7 @@ pub async fn mirror(ctx: &Context, req: &MirrorRequest) -> anyhow::Result<Outcom
         .into());
     }
     // A bad token or organization fails here, before minutes of hashing upstream zips.
-    ctx.preflight().await?;
+    ctx.preflight(crate::api::Need::Providers).await?;
     let found = release_folders(&req.source, req.recursive)?;
     let mut checked = Vec::new();
     for (dir, sums) in &found {

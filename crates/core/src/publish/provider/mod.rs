@@ -123,7 +123,7 @@ pub fn package(req: &ProviderRequest, out: &std::path::Path) -> anyhow::Result<O
 /// `tfpub provider publish`: the stages in the order they run.
 pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Outcome> {
     // A bad token or organization fails here, before seconds of zipping and signing.
-    ctx.preflight().await?;
+    let token_warnings = ctx.preflight(crate::api::Need::Providers).await?;
     let registered;
     let signing = match &req.signer {
         KeyChoice::Key(s) => s,
@@ -155,6 +155,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
     let plan = decide::decide(&local, &held)?;
     let mut outcome = Outcome::new("provider publish");
     outcome.target = Some(ctx.target_info());
+    outcome.warnings.extend(token_warnings);
     outcome.warnings.extend(expiry);
     if req.dry_run {
         outcome.outcome = OutcomeKind::Planned;
