@@ -13,6 +13,7 @@ pub(crate) mod module_settings;
 pub(crate) mod modules;
 pub(crate) mod no_code;
 pub(crate) mod providers;
+pub(crate) mod tarball;
 pub(crate) mod tests;
 pub(crate) mod uploads;
 
