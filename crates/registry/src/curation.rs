@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{authorize, require, Need};
-use crate::jsonapi::{doc, link, required_str, valid_name, Problem, Reply};
+use crate::jsonapi::{data_doc, link, required_str, valid_name, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::curation::{self as store, PublicModule};
 
@@ -50,9 +50,9 @@ pub(crate) fn create_module(
         )));
     }
     let m = store::create(&state.conn(), org, ns, name, provider)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": resource(&state.base_url(headers), &m)}),
+        resource(&state.base_url(headers), &m),
     ))
 }
 
@@ -65,9 +65,9 @@ pub(crate) fn get_module(
     let (org, ns, name, provider) = path;
     authorize(state, headers, org, false)?;
     let m = store::find(&state.conn(), org, ns, name, provider)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": resource(&state.base_url(headers), &m)}),
+        resource(&state.base_url(headers), &m),
     ))
 }
 

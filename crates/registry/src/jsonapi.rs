@@ -104,6 +104,17 @@ pub(crate) fn doc(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
+/// A JSON:API document of one primary resource (or array): `{"data": data}`.
+pub(crate) fn data_doc(status: StatusCode, data: impl Into<Value>) -> Response {
+    doc(status, json!({ "data": data.into() }))
+}
+
+/// A `200` listing page: `items` sliced by [`paginate`], with its `meta`.
+pub(crate) fn page_doc(items: Vec<Value>, page: usize, size: usize) -> Response {
+    let (data, meta) = paginate(items, page, size);
+    doc(StatusCode::OK, json!({"data": data, "meta": meta}))
+}
+
 /// The base URL links are built on: the configured public URL, else the `Host` header,
 /// else the bound address.
 pub(crate) fn base_url(

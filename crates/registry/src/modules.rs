@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use crate::archivist::upload_link;
 use crate::auth::authorize;
 use crate::jsonapi::{
-    attributes, doc, link, page_params, paginate, require_semver, required_str, valid_name,
-    Problem, Reply,
+    attributes, data_doc, doc, link, page_doc, page_params, require_semver, required_str,
+    valid_name, Problem, Reply,
 };
 use crate::state::SharedState;
 use crate::store::modules::{self as store, Lifecycle, Module, Version};
@@ -169,8 +169,7 @@ pub(crate) async fn list(
         .collect::<Result<Vec<_>, _>>()?;
     drop(conn);
     items.extend(crate::curation::listed(&state, &headers, &org, &q)?);
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 /// The checks of a create request: a private module, valid name and provider.
@@ -230,9 +229,9 @@ pub(crate) async fn create(
     };
     let m = store::create(&conn, &org, name, provider)?;
     store::set_no_code(&conn, &m, no_code)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": module_resource(&conn, &base, &m)?}),
+        module_resource(&conn, &base, &m)?,
     ))
 }
 
@@ -259,10 +258,7 @@ pub(crate) async fn get_module(
     let base = state.base_url(&headers);
     let conn = state.conn();
     let m = store::find(&conn, &org, &ns, &name, &provider)?;
-    Ok(doc(
-        StatusCode::OK,
-        json!({"data": module_resource(&conn, &base, &m)?}),
-    ))
+    Ok(data_doc(StatusCode::OK, module_resource(&conn, &base, &m)?))
 }
 
 pub(crate) async fn delete_module(
@@ -490,10 +486,7 @@ pub(crate) async fn show_deprecated(
     let base = state.base_url(&headers);
     let conn = state.conn();
     let m = store::find(&conn, &org, &org, &name, &provider)?;
-    Ok(doc(
-        StatusCode::OK,
-        json!({"data": module_resource(&conn, &base, &m)?}),
-    ))
+    Ok(data_doc(StatusCode::OK, module_resource(&conn, &base, &m)?))
 }
 
 /// `POST /api/v2/registry-modules` (deprecated in modules.md "Publish a Private Module from

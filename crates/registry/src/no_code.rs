@@ -16,7 +16,7 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{authorize, require, Need};
-use crate::jsonapi::{doc, Problem, Reply};
+use crate::jsonapi::{data_doc, doc, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::modules as module_store;
 use crate::store::no_code::{self as store, NoCode, VarOption};
@@ -171,7 +171,7 @@ pub(crate) async fn create(
         pin.as_deref(),
         &options,
     )?;
-    Ok(doc(StatusCode::CREATED, json!({"data": resource(&n)})))
+    Ok(data_doc(StatusCode::CREATED, resource(&n)))
 }
 
 /// The no-code module `id`, after checking the caller may use its organization.
@@ -227,7 +227,7 @@ pub(crate) async fn patch(
         options.as_deref(),
     )?;
     let n = store::get(&conn, n.id)?.ok_or_else(|| Problem::internal("no-code module vanished"))?;
-    Ok(doc(StatusCode::OK, json!({"data": resource(&n)})))
+    Ok(data_doc(StatusCode::OK, resource(&n)))
 }
 
 pub(crate) async fn delete(

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::archivist::{download_link, upload_link};
 use crate::auth::authorize;
 use crate::jsonapi::{
-    attributes, doc, link, page_params, paginate, require_semver, required_str, valid_name,
+    attributes, data_doc, link, page_doc, page_params, require_semver, required_str, valid_name,
     Problem, Reply,
 };
 use crate::state::SharedState;
@@ -175,8 +175,7 @@ pub(crate) async fn list(
         })
         .map(|p| provider_json(&base, p))
         .collect();
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 pub(crate) async fn create(
@@ -208,10 +207,7 @@ pub(crate) async fn create(
     }
     let base = state.base_url(&headers);
     let p = store::create(&state.conn(), &org, registry, ns, name)?;
-    Ok(doc(
-        StatusCode::CREATED,
-        json!({"data": provider_json(&base, &p)}),
-    ))
+    Ok(data_doc(StatusCode::CREATED, provider_json(&base, &p)))
 }
 
 pub(crate) async fn get_provider(
@@ -222,10 +218,7 @@ pub(crate) async fn get_provider(
     authorize(&state, &headers, &org, false)?;
     let base = state.base_url(&headers);
     let p = store::find(&state.conn(), &org, &registry, &ns, &name)?;
-    Ok(doc(
-        StatusCode::OK,
-        json!({"data": provider_json(&base, &p)}),
-    ))
+    Ok(data_doc(StatusCode::OK, provider_json(&base, &p)))
 }
 
 pub(crate) async fn delete_provider(
@@ -297,9 +290,9 @@ pub(crate) async fn create_version(
     let conn = state.conn();
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     let v = store::create_version(&conn, &p, version, key_id, &protocols)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": version_json(&conn, &base, &p, &v)?}),
+        version_json(&conn, &base, &p, &v)?,
     ))
 }
 
@@ -318,8 +311,7 @@ pub(crate) async fn list_versions(
         .iter()
         .map(|v| version_json(&conn, &base, &p, v))
         .collect::<Result<Vec<_>, _>>()?;
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 pub(crate) async fn get_version(
@@ -332,9 +324,9 @@ pub(crate) async fn get_version(
     let conn = state.conn();
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     let v = store::find_version(&conn, &p, &version)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": version_json(&conn, &base, &p, &v)?}),
+        version_json(&conn, &base, &p, &v)?,
     ))
 }
 
@@ -404,9 +396,9 @@ pub(crate) async fn create_platform(
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     let v = store::find_version(&conn, &p, &version)?;
     let pl = store::create_platform(&conn, &v, &new)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": platform_json(&conn, &base, &v, &pl)?}),
+        platform_json(&conn, &base, &v, &pl)?,
     ))
 }
 
@@ -426,8 +418,7 @@ pub(crate) async fn list_platforms(
         .iter()
         .map(|pl| platform_json(&conn, &base, &v, pl))
         .collect::<Result<Vec<_>, _>>()?;
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 pub(crate) async fn get_platform(
@@ -441,9 +432,9 @@ pub(crate) async fn get_platform(
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     let v = store::find_version(&conn, &p, &version)?;
     let pl = store::find_platform(&conn, &v, &os, &arch)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": platform_json(&conn, &base, &v, &pl)?}),
+        platform_json(&conn, &base, &v, &pl)?,
     ))
 }
 
