@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{authorize, require, Need};
+use crate::auth::{authorize, authorize_write, require, Need};
 use crate::jsonapi::{data_doc, link, required_str, valid_name, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::curation::{self as store, PublicModule};
@@ -78,8 +78,7 @@ pub(crate) fn delete_module(
     path: (&str, &str, &str, &str),
 ) -> Reply {
     let (org, ns, name, provider) = path;
-    authorize(state, headers, org, true)?;
-    require(state, headers, Need::PublicModules)?;
+    authorize_write(state, headers, org, Need::PublicModules)?;
     let conn = state.conn();
     let m = store::find(&conn, org, ns, name, provider)?;
     store::delete(&conn, &m)?;

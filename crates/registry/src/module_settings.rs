@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{authorize, require, Need};
+use crate::auth::{authorize_write, Need};
 use crate::jsonapi::{attributes, data_doc, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::module_settings::{self as settings, TestConfig};
@@ -112,8 +112,7 @@ pub(crate) async fn patch_module(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    require(&state, &headers, Need::Modules)?;
+    authorize_write(&state, &headers, &org, Need::Modules)?;
     if registry != "private" {
         return Err(Problem::not_found(format!(
             "registry {registry:?} modules cannot be updated"

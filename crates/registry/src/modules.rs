@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::archivist::upload_link;
-use crate::auth::authorize;
+use crate::auth::{authorize, authorize_write, Need};
 use crate::jsonapi::{
     attributes, data_doc, doc, link, page_doc, page_params, require_semver, required_str,
     valid_name, Problem, Reply,
@@ -298,8 +298,7 @@ fn create_version_in(
     body: &[u8],
 ) -> Reply {
     let Target(org, ns, name, provider) = t;
-    authorize(state, headers, org, true)?;
-    crate::auth::require(state, headers, crate::auth::Need::Modules)?;
+    authorize_write(state, headers, org, Need::Modules)?;
     let attrs = attributes(body)?;
     let version = required_str(&attrs, "version")?;
     require_semver(version)?;

@@ -15,7 +15,7 @@ use axum::response::IntoResponse;
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{authorize, require, Need};
+use crate::auth::{authorize, authorize_write, require, Need};
 use crate::jsonapi::{data_doc, doc, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::modules as module_store;
@@ -140,8 +140,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    require(&state, &headers, Need::Modules)?;
+    authorize_write(&state, &headers, &org, Need::Modules)?;
     let d = data(&body)?;
     let module_id = d
         .get("relationships")

@@ -15,7 +15,8 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::archivist::{download_link, upload_link};
-use crate::auth::authorize;
+use crate::auth::{authorize, authorize_write, Need};
+use crate::curation::provider_need;
 use crate::jsonapi::{
     attributes, data_doc, link, page_doc, page_params, require_semver, required_str, valid_name,
     Problem, Reply,
@@ -189,7 +190,7 @@ pub(crate) async fn create(
     let name = required_str(&attrs, "name")?;
     let ns = required_str(&attrs, "namespace")?;
     let registry = required_str(&attrs, "registry-name")?;
-    crate::auth::require(&state, &headers, crate::curation::provider_need(registry))?;
+    crate::auth::require(&state, &headers, provider_need(registry))?;
     if registry != "private" && registry != "public" {
         return Err(Problem::invalid(format!(
             "registry-name must be \"private\" or \"public\", not {registry:?}"
@@ -226,8 +227,7 @@ pub(crate) async fn delete_provider(
     Path((org, registry, ns, name)): Path<ProvPath>,
     headers: HeaderMap,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    crate::auth::require(&state, &headers, crate::curation::provider_need(&registry))?;
+    authorize_write(&state, &headers, &org, provider_need(&registry))?;
     let conn = state.conn();
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     store::delete(&conn, &p)?;
@@ -274,8 +274,7 @@ pub(crate) async fn create_version(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    crate::auth::require(&state, &headers, crate::auth::Need::Providers)?;
+    authorize_write(&state, &headers, &org, Need::Providers)?;
     let attrs = attributes(&body)?;
     let version = required_str(&attrs, "version")?;
     let key_id = required_str(&attrs, "key-id")?;

@@ -289,9 +289,18 @@ pub(crate) async fn list_runs(
     Ok(page_doc(items, page, size))
 }
 
-fn find_run(state: &SharedState, m: &Module, id: &str) -> Result<TestRun, Problem> {
-    let n = parse_id(id, "trun-", "test run")?;
-    Ok(store::find_run(&state.conn(), m.id, n)?)
+/// The test run a `…/test-runs/{id}` path names (after the module's access check), and
+/// its id as given.
+fn run_at(
+    state: &SharedState,
+    headers: &HeaderMap,
+    p: IdPath,
+    write: bool,
+) -> Result<(TestRun, String), Problem> {
+    let (mp, id) = split(p);
+    let m = module(state, headers, &mp, write)?;
+    let n = parse_id(&id, "trun-", "test run")?;
+    Ok((store::find_run(&state.conn(), m.id, n)?, id))
 }
 
 /// `GET …/test-runs/{id}`.
@@ -300,9 +309,7 @@ pub(crate) async fn show_run(
     Path(p): Path<IdPath>,
     headers: HeaderMap,
 ) -> Reply {
-    let (mp, id) = split(p);
-    let m = module(&state, &headers, &mp, false)?;
-    let run = find_run(&state, &m, &id)?;
+    let (run, _) = run_at(&state, &headers, p, false)?;
     Ok(data_doc(
         StatusCode::OK,
         run_json(&state.base_url(&headers), &run),
@@ -316,9 +323,7 @@ pub(crate) async fn cancel(
     Path(p): Path<IdPath>,
     headers: HeaderMap,
 ) -> Reply {
-    let (mp, id) = split(p);
-    let m = module(&state, &headers, &mp, true)?;
-    let run = find_run(&state, &m, &id)?;
+    let (run, id) = run_at(&state, &headers, p, true)?;
     match run.status.as_str() {
         "pending" | "queued" => {
             let end = store::RunEnd {
@@ -353,9 +358,7 @@ pub(crate) async fn force_cancel(
     Path(p): Path<IdPath>,
     headers: HeaderMap,
 ) -> Reply {
-    let (mp, id) = split(p);
-    let m = module(&state, &headers, &mp, true)?;
-    let run = find_run(&state, &m, &id)?;
+    let (run, id) = run_at(&state, &headers, p, true)?;
     if run.status != "running" || !run.cancel_requested {
         return Err(Problem::conflict(format!(
             "Test run {id} is {} and {}; force-cancel is allowed on a running test after a cancel",

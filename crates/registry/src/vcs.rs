@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use crate::auth::{authorize, require, Need};
+use crate::auth::{authorize_write, Need};
 use crate::jsonapi::{attributes, data_doc, valid_name, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::module_settings::{self as settings, VcsLink};
@@ -112,8 +112,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    require(&state, &headers, Need::Modules)?;
+    authorize_write(&state, &headers, &org, Need::Modules)?;
     let attrs = attributes(&body)?;
     let v = attrs
         .get("vcs-repo")
