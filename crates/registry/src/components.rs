@@ -27,7 +27,7 @@ use crate::archivist::{download_link, upload_link};
 use crate::auth::authorize;
 use crate::jsonapi::{
     attributes, data_doc, doc, link, page_doc, page_params, paginate, require_semver, required_str,
-    Problem, Reply,
+    Problem, Reply, Search,
 };
 use crate::state::SharedState;
 use crate::store::components::{self as store, CompVersion, Component};
@@ -172,15 +172,11 @@ pub(crate) async fn list(
     authorize(&state, &headers, &org, false)?;
     let (page, size) = page_params(&q)?;
     let base = state.base_url(&headers);
-    let needle = q.get("q").map(|s| s.to_lowercase());
+    let search = Search::of(&q);
     let conn = state.conn();
     let items = store::list(&conn, &org)?
         .iter()
-        .filter(|c| {
-            needle.as_deref().is_none_or(|n| {
-                c.name.to_lowercase().contains(n) || c.org.to_lowercase().contains(n)
-            })
-        })
+        .filter(|c| search.matches(&[&c.name, &c.org]))
         .map(|c| component_json(&conn, c))
         .collect::<Result<Vec<_>, _>>()?;
     let (data, meta) = paginate(items, page, size);

@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{authorize, authorize_write, require, Need};
-use crate::jsonapi::{data_doc, link, required_str, valid_name, Problem, Reply};
+use crate::jsonapi::{data_doc, link, required_str, valid_name, Problem, Reply, Search};
 use crate::state::SharedState;
 use crate::store::curation::{self as store, PublicModule};
 
@@ -97,15 +97,11 @@ pub(crate) fn listed(
     {
         return Ok(Vec::new());
     }
-    let needle = q.get("q").map(|s| s.to_lowercase());
+    let search = Search::of(q);
     let base = state.base_url(headers);
     Ok(store::list(&state.conn(), org)?
         .iter()
-        .filter(|m| {
-            needle.as_ref().is_none_or(|n| {
-                m.name.to_lowercase().contains(n) || m.namespace.to_lowercase().contains(n)
-            })
-        })
+        .filter(|m| search.matches(&[&m.name, &m.namespace]))
         .filter(|m| q.get("filter[provider]").is_none_or(|p| *p == m.provider))
         .map(|m| resource(&base, m))
         .collect())

@@ -18,7 +18,7 @@ use crate::archivist::upload_link;
 use crate::auth::{authorize, authorize_write, Need};
 use crate::jsonapi::{
     attributes, data_doc, doc, link, page_doc, page_params, require_semver, required_str,
-    valid_name, Problem, Reply,
+    valid_name, Problem, Reply, Search,
 };
 use crate::state::SharedState;
 use crate::store::modules::{self as store, Lifecycle, Module, Version};
@@ -129,21 +129,13 @@ fn version_doc(
     v: &Version,
     status: StatusCode,
 ) -> Reply {
-    Ok(doc(
-        status,
-        json!({"data": version_json(conn, base, m, v)?}),
-    ))
+    Ok(data_doc(status, version_json(conn, base, m, v)?))
 }
 
 /// Whether a module passes the list's `q` and `filter[...]` parameters.
-fn listed(q: &HashMap<String, String>, needle: Option<&str>, m: &Module) -> bool {
+fn listed(q: &HashMap<String, String>, search: &Search, m: &Module) -> bool {
     // modules.md: "Modules are searchable by name, namespace, provider fields."
-    let matches_needle = needle.is_none_or(|n| {
-        m.name.to_lowercase().contains(n)
-            || m.namespace.to_lowercase().contains(n)
-            || m.provider.to_lowercase().contains(n)
-    });
-    matches_needle
+    search.matches(&[&m.name, &m.namespace, &m.provider])
         && q.get("filter[provider]").is_none_or(|p| *p == m.provider)
         && q.get("filter[registry_name]")
             .is_none_or(|r| r == "private")
@@ -161,10 +153,10 @@ pub(crate) async fn list(
     let (page, size) = page_params(&q)?;
     let base = state.base_url(&headers);
     let conn = state.conn();
-    let needle = q.get("q").map(|s| s.to_lowercase());
+    let search = Search::of(&q);
     let mut items = store::list(&conn, &org)?
         .iter()
-        .filter(|m| listed(&q, needle.as_deref(), m))
+        .filter(|m| listed(&q, &search, m))
         .map(|m| module_resource(&conn, &base, m))
         .collect::<Result<Vec<_>, _>>()?;
     drop(conn);

@@ -19,7 +19,7 @@ use crate::auth::{authorize, authorize_write, Need};
 use crate::curation::provider_need;
 use crate::jsonapi::{
     attributes, data_doc, link, page_doc, page_params, require_semver, required_str, valid_name,
-    Problem, Reply,
+    Problem, Reply, Search,
 };
 use crate::state::SharedState;
 use crate::store::providers::{self as store, NewPlatform, PVersion, Platform, Provider};
@@ -157,15 +157,11 @@ pub(crate) async fn list(
     let (page, size) = page_params(&q)?;
     let base = state.base_url(&headers);
     let all = store::list(&state.conn(), &org)?;
-    let needle = q.get("q").map(|s| s.to_lowercase());
+    let search = Search::of(&q);
     let items = all
         .iter()
         // providers.md: "searchable by both their name and their namespace fields".
-        .filter(|p| {
-            needle.as_ref().is_none_or(|n| {
-                p.name.to_lowercase().contains(n) || p.namespace.to_lowercase().contains(n)
-            })
-        })
+        .filter(|p| search.matches(&[&p.name, &p.namespace]))
         .filter(|p| {
             q.get("filter[registry_name]")
                 .is_none_or(|r| *r == p.registry)
