@@ -10,7 +10,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use super::component_config::{declared, description};
@@ -97,22 +97,19 @@ fn public_id(prefix: &str) -> String {
 
 /// The components of an organization, by name.
 pub(crate) fn list(conn: &Connection, org: &str) -> StoreResult<Vec<Component>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COMP_COLS} FROM components WHERE org=?1 ORDER BY name"
-    ))?;
-    let rows = st.query_map([org], comp_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let sql = format!("SELECT {COMP_COLS} FROM components WHERE org=?1 ORDER BY name");
+    super::rows(conn, &sql, [org], comp_row)
 }
 
 /// A component by its public id (any organization: the caller checks access).
 pub(crate) fn find(conn: &Connection, public_id: &str) -> StoreResult<Component> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {COMP_COLS} FROM components WHERE public_id=?1"),
         [public_id],
         comp_row,
+        || format!("component configuration {public_id:?} not found"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("component configuration {public_id:?} not found")))
 }
 
 /// Creates a component; a taken name is the 422 the service answers.
@@ -139,11 +136,9 @@ pub(crate) fn delete(conn: &Connection, c: &Component) -> StoreResult<()> {
 
 /// A component's versions, oldest first.
 pub(crate) fn versions_of(conn: &Connection, c: &Component) -> StoreResult<Vec<CompVersion>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {VER_COLS} FROM component_versions WHERE component_id=?1 ORDER BY id"
-    ))?;
-    let rows = st.query_map([c.id], ver_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let sql =
+        format!("SELECT {VER_COLS} FROM component_versions WHERE component_id=?1 ORDER BY id");
+    super::rows(conn, &sql, [c.id], ver_row)
 }
 
 pub(crate) fn find_version(
@@ -151,18 +146,18 @@ pub(crate) fn find_version(
     c: &Component,
     version: &str,
 ) -> StoreResult<CompVersion> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {VER_COLS} FROM component_versions WHERE component_id=?1 AND version=?2"),
         params![c.id, version],
         ver_row,
+        || {
+            format!(
+                "version {version} of component configuration {} not found",
+                c.name
+            )
+        },
     )
-    .optional()?
-    .ok_or_else(|| {
-        StoreError::NotFound(format!(
-            "version {version} of component configuration {} not found",
-            c.name
-        ))
-    })
 }
 
 /// Adds a `pending` version, waiting for its archive.
