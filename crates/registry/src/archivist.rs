@@ -12,6 +12,7 @@
 //! Imports `jsonapi`, `store`, `state` and `faults` (the upload fault hook); handlers may
 //! import its link helpers, it imports no handler.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,36 +172,15 @@ pub(crate) async fn upload(
         })?;
     match kind {
         UploadKind::Module => {
-            let path = state
-                .blobs
-                .path(&sha)
-                .ok_or_else(|| Problem::internal("bad blob digest"))?;
-            let ingested = if state.faults.holding_pending() {
-                None
-            } else {
-                let max = state.max_unpacked_bytes;
-                Some(off_workers(move || modules::ingest(&path, max)).await?)
-            };
+            let ingested = ingest_blob(&state, &sha, modules::ingest).await?;
             modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
         }
         UploadKind::Component => {
-            let path = state
-                .blobs
-                .path(&sha)
-                .ok_or_else(|| Problem::internal("bad blob digest"))?;
-            let ingested = if state.faults.holding_pending() {
-                None
-            } else {
-                let max = state.max_unpacked_bytes;
-                Some(off_workers(move || components::ingest(&path, max)).await?)
-            };
+            let ingested = ingest_blob(&state, &sha, components::ingest).await?;
             components::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
         }
         UploadKind::Binary => {
-            let path = state
-                .blobs
-                .path(&sha)
-                .ok_or_else(|| Problem::internal("bad blob digest"))?;
+            let path = blob_path(&state, &sha)?;
             off_workers(move || providers::check_zip(&path))
                 .await?
                 .map_err(Problem::invalid)?;
@@ -213,6 +193,29 @@ pub(crate) async fn upload(
     }
     guard.done = true;
     Ok(StatusCode::OK.into_response())
+}
+
+/// The file of a just-stored blob.
+fn blob_path(state: &SharedState, sha: &str) -> Result<PathBuf, Problem> {
+    state
+        .blobs
+        .path(sha)
+        .ok_or_else(|| Problem::internal("bad blob digest"))
+}
+
+/// Checks a stored module or component archive with the store's `ingest`, off the async
+/// workers; None (left `pending`) while the `faults` hook holds ingestion back.
+async fn ingest_blob<T: Send + 'static>(
+    state: &SharedState,
+    sha: &str,
+    ingest: fn(&std::path::Path, u64) -> T,
+) -> Result<Option<T>, Problem> {
+    let path = blob_path(state, sha)?;
+    if state.faults.holding_pending() {
+        return Ok(None);
+    }
+    let max = state.max_unpacked_bytes;
+    Ok(Some(off_workers(move || ingest(&path, max)).await?))
 }
 
 /// Runs blocking work (archive checks read and decompress whole files) on the blocking

@@ -102,6 +102,18 @@ pub(crate) enum Need {
     PublicProviders,
 }
 
+/// A write to organization `org` ([`authorize`]) that the token's grant must allow
+/// ([`require`]), checked in that order.
+pub(crate) fn authorize_write(
+    state: &AppState,
+    headers: &HeaderMap,
+    org: &str,
+    need: Need,
+) -> Result<(), Problem> {
+    authorize(state, headers, org, true)?;
+    require(state, headers, need)
+}
+
 /// Refuses (403, as HCP Terraform does) a write the token's grant does not allow.
 pub(crate) fn require(state: &AppState, headers: &HeaderMap, need: Need) -> Result<(), Problem> {
     let g = caller(state, headers).grant;

@@ -26,7 +26,8 @@ use serde_json::{json, Value};
 use crate::archivist::{download_link, upload_link};
 use crate::auth::authorize;
 use crate::jsonapi::{
-    attributes, doc, link, page_params, paginate, require_semver, required_str, Problem, Reply,
+    attributes, data_doc, doc, link, page_doc, page_params, paginate, require_semver, required_str,
+    Problem, Reply, Search,
 };
 use crate::state::SharedState;
 use crate::store::components::{self as store, CompVersion, Component};
@@ -171,15 +172,11 @@ pub(crate) async fn list(
     authorize(&state, &headers, &org, false)?;
     let (page, size) = page_params(&q)?;
     let base = state.base_url(&headers);
-    let needle = q.get("q").map(|s| s.to_lowercase());
+    let search = Search::of(&q);
     let conn = state.conn();
     let items = store::list(&conn, &org)?
         .iter()
-        .filter(|c| {
-            needle.as_deref().is_none_or(|n| {
-                c.name.to_lowercase().contains(n) || c.org.to_lowercase().contains(n)
-            })
-        })
+        .filter(|c| search.matches(&[&c.name, &c.org]))
         .map(|c| component_json(&conn, c))
         .collect::<Result<Vec<_>, _>>()?;
     let (data, meta) = paginate(items, page, size);
@@ -229,10 +226,7 @@ pub(crate) async fn create(
     check_name(name)?;
     let conn = state.conn();
     let c = store::create(&conn, &org, name)?;
-    Ok(doc(
-        StatusCode::CREATED,
-        json!({"data": component_json(&conn, &c)?}),
-    ))
+    Ok(data_doc(StatusCode::CREATED, component_json(&conn, &c)?))
 }
 
 /// The component `id`, after checking the caller may read (or write) its organization.
@@ -277,10 +271,7 @@ pub(crate) async fn get_component(
 ) -> Reply {
     let c = component(&state, &headers, &id, false)?;
     let conn = state.conn();
-    Ok(doc(
-        StatusCode::OK,
-        json!({"data": component_json(&conn, &c)?}),
-    ))
+    Ok(data_doc(StatusCode::OK, component_json(&conn, &c)?))
 }
 
 /// `DELETE /api/v2/registry-components/:component_id`.
@@ -308,9 +299,9 @@ pub(crate) async fn create_version(
     let base = state.base_url(&headers);
     let conn = state.conn();
     let v = store::create_version(&conn, &c, version)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": version_json(&conn, &base, &c, &v)?}),
+        version_json(&conn, &base, &c, &v)?,
     ))
 }
 
@@ -329,8 +320,7 @@ pub(crate) async fn list_versions(
         .iter()
         .map(|v| version_json(&conn, &base, &c, v))
         .collect::<Result<Vec<_>, _>>()?;
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 /// `GET /api/v2/registry-components/:component_id/versions/:version` (the `self` link).
@@ -343,9 +333,9 @@ pub(crate) async fn get_version(
     let base = state.base_url(&headers);
     let conn = state.conn();
     let v = store::find_version(&conn, &c, &version)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": version_json(&conn, &base, &c, &v)?}),
+        version_json(&conn, &base, &c, &v)?,
     ))
 }
 

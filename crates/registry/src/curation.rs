@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{authorize, require, Need};
-use crate::jsonapi::{doc, link, required_str, valid_name, Problem, Reply};
+use crate::auth::{authorize, authorize_write, require, Need};
+use crate::jsonapi::{data_doc, link, required_str, valid_name, Problem, Reply, Search};
 use crate::state::SharedState;
 use crate::store::curation::{self as store, PublicModule};
 
@@ -50,9 +50,9 @@ pub(crate) fn create_module(
         )));
     }
     let m = store::create(&state.conn(), org, ns, name, provider)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": resource(&state.base_url(headers), &m)}),
+        resource(&state.base_url(headers), &m),
     ))
 }
 
@@ -65,9 +65,9 @@ pub(crate) fn get_module(
     let (org, ns, name, provider) = path;
     authorize(state, headers, org, false)?;
     let m = store::find(&state.conn(), org, ns, name, provider)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": resource(&state.base_url(headers), &m)}),
+        resource(&state.base_url(headers), &m),
     ))
 }
 
@@ -78,8 +78,7 @@ pub(crate) fn delete_module(
     path: (&str, &str, &str, &str),
 ) -> Reply {
     let (org, ns, name, provider) = path;
-    authorize(state, headers, org, true)?;
-    require(state, headers, Need::PublicModules)?;
+    authorize_write(state, headers, org, Need::PublicModules)?;
     let conn = state.conn();
     let m = store::find(&conn, org, ns, name, provider)?;
     store::delete(&conn, &m)?;
@@ -98,15 +97,11 @@ pub(crate) fn listed(
     {
         return Ok(Vec::new());
     }
-    let needle = q.get("q").map(|s| s.to_lowercase());
+    let search = Search::of(q);
     let base = state.base_url(headers);
     Ok(store::list(&state.conn(), org)?
         .iter()
-        .filter(|m| {
-            needle.as_ref().is_none_or(|n| {
-                m.name.to_lowercase().contains(n) || m.namespace.to_lowercase().contains(n)
-            })
-        })
+        .filter(|m| search.matches(&[&m.name, &m.namespace]))
         .filter(|m| q.get("filter[provider]").is_none_or(|p| *p == m.provider))
         .map(|m| resource(&base, m))
         .collect())

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use serde_json::{json, Value};
 
 use crate::auth::authorize;
-use crate::jsonapi::{attributes, doc, required_str, Problem, Reply};
+use crate::jsonapi::{attributes, data_doc, doc, required_str, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::gpg_keys::{self as store, Key};
 
@@ -69,7 +69,7 @@ pub(crate) async fn create(
     authorize(&state, &headers, ns, true)?;
     let armor = required_str(&attrs, "ascii-armor")?;
     let k = store::create(&state.conn(), ns, armor)?;
-    Ok(doc(StatusCode::CREATED, json!({"data": key_json(&k)})))
+    Ok(data_doc(StatusCode::CREATED, key_json(&k)))
 }
 
 pub(crate) async fn get_key(
@@ -79,7 +79,7 @@ pub(crate) async fn get_key(
 ) -> Reply {
     authorize(&state, &headers, &ns, false)?;
     let k = store::find(&state.conn(), &ns, &key_id)?;
-    Ok(doc(StatusCode::OK, json!({"data": key_json(&k)})))
+    Ok(data_doc(StatusCode::OK, key_json(&k)))
 }
 
 /// Moves a key to another namespace (the only updatable attribute); answered 201 with
@@ -97,7 +97,7 @@ pub(crate) async fn update(
     let conn = state.conn();
     let k = store::find(&conn, &ns, &key_id)?;
     let k = store::move_to(&conn, &k, &key_id, new_ns)?;
-    Ok(doc(StatusCode::CREATED, json!({"data": key_json(&k)})))
+    Ok(data_doc(StatusCode::CREATED, key_json(&k)))
 }
 
 pub(crate) async fn delete(

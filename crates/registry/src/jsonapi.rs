@@ -104,6 +104,17 @@ pub(crate) fn doc(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
+/// A JSON:API document of one primary resource (or array): `{"data": data}`.
+pub(crate) fn data_doc(status: StatusCode, data: impl Into<Value>) -> Response {
+    doc(status, json!({ "data": data.into() }))
+}
+
+/// A `200` listing page: `items` sliced by [`paginate`], with its `meta`.
+pub(crate) fn page_doc(items: Vec<Value>, page: usize, size: usize) -> Response {
+    let (data, meta) = paginate(items, page, size);
+    doc(StatusCode::OK, json!({"data": data, "meta": meta}))
+}
+
 /// The base URL links are built on: the configured public URL, else the `Host` header,
 /// else the bound address.
 pub(crate) fn base_url(
@@ -218,6 +229,22 @@ pub(crate) fn page_params(q: &HashMap<String, String>) -> Result<(usize, usize),
     ))
 }
 
+/// A listing's `q` parameter: a record matches when any of its searched fields contains
+/// it, ignoring case (without `q`, every record does).
+pub(crate) struct Search(Option<String>);
+
+impl Search {
+    pub(crate) fn of(q: &HashMap<String, String>) -> Search {
+        Search(q.get("q").map(|s| s.to_lowercase()))
+    }
+
+    pub(crate) fn matches(&self, fields: &[&str]) -> bool {
+        self.0
+            .as_deref()
+            .is_none_or(|n| fields.iter().any(|f| f.to_lowercase().contains(n)))
+    }
+}
+
 /// Slices `items` into the requested page and builds `meta.pagination`. Saturating
 /// arithmetic: a page past the end is empty, never an overflow.
 pub(crate) fn paginate(items: Vec<Value>, page: usize, size: usize) -> (Vec<Value>, Value) {
@@ -239,4 +266,19 @@ pub(crate) fn paginate(items: Vec<Value>, page: usize, size: usize) -> (Vec<Valu
         "total-count": total,
     }});
     (slice, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_matches_any_field_ignoring_case_and_everything_without_q() {
+        let q = |v: &str| HashMap::from([("q".to_string(), v.to_string())]);
+        assert!(Search::of(&q("VPC")).matches(&["network", "Vpc-Tools"]));
+        assert!(!Search::of(&q("vpc")).matches(&["network", "tools"]));
+        assert!(Search::of(&HashMap::new()).matches(&["anything"]));
+        assert!(Search::of(&HashMap::new()).matches(&[]));
+        assert!(!Search::of(&q("x")).matches(&[]));
+    }
 }

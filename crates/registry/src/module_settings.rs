@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{authorize, require, Need};
-use crate::jsonapi::{attributes, doc, Problem, Reply};
+use crate::auth::{authorize_write, Need};
+use crate::jsonapi::{attributes, data_doc, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::module_settings::{self as settings, TestConfig};
 use crate::store::modules::{self as modules, Module};
@@ -112,8 +112,7 @@ pub(crate) async fn patch_module(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    require(&state, &headers, Need::Modules)?;
+    authorize_write(&state, &headers, &org, Need::Modules)?;
     if registry != "private" {
         return Err(Problem::not_found(format!(
             "registry {registry:?} modules cannot be updated"
@@ -137,7 +136,7 @@ pub(crate) async fn patch_module(
     }
     let base = state.base_url(&headers);
     let r = crate::modules::module_resource(&conn, &base, &m)?;
-    Ok(doc(StatusCode::OK, json!({"data": r})))
+    Ok(data_doc(StatusCode::OK, r))
 }
 
 fn patch_vcs(conn: &Connection, m: &Module, v: &Map<String, Value>) -> Result<(), Problem> {

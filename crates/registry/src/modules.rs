@@ -15,10 +15,10 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::archivist::upload_link;
-use crate::auth::authorize;
+use crate::auth::{authorize, authorize_write, Need};
 use crate::jsonapi::{
-    attributes, doc, link, page_params, paginate, require_semver, required_str, valid_name,
-    Problem, Reply,
+    attributes, data_doc, doc, link, page_doc, page_params, require_semver, required_str,
+    valid_name, Problem, Reply, Search,
 };
 use crate::state::SharedState;
 use crate::store::modules::{self as store, Lifecycle, Module, Version};
@@ -129,21 +129,13 @@ fn version_doc(
     v: &Version,
     status: StatusCode,
 ) -> Reply {
-    Ok(doc(
-        status,
-        json!({"data": version_json(conn, base, m, v)?}),
-    ))
+    Ok(data_doc(status, version_json(conn, base, m, v)?))
 }
 
 /// Whether a module passes the list's `q` and `filter[...]` parameters.
-fn listed(q: &HashMap<String, String>, needle: Option<&str>, m: &Module) -> bool {
+fn listed(q: &HashMap<String, String>, search: &Search, m: &Module) -> bool {
     // modules.md: "Modules are searchable by name, namespace, provider fields."
-    let matches_needle = needle.is_none_or(|n| {
-        m.name.to_lowercase().contains(n)
-            || m.namespace.to_lowercase().contains(n)
-            || m.provider.to_lowercase().contains(n)
-    });
-    matches_needle
+    search.matches(&[&m.name, &m.namespace, &m.provider])
         && q.get("filter[provider]").is_none_or(|p| *p == m.provider)
         && q.get("filter[registry_name]")
             .is_none_or(|r| r == "private")
@@ -161,16 +153,15 @@ pub(crate) async fn list(
     let (page, size) = page_params(&q)?;
     let base = state.base_url(&headers);
     let conn = state.conn();
-    let needle = q.get("q").map(|s| s.to_lowercase());
+    let search = Search::of(&q);
     let mut items = store::list(&conn, &org)?
         .iter()
-        .filter(|m| listed(&q, needle.as_deref(), m))
+        .filter(|m| listed(&q, &search, m))
         .map(|m| module_resource(&conn, &base, m))
         .collect::<Result<Vec<_>, _>>()?;
     drop(conn);
     items.extend(crate::curation::listed(&state, &headers, &org, &q)?);
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 /// The checks of a create request: a private module, valid name and provider.
@@ -230,9 +221,9 @@ pub(crate) async fn create(
     };
     let m = store::create(&conn, &org, name, provider)?;
     store::set_no_code(&conn, &m, no_code)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": module_resource(&conn, &base, &m)?}),
+        module_resource(&conn, &base, &m)?,
     ))
 }
 
@@ -259,10 +250,7 @@ pub(crate) async fn get_module(
     let base = state.base_url(&headers);
     let conn = state.conn();
     let m = store::find(&conn, &org, &ns, &name, &provider)?;
-    Ok(doc(
-        StatusCode::OK,
-        json!({"data": module_resource(&conn, &base, &m)?}),
-    ))
+    Ok(data_doc(StatusCode::OK, module_resource(&conn, &base, &m)?))
 }
 
 pub(crate) async fn delete_module(
@@ -302,8 +290,7 @@ fn create_version_in(
     body: &[u8],
 ) -> Reply {
     let Target(org, ns, name, provider) = t;
-    authorize(state, headers, org, true)?;
-    crate::auth::require(state, headers, crate::auth::Need::Modules)?;
+    authorize_write(state, headers, org, Need::Modules)?;
     let attrs = attributes(body)?;
     let version = required_str(&attrs, "version")?;
     require_semver(version)?;
@@ -490,10 +477,7 @@ pub(crate) async fn show_deprecated(
     let base = state.base_url(&headers);
     let conn = state.conn();
     let m = store::find(&conn, &org, &org, &name, &provider)?;
-    Ok(doc(
-        StatusCode::OK,
-        json!({"data": module_resource(&conn, &base, &m)?}),
-    ))
+    Ok(data_doc(StatusCode::OK, module_resource(&conn, &base, &m)?))
 }
 
 /// `POST /api/v2/registry-modules` (deprecated in modules.md "Publish a Private Module from

@@ -15,8 +15,8 @@ use axum::response::IntoResponse;
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use crate::auth::{authorize, require, Need};
-use crate::jsonapi::{doc, Problem, Reply};
+use crate::auth::{authorize, authorize_write, require, Need};
+use crate::jsonapi::{data_doc, doc, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::modules as module_store;
 use crate::store::no_code::{self as store, NoCode, VarOption};
@@ -140,8 +140,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    require(&state, &headers, Need::Modules)?;
+    authorize_write(&state, &headers, &org, Need::Modules)?;
     let d = data(&body)?;
     let module_id = d
         .get("relationships")
@@ -171,7 +170,7 @@ pub(crate) async fn create(
         pin.as_deref(),
         &options,
     )?;
-    Ok(doc(StatusCode::CREATED, json!({"data": resource(&n)})))
+    Ok(data_doc(StatusCode::CREATED, resource(&n)))
 }
 
 /// The no-code module `id`, after checking the caller may use its organization.
@@ -227,7 +226,7 @@ pub(crate) async fn patch(
         options.as_deref(),
     )?;
     let n = store::get(&conn, n.id)?.ok_or_else(|| Problem::internal("no-code module vanished"))?;
-    Ok(doc(StatusCode::OK, json!({"data": resource(&n)})))
+    Ok(data_doc(StatusCode::OK, resource(&n)))
 }
 
 pub(crate) async fn delete(

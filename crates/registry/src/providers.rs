@@ -15,10 +15,11 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::archivist::{download_link, upload_link};
-use crate::auth::authorize;
+use crate::auth::{authorize, authorize_write, Need};
+use crate::curation::provider_need;
 use crate::jsonapi::{
-    attributes, doc, link, page_params, paginate, require_semver, required_str, valid_name,
-    Problem, Reply,
+    attributes, data_doc, link, page_doc, page_params, require_semver, required_str, valid_name,
+    Problem, Reply, Search,
 };
 use crate::state::SharedState;
 use crate::store::providers::{self as store, NewPlatform, PVersion, Platform, Provider};
@@ -156,15 +157,11 @@ pub(crate) async fn list(
     let (page, size) = page_params(&q)?;
     let base = state.base_url(&headers);
     let all = store::list(&state.conn(), &org)?;
-    let needle = q.get("q").map(|s| s.to_lowercase());
+    let search = Search::of(&q);
     let items = all
         .iter()
         // providers.md: "searchable by both their name and their namespace fields".
-        .filter(|p| {
-            needle.as_ref().is_none_or(|n| {
-                p.name.to_lowercase().contains(n) || p.namespace.to_lowercase().contains(n)
-            })
-        })
+        .filter(|p| search.matches(&[&p.name, &p.namespace]))
         .filter(|p| {
             q.get("filter[registry_name]")
                 .is_none_or(|r| *r == p.registry)
@@ -175,8 +172,7 @@ pub(crate) async fn list(
         })
         .map(|p| provider_json(&base, p))
         .collect();
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 pub(crate) async fn create(
@@ -190,7 +186,7 @@ pub(crate) async fn create(
     let name = required_str(&attrs, "name")?;
     let ns = required_str(&attrs, "namespace")?;
     let registry = required_str(&attrs, "registry-name")?;
-    crate::auth::require(&state, &headers, crate::curation::provider_need(registry))?;
+    crate::auth::require(&state, &headers, provider_need(registry))?;
     if registry != "private" && registry != "public" {
         return Err(Problem::invalid(format!(
             "registry-name must be \"private\" or \"public\", not {registry:?}"
@@ -208,10 +204,7 @@ pub(crate) async fn create(
     }
     let base = state.base_url(&headers);
     let p = store::create(&state.conn(), &org, registry, ns, name)?;
-    Ok(doc(
-        StatusCode::CREATED,
-        json!({"data": provider_json(&base, &p)}),
-    ))
+    Ok(data_doc(StatusCode::CREATED, provider_json(&base, &p)))
 }
 
 pub(crate) async fn get_provider(
@@ -222,10 +215,7 @@ pub(crate) async fn get_provider(
     authorize(&state, &headers, &org, false)?;
     let base = state.base_url(&headers);
     let p = store::find(&state.conn(), &org, &registry, &ns, &name)?;
-    Ok(doc(
-        StatusCode::OK,
-        json!({"data": provider_json(&base, &p)}),
-    ))
+    Ok(data_doc(StatusCode::OK, provider_json(&base, &p)))
 }
 
 pub(crate) async fn delete_provider(
@@ -233,8 +223,7 @@ pub(crate) async fn delete_provider(
     Path((org, registry, ns, name)): Path<ProvPath>,
     headers: HeaderMap,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    crate::auth::require(&state, &headers, crate::curation::provider_need(&registry))?;
+    authorize_write(&state, &headers, &org, provider_need(&registry))?;
     let conn = state.conn();
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     store::delete(&conn, &p)?;
@@ -281,8 +270,7 @@ pub(crate) async fn create_version(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    crate::auth::require(&state, &headers, crate::auth::Need::Providers)?;
+    authorize_write(&state, &headers, &org, Need::Providers)?;
     let attrs = attributes(&body)?;
     let version = required_str(&attrs, "version")?;
     let key_id = required_str(&attrs, "key-id")?;
@@ -297,9 +285,9 @@ pub(crate) async fn create_version(
     let conn = state.conn();
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     let v = store::create_version(&conn, &p, version, key_id, &protocols)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": version_json(&conn, &base, &p, &v)?}),
+        version_json(&conn, &base, &p, &v)?,
     ))
 }
 
@@ -318,8 +306,7 @@ pub(crate) async fn list_versions(
         .iter()
         .map(|v| version_json(&conn, &base, &p, v))
         .collect::<Result<Vec<_>, _>>()?;
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 pub(crate) async fn get_version(
@@ -332,9 +319,9 @@ pub(crate) async fn get_version(
     let conn = state.conn();
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     let v = store::find_version(&conn, &p, &version)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": version_json(&conn, &base, &p, &v)?}),
+        version_json(&conn, &base, &p, &v)?,
     ))
 }
 
@@ -404,9 +391,9 @@ pub(crate) async fn create_platform(
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     let v = store::find_version(&conn, &p, &version)?;
     let pl = store::create_platform(&conn, &v, &new)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": platform_json(&conn, &base, &v, &pl)?}),
+        platform_json(&conn, &base, &v, &pl)?,
     ))
 }
 
@@ -426,8 +413,7 @@ pub(crate) async fn list_platforms(
         .iter()
         .map(|pl| platform_json(&conn, &base, &v, pl))
         .collect::<Result<Vec<_>, _>>()?;
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
 pub(crate) async fn get_platform(
@@ -441,9 +427,9 @@ pub(crate) async fn get_platform(
     let p = store::find(&conn, &org, &registry, &ns, &name)?;
     let v = store::find_version(&conn, &p, &version)?;
     let pl = store::find_platform(&conn, &v, &os, &arch)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": platform_json(&conn, &base, &v, &pl)?}),
+        platform_json(&conn, &base, &v, &pl)?,
     ))
 }
 

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use crate::archivist::upload_link;
 use crate::auth::authorize;
-use crate::jsonapi::{attributes, doc, link, page_params, paginate, Problem, Reply};
+use crate::jsonapi::{attributes, data_doc, link, page_doc, page_params, Problem, Reply};
 use crate::runner::{self, Stop};
 use crate::state::SharedState;
 use crate::store::modules::{self as modules, Module};
@@ -133,9 +133,9 @@ pub(crate) async fn create_config_version(
     let conn = state.conn();
     let cv = store::create_config_version(&conn, m.id, auto_queue)?;
     let upload = upload_link(&conn, &base, UploadKind::TestConfig, cv.id)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": cv_json(&base, &cv, Some(upload))}),
+        cv_json(&base, &cv, Some(upload)),
     ))
 }
 
@@ -152,10 +152,7 @@ pub(crate) async fn show_config_version(
     drop(conn);
     authorize(&state, &headers, &org, false)?;
     let base = state.base_url(&headers);
-    Ok(doc(
-        StatusCode::OK,
-        json!({"data": cv_json(&base, &cv, None)}),
-    ))
+    Ok(data_doc(StatusCode::OK, cv_json(&base, &cv, None)))
 }
 
 /// The run attributes of a create request: (variables, filters, test-directory, verbose).
@@ -264,10 +261,7 @@ pub(crate) async fn create_run(
         store::create_run(&conn, m.id, &new, &state.instance)?
     };
     runner::enqueue(&state, m.id, run.id);
-    Ok(doc(
-        StatusCode::CREATED,
-        json!({"data": run_json(&base, &run)}),
-    ))
+    Ok(data_doc(StatusCode::CREATED, run_json(&base, &run)))
 }
 
 /// `GET …/test-runs` (newest first; `filter[source]` a comma-separated list).
@@ -292,13 +286,21 @@ pub(crate) async fn list_runs(
         })
         .map(|r| run_json(&base, r))
         .collect();
-    let (data, meta) = paginate(items, page, size);
-    Ok(doc(StatusCode::OK, json!({"data": data, "meta": meta})))
+    Ok(page_doc(items, page, size))
 }
 
-fn find_run(state: &SharedState, m: &Module, id: &str) -> Result<TestRun, Problem> {
-    let n = parse_id(id, "trun-", "test run")?;
-    Ok(store::find_run(&state.conn(), m.id, n)?)
+/// The test run a `…/test-runs/{id}` path names (after the module's access check), and
+/// its id as given.
+fn run_at(
+    state: &SharedState,
+    headers: &HeaderMap,
+    p: IdPath,
+    write: bool,
+) -> Result<(TestRun, String), Problem> {
+    let (mp, id) = split(p);
+    let m = module(state, headers, &mp, write)?;
+    let n = parse_id(&id, "trun-", "test run")?;
+    Ok((store::find_run(&state.conn(), m.id, n)?, id))
 }
 
 /// `GET …/test-runs/{id}`.
@@ -307,12 +309,10 @@ pub(crate) async fn show_run(
     Path(p): Path<IdPath>,
     headers: HeaderMap,
 ) -> Reply {
-    let (mp, id) = split(p);
-    let m = module(&state, &headers, &mp, false)?;
-    let run = find_run(&state, &m, &id)?;
-    Ok(doc(
+    let (run, _) = run_at(&state, &headers, p, false)?;
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": run_json(&state.base_url(&headers), &run)}),
+        run_json(&state.base_url(&headers), &run),
     ))
 }
 
@@ -323,9 +323,7 @@ pub(crate) async fn cancel(
     Path(p): Path<IdPath>,
     headers: HeaderMap,
 ) -> Reply {
-    let (mp, id) = split(p);
-    let m = module(&state, &headers, &mp, true)?;
-    let run = find_run(&state, &m, &id)?;
+    let (run, id) = run_at(&state, &headers, p, true)?;
     match run.status.as_str() {
         "pending" | "queued" => {
             let end = store::RunEnd {
@@ -360,9 +358,7 @@ pub(crate) async fn force_cancel(
     Path(p): Path<IdPath>,
     headers: HeaderMap,
 ) -> Reply {
-    let (mp, id) = split(p);
-    let m = module(&state, &headers, &mp, true)?;
-    let run = find_run(&state, &m, &id)?;
+    let (run, id) = run_at(&state, &headers, p, true)?;
     if run.status != "running" || !run.cancel_requested {
         return Err(Problem::conflict(format!(
             "Test run {id} is {} and {}; force-cancel is allowed on a running test after a cancel",
@@ -476,7 +472,7 @@ pub(crate) async fn list_vars(
         .iter()
         .map(|v| var_json(&base, v))
         .collect();
-    Ok(doc(StatusCode::OK, json!({"data": data})))
+    Ok(data_doc(StatusCode::OK, data))
 }
 
 /// `POST …/vars`.
@@ -505,9 +501,9 @@ pub(crate) async fn create_var(
     };
     apply_var(&mut v, &attrs)?;
     let saved = store::save_var(&state.conn(), m.id, &v)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::CREATED,
-        json!({"data": var_json(&state.base_url(&headers), &saved)}),
+        var_json(&state.base_url(&headers), &saved),
     ))
 }
 
@@ -526,9 +522,9 @@ pub(crate) async fn update_var(
     let mut v = store::find_var(&conn, m.id, n)?;
     apply_var(&mut v, &attrs)?;
     let saved = store::save_var(&conn, m.id, &v)?;
-    Ok(doc(
+    Ok(data_doc(
         StatusCode::OK,
-        json!({"data": var_json(&state.base_url(&headers), &saved)}),
+        var_json(&state.base_url(&headers), &saved),
     ))
 }
 

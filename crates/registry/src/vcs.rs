@@ -12,10 +12,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use rusqlite::Connection;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use crate::auth::{authorize, require, Need};
-use crate::jsonapi::{attributes, doc, valid_name, Problem, Reply};
+use crate::auth::{authorize_write, Need};
+use crate::jsonapi::{attributes, data_doc, valid_name, Problem, Reply};
 use crate::state::SharedState;
 use crate::store::module_settings::{self as settings, VcsLink};
 use crate::store::modules::{self as store, Module, Version};
@@ -112,8 +112,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    authorize(&state, &headers, &org, true)?;
-    require(&state, &headers, Need::Modules)?;
+    authorize_write(&state, &headers, &org, Need::Modules)?;
     let attrs = attributes(&body)?;
     let v = attrs
         .get("vcs-repo")
@@ -134,7 +133,7 @@ pub(crate) async fn create(
     }
     let base = state.base_url(&headers);
     let r = crate::modules::module_resource(&conn, &base, &m)?;
-    Ok(doc(StatusCode::CREATED, json!({"data": r})))
+    Ok(data_doc(StatusCode::CREATED, r))
 }
 
 /// Before a version is created: a tag-based module takes its versions from tags only.

@@ -4,17 +4,17 @@
 //! ingestion of an uploaded archive: the same streamed safety checks as a module archive,
 //! then the configuration read for its providers, variables, outputs and README.
 //!
-//! Imports `db`, the store's `uploads`, `modules` (entry checks) and `component_config`;
+//! Imports `db`, the store's `uploads`, `tarball` (the checked walk) and `component_config`;
 //! no HTTP types.
 
 use std::io::Read;
-use std::path::{Component as PathPart, Path};
+use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use super::component_config::{declared, description};
-use super::modules::{check_entry, count_data, MAX_ENTRIES};
+use super::tarball::walk;
 use super::uploads::{self, UploadKind};
 use super::{StoreError, StoreResult};
 use crate::db::now;
@@ -97,22 +97,19 @@ fn public_id(prefix: &str) -> String {
 
 /// The components of an organization, by name.
 pub(crate) fn list(conn: &Connection, org: &str) -> StoreResult<Vec<Component>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COMP_COLS} FROM components WHERE org=?1 ORDER BY name"
-    ))?;
-    let rows = st.query_map([org], comp_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let sql = format!("SELECT {COMP_COLS} FROM components WHERE org=?1 ORDER BY name");
+    super::rows(conn, &sql, [org], comp_row)
 }
 
 /// A component by its public id (any organization: the caller checks access).
 pub(crate) fn find(conn: &Connection, public_id: &str) -> StoreResult<Component> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {COMP_COLS} FROM components WHERE public_id=?1"),
         [public_id],
         comp_row,
+        || format!("component configuration {public_id:?} not found"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("component configuration {public_id:?} not found")))
 }
 
 /// Creates a component; a taken name is the 422 the service answers.
@@ -139,11 +136,9 @@ pub(crate) fn delete(conn: &Connection, c: &Component) -> StoreResult<()> {
 
 /// A component's versions, oldest first.
 pub(crate) fn versions_of(conn: &Connection, c: &Component) -> StoreResult<Vec<CompVersion>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {VER_COLS} FROM component_versions WHERE component_id=?1 ORDER BY id"
-    ))?;
-    let rows = st.query_map([c.id], ver_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let sql =
+        format!("SELECT {VER_COLS} FROM component_versions WHERE component_id=?1 ORDER BY id");
+    super::rows(conn, &sql, [c.id], ver_row)
 }
 
 pub(crate) fn find_version(
@@ -151,18 +146,18 @@ pub(crate) fn find_version(
     c: &Component,
     version: &str,
 ) -> StoreResult<CompVersion> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {VER_COLS} FROM component_versions WHERE component_id=?1 AND version=?2"),
         params![c.id, version],
         ver_row,
+        || {
+            format!(
+                "version {version} of component configuration {} not found",
+                c.name
+            )
+        },
     )
-    .optional()?
-    .ok_or_else(|| {
-        StoreError::NotFound(format!(
-            "version {version} of component configuration {} not found",
-            c.name
-        ))
-    })
 }
 
 /// Adds a `pending` version, waiting for its archive.
@@ -202,58 +197,30 @@ pub(crate) struct Parsed {
 /// The most bytes of one configuration file or README read for parsing.
 const MAX_PARSED_FILE: u64 = 1024 * 1024;
 
-/// Checks an uploaded component archive as [`super::modules::ingest`] checks a module's
-/// (streamed; entries, size and ratio bounded; nothing escaping), then requires at least
+/// Checks an uploaded component archive with the walk module ingestion uses
+/// ([`walk`]: streamed; entries, size and ratio bounded; nothing escaping), then requires at least
 /// one `*.tfcomponent.hcl` file at its root and reads the configuration. Blocking.
 pub(crate) fn ingest(path: &Path, max_unpacked: u64) -> Result<Parsed, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read upload: {e}"))?;
-    let packed = file.metadata().map(|m| m.len()).unwrap_or(0).max(1);
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("not a gzip-compressed tar archive: {e}"))?;
-    let (mut count, mut unpacked) = (0u64, 0u64);
     let mut configs = Vec::new();
     let mut readme = None;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| format!("not a gzip-compressed tar archive: {e}"))?;
-        count = count.saturating_add(1);
-        if count > MAX_ENTRIES {
-            return Err(format!(
-                "archive has more than {MAX_ENTRIES} entries (entry count limit)"
-            ));
-        }
-        let p = entry
-            .path()
-            .map_err(|e| format!("bad path in archive: {e}"))?
-            .into_owned();
-        let shown = p.display().to_string();
-        check_entry(&entry, &p, &shown)?;
-        let at_root = p
-            .components()
-            .filter(|c| !matches!(c, PathPart::CurDir))
-            .count()
-            == 1;
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-        let wanted = at_root && entry.header().entry_type().is_file();
+    walk(path, max_unpacked, |entry, seen| {
+        let name = seen.path.file_name().map(|n| n.to_string_lossy());
         match name.as_deref() {
-            Some(n) if wanted && n.ends_with(".tfcomponent.hcl") => {
-                let text = read_text(&mut entry, &shown)?;
-                unpacked = unpacked.saturating_add(text.len() as u64);
+            Some(n) if seen.root_file && n.ends_with(".tfcomponent.hcl") => {
+                let text = read_text(entry, seen.shown)?;
+                let read = text.len() as u64;
                 configs.push(text);
+                Ok(read)
             }
-            Some("README.md") if wanted => {
-                let text = read_text(&mut entry, &shown)?;
-                unpacked = unpacked.saturating_add(text.len() as u64);
+            Some("README.md") if seen.root_file => {
+                let text = read_text(entry, seen.shown)?;
+                let read = text.len() as u64;
                 readme = Some(text);
+                Ok(read)
             }
-            _ => {}
+            _ => Ok(0),
         }
-        unpacked = count_data(&mut entry, unpacked, packed, max_unpacked, &shown)?;
-    }
-    if count == 0 {
-        return Err("archive is empty".into());
-    }
+    })?;
     if configs.is_empty() {
         return Err("no Stack component configuration (*.tfcomponent.hcl) files at the root of the archive; the configuration must not be inside a folder".into());
     }
@@ -267,7 +234,7 @@ pub(crate) fn ingest(path: &Path, max_unpacked: u64) -> Result<Parsed, String> {
 }
 
 /// The text of an entry (at most [`MAX_PARSED_FILE`] bytes; invalid UTF-8 replaced).
-fn read_text<R: Read>(entry: &mut R, shown: &str) -> Result<String, String> {
+fn read_text(entry: &mut dyn Read, shown: &str) -> Result<String, String> {
     let mut buf = Vec::new();
     entry
         .take(MAX_PARSED_FILE)

@@ -4,7 +4,7 @@
 //!
 //! Imports `db` only; no HTTP types.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::{StoreError, StoreResult};
 use crate::db::now;
@@ -32,11 +32,10 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<PublicModule> {
 }
 
 pub(crate) fn list(conn: &Connection, org: &str) -> StoreResult<Vec<PublicModule>> {
-    let mut st = conn.prepare(&format!(
+    let sql = format!(
         "SELECT {COLS} FROM curated_modules WHERE org=?1 ORDER BY namespace, name, provider"
-    ))?;
-    let rows = st.query_map([org], row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    );
+    super::rows(conn, &sql, [org], row)
 }
 
 pub(crate) fn find(
@@ -46,13 +45,13 @@ pub(crate) fn find(
     name: &str,
     provider: &str,
 ) -> StoreResult<PublicModule> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {COLS} FROM curated_modules WHERE org=?1 AND namespace=?2 AND name=?3 AND provider=?4"),
         params![org, ns, name, provider],
         row,
+        || format!("public module {ns}/{name}/{provider} is not in the registry of {org:?}"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("public module {ns}/{name}/{provider} is not in the registry of {org:?}")))
 }
 
 pub(crate) fn create(

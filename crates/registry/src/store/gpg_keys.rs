@@ -4,7 +4,7 @@
 //!
 //! Imports `db` only; no HTTP types.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use sequoia_openpgp as openpgp;
 
 use super::{StoreError, StoreResult};
@@ -73,13 +73,13 @@ pub(crate) fn list(conn: &Connection, namespaces: &[&str]) -> StoreResult<Vec<Ke
 }
 
 pub(crate) fn find(conn: &Connection, ns: &str, key_id: &str) -> StoreResult<Key> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {K_COLS} FROM gpg_keys WHERE namespace=?1 AND key_id=?2"),
         params![ns, key_id.to_ascii_uppercase()],
         k_row,
+        || format!("GPG key {key_id} not found in namespace {ns:?}"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("GPG key {key_id} not found in namespace {ns:?}")))
 }
 
 /// A key by id within a namespace, None if absent (for the consumer protocol).

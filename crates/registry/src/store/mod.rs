@@ -13,6 +13,7 @@ pub(crate) mod module_settings;
 pub(crate) mod modules;
 pub(crate) mod no_code;
 pub(crate) mod providers;
+pub(crate) mod tarball;
 pub(crate) mod tests;
 pub(crate) mod uploads;
 
@@ -37,3 +38,30 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 pub(crate) type StoreResult<T> = Result<T, StoreError>;
+
+/// Every row `sql` selects with `params`, each read by `read`.
+pub(crate) fn rows<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> StoreResult<Vec<T>> {
+    let mut st = conn.prepare(sql)?;
+    let rows = st.query_map(params, read)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The one row `sql` selects with `params`, read by `read`; [`StoreError::NotFound`] with
+/// the `missing` message when there is none.
+pub(crate) fn one<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    missing: impl FnOnce() -> String,
+) -> StoreResult<T> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(sql, params, read)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(missing()))
+}

@@ -92,11 +92,10 @@ fn pl_row(r: &rusqlite::Row) -> rusqlite::Result<Platform> {
 
 /// The providers of an organization, by registry, namespace and name.
 pub(crate) fn list(conn: &Connection, org: &str) -> StoreResult<Vec<Provider>> {
-    let mut st = conn.prepare(&format!(
+    let sql = format!(
         "SELECT {P_COLS} FROM providers WHERE org=?1 ORDER BY registry_name, namespace, name"
-    ))?;
-    let rows = st.query_map([org], p_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    );
+    super::rows(conn, &sql, [org], p_row)
 }
 
 pub(crate) fn find(
@@ -106,13 +105,13 @@ pub(crate) fn find(
     ns: &str,
     name: &str,
 ) -> StoreResult<Provider> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {P_COLS} FROM providers WHERE org=?1 AND registry_name=?2 AND namespace=?3 AND name=?4"),
         params![org, registry, ns, name],
         p_row,
+        || format!("provider {registry}/{ns}/{name} not found in organization {org:?}"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("provider {registry}/{ns}/{name} not found in organization {org:?}")))
 }
 
 /// A private provider by namespace/name, for the consumer protocol.
@@ -153,11 +152,8 @@ pub(crate) fn delete(conn: &Connection, p: &Provider) -> StoreResult<()> {
 }
 
 pub(crate) fn versions_of(conn: &Connection, provider_id: i64) -> StoreResult<Vec<PVersion>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {V_COLS} FROM provider_versions WHERE provider_id=?1 ORDER BY id"
-    ))?;
-    let rows = st.query_map([provider_id], v_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let sql = format!("SELECT {V_COLS} FROM provider_versions WHERE provider_id=?1 ORDER BY id");
+    super::rows(conn, &sql, [provider_id], v_row)
 }
 
 pub(crate) fn find_version(
@@ -165,18 +161,18 @@ pub(crate) fn find_version(
     p: &Provider,
     version: &str,
 ) -> StoreResult<PVersion> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {V_COLS} FROM provider_versions WHERE provider_id=?1 AND version=?2"),
         params![p.id, version],
         v_row,
+        || {
+            format!(
+                "version {version} of provider {}/{} not found",
+                p.namespace, p.name
+            )
+        },
     )
-    .optional()?
-    .ok_or_else(|| {
-        StoreError::NotFound(format!(
-            "version {version} of provider {}/{} not found",
-            p.namespace, p.name
-        ))
-    })
 }
 
 /// Adds a version to a private provider; the key id is stored upper-case.
@@ -208,11 +204,8 @@ pub(crate) fn delete_version(conn: &Connection, v: &PVersion) -> StoreResult<()>
 }
 
 pub(crate) fn platforms_of(conn: &Connection, version_id: i64) -> StoreResult<Vec<Platform>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {PL_COLS} FROM platforms WHERE version_id=?1 ORDER BY os, arch"
-    ))?;
-    let rows = st.query_map([version_id], pl_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let sql = format!("SELECT {PL_COLS} FROM platforms WHERE version_id=?1 ORDER BY os, arch");
+    super::rows(conn, &sql, [version_id], pl_row)
 }
 
 pub(crate) fn find_platform(
@@ -221,18 +214,13 @@ pub(crate) fn find_platform(
     os: &str,
     arch: &str,
 ) -> StoreResult<Platform> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {PL_COLS} FROM platforms WHERE version_id=?1 AND os=?2 AND arch=?3"),
         params![v.id, os, arch],
         pl_row,
+        || format!("platform {os}_{arch} of version {} not found", v.version),
     )
-    .optional()?
-    .ok_or_else(|| {
-        StoreError::NotFound(format!(
-            "platform {os}_{arch} of version {} not found",
-            v.version
-        ))
-    })
 }
 
 /// Adds a platform; its shasum is stored lower-case.

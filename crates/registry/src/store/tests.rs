@@ -93,24 +93,24 @@ pub(crate) fn create_config_version(
 }
 
 pub(crate) fn find_config_version(conn: &Connection, id: i64) -> StoreResult<ConfigVersion> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {CV_COLS} FROM test_config_versions WHERE id=?1"),
         [id],
         cv_row,
+        || format!("configuration version cv-{id} not found"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("configuration version cv-{id} not found")))
 }
 
 /// The organization of the module a configuration version was created for.
 pub(crate) fn config_version_org(conn: &Connection, id: i64) -> StoreResult<String> {
-    conn.query_row(
+    super::one(
+        conn,
         "SELECT m.org FROM test_config_versions c JOIN modules m ON m.id = c.module_id WHERE c.id=?1",
         [id],
         |r| r.get(0),
+        || format!("configuration version cv-{id} not found"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("configuration version cv-{id} not found")))
 }
 
 /// Attaches an uploaded archive to its configuration version and uses up the token.
@@ -189,22 +189,19 @@ pub(crate) fn create_run(
 }
 
 pub(crate) fn find_run(conn: &Connection, module_id: i64, id: i64) -> StoreResult<TestRun> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {RUN_COLS} FROM test_runs WHERE id=?1 AND module_id=?2"),
         params![id, module_id],
         run_row,
+        || format!("test run trun-{id} not found"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("test run trun-{id} not found")))
 }
 
 /// A module's runs, newest first.
 pub(crate) fn list_runs(conn: &Connection, module_id: i64) -> StoreResult<Vec<TestRun>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {RUN_COLS} FROM test_runs WHERE module_id=?1 ORDER BY id DESC"
-    ))?;
-    let rows = st.query_map([module_id], run_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let sql = format!("SELECT {RUN_COLS} FROM test_runs WHERE module_id=?1 ORDER BY id DESC");
+    super::rows(conn, &sql, [module_id], run_row)
 }
 
 /// The stored log of the run holding `token`.
@@ -315,21 +312,18 @@ fn var_row(r: &rusqlite::Row) -> rusqlite::Result<TestVar> {
 }
 
 pub(crate) fn list_vars(conn: &Connection, module_id: i64) -> StoreResult<Vec<TestVar>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {VAR_COLS} FROM test_vars WHERE module_id=?1 ORDER BY key"
-    ))?;
-    let rows = st.query_map([module_id], var_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let sql = format!("SELECT {VAR_COLS} FROM test_vars WHERE module_id=?1 ORDER BY key");
+    super::rows(conn, &sql, [module_id], var_row)
 }
 
 pub(crate) fn find_var(conn: &Connection, module_id: i64, id: i64) -> StoreResult<TestVar> {
-    conn.query_row(
+    super::one(
+        conn,
         &format!("SELECT {VAR_COLS} FROM test_vars WHERE module_id=?1 AND id=?2"),
         params![module_id, id],
         var_row,
+        || format!("variable var-{id} not found"),
     )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("variable var-{id} not found")))
 }
 
 /// The key rule of the docs: a letter or underscore, then letters, digits, underscores.
