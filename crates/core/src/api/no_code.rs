@@ -14,6 +14,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use url::Url;
 
+use super::transport::decode_error;
 use super::types::{FromResource, Resource};
 use super::{server_text, ApiError, Client, Module};
 use crate::vocab::ModuleAddress;
@@ -129,19 +130,6 @@ fn options_json(options: &[VarOption]) -> Value {
 }
 
 impl Client {
-    fn private_module_url(&self, m: &ModuleAddress) -> Url {
-        self.org_url(
-            &[
-                "registry-modules",
-                "private",
-                m.namespace(),
-                m.name(),
-                m.provider(),
-            ],
-            &[],
-        )
-    }
-
     pub(super) async fn json_doc(
         &self,
         method: Method,
@@ -151,11 +139,7 @@ impl Client {
         let raw = self
             .request(method.clone(), url.clone(), body, true)
             .await?;
-        serde_json::from_slice(&raw.body).map_err(|e| ApiError::Decode {
-            method: method.to_string(),
-            path: url.path().to_string(),
-            reason: e.to_string(),
-        })
+        serde_json::from_slice(&raw.body).map_err(|e| decode_error(&method, &url, e))
     }
 
     /// The settings in the module document that `method` on `url` answers with.
@@ -166,11 +150,7 @@ impl Client {
         body: Option<Value>,
     ) -> Result<ModuleSettings, ApiError> {
         let d = self.json_doc(method.clone(), url.clone(), body).await?;
-        settings_of(&d["data"]).map_err(|e| ApiError::Decode {
-            method: method.to_string(),
-            path: url.path().to_string(),
-            reason: e.to_string(),
-        })
+        settings_of(&d["data"]).map_err(|e| decode_error(&method, &url, e))
     }
 
     /// The module's settings; `None` when it does not exist.
@@ -179,7 +159,7 @@ impl Client {
         m: &ModuleAddress,
     ) -> Result<Option<ModuleSettings>, ApiError> {
         match self
-            .settings_doc(Method::GET, self.private_module_url(m), None)
+            .settings_doc(Method::GET, self.module_url(m, &[]), None)
             .await
         {
             Ok(s) => Ok(Some(s)),
@@ -201,7 +181,7 @@ impl Client {
             tc["agent-pool-id"] = json!(p);
         }
         let body = json!({"data": {"type": "registry-modules", "attributes": {"test-config": tc}}});
-        self.settings_doc(Method::PATCH, self.private_module_url(m), Some(body))
+        self.settings_doc(Method::PATCH, self.module_url(m, &[]), Some(body))
             .await
     }
 
