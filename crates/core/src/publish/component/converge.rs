@@ -17,12 +17,8 @@ use crate::secret::SecretUrl;
 
 const MAX_ROUNDS: usize = 8;
 
-/// How converging ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Converged {
-    AlreadyPublished,
-    Ingesting,
-}
+/// How converging ended: the module pipeline's ends.
+pub use crate::publish::module::converge::Converged;
 
 /// The end, the component's id and what was done.
 #[derive(Debug)]
