@@ -6,12 +6,10 @@
 //! Snapshots filter what varies between runs (ports, temp folders, the checkout path,
 //! sha256 digests, timings) so they only change when the output really changes.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tfpub_registry::{self as registry, RegistryOptions};
 
 use crate::support::{self, assert_no_secret, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
 
@@ -254,20 +252,7 @@ async fn snapshot_help() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_never_printed_on_success_verbose_or_error_paths() {
-    let data = tempfile::tempdir().unwrap();
-    let mut opts = RegistryOptions::new(data.path());
-    opts.tokens = Some(HashMap::from([(
-        TEST_TOKEN.to_string(),
-        vec![ORG.to_string()],
-    )]));
-    let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let t = TestRegistry {
-        reg,
-        data,
-        home: tempfile::tempdir().unwrap(),
-    };
+    let t = TestRegistry::with_token(TEST_TOKEN, ORG).await;
     let mut outputs = Vec::new();
     for args in [
         vec!["whoami"],

@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use tfpub_registry::RunningRegistry;
 
 use crate::support::fs::{raw_entry, tar_after};
-use crate::support::registry::{start_in, Api};
+use crate::support::registry::{start_edited, start_in, Api};
 use crate::support::ORG;
 
 const TOKEN: &str = "hostile-token";
@@ -670,15 +670,14 @@ async fn closed_within(sock: &mut tokio::net::TcpStream, within: Duration) -> bo
 async fn half_sent_requests_are_timed_out_and_do_not_block_valid_ones() {
     use tokio::io::AsyncWriteExt;
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = tfpub_registry::RegistryOptions::new(dir.path());
-    opts.limits = tfpub_registry::ConnLimits {
-        header_read_timeout: Duration::from_millis(400),
-        idle_timeout: Duration::from_millis(800),
-        max_connections: 16,
-    };
-    let reg = tfpub_registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let reg = start_edited(dir.path(), |o| {
+        o.limits = tfpub_registry::ConnLimits {
+            header_read_timeout: Duration::from_millis(400),
+            idle_timeout: Duration::from_millis(800),
+            max_connections: 16,
+        }
+    })
+    .await;
     let api = Api::new(&reg, TOKEN);
     // More half-sent request lines than the registry has connection slots.
     let mut socks = Vec::new();
@@ -807,11 +806,7 @@ fn incompressible(len: usize, mut seed: u64) -> Vec<u8> {
 async fn low_ratio_archives_past_the_unpacked_size_limit_fail_ingestion() {
     const LIMIT: u64 = 1024 * 1024;
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = tfpub_registry::RegistryOptions::new(dir.path());
-    opts.max_unpacked_bytes = LIMIT;
-    let reg = tfpub_registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let reg = start_edited(dir.path(), |o| o.max_unpacked_bytes = LIMIT).await;
     let api = Api::new(&reg, TOKEN);
     let tf: &[u8] = b"variable \"x\" {}\n";
     let small = incompressible(LIMIT as usize / 2, 0x9e37_79b9_7f4a_7c15);
