@@ -57,16 +57,10 @@ pub fn name_from_dir(dir: &Path) -> String {
 
 /// Resolve `component publish`'s request.
 pub fn resolve(req: &ComponentPublishRequest) -> anyhow::Result<ResolvedComponent> {
-    if !req.dir.is_dir() {
-        return Err(ComponentError::DirMissing {
+    let dir =
+        crate::publish::module::resolve::existing_dir(&req.dir, || ComponentError::DirMissing {
             dir: req.dir.clone(),
-        }
-        .into());
-    }
-    let dir = req
-        .dir
-        .canonicalize()
-        .with_context(|| format!("reading {}", req.dir.display()))?;
+        })?;
     check_component_dir(&dir)?;
     let name = req.name.clone().unwrap_or_else(|| name_from_dir(&dir));
     check_name(&name)?;

@@ -73,6 +73,18 @@ pub fn identity(
     Ok((name, provider))
 }
 
+/// The folder `dir`, canonical; `missing()` when it is not a folder.
+pub(crate) fn existing_dir<E>(dir: &Path, missing: impl FnOnce() -> E) -> anyhow::Result<PathBuf>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    if !dir.is_dir() {
+        return Err(missing().into());
+    }
+    dir.canonicalize()
+        .with_context(|| format!("reading {}", dir.display()))
+}
+
 /// The git side of publishing the folder `dir`: its repository (`None` outside git),
 /// after refusing a dirty working tree unless `allow_dirty`; and the version: `version`
 /// when given, else the semver tag (after `tag_prefix`) at HEAD.
@@ -106,16 +118,9 @@ pub fn resolve(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Result<Reso
     if let Some(archive) = &req.archive {
         return prebuilt(ctx, req, archive);
     }
-    if !req.dir.is_dir() {
-        return Err(PublishError::ModuleDirMissing {
-            dir: req.dir.clone(),
-        }
-        .into());
-    }
-    let dir = req
-        .dir
-        .canonicalize()
-        .with_context(|| format!("reading {}", req.dir.display()))?;
+    let dir = existing_dir(&req.dir, || PublishError::ModuleDirMissing {
+        dir: req.dir.clone(),
+    })?;
     let (name, provider) = identity(&dir, req.name.as_deref(), req.provider.as_deref())?;
     let (repo, version) = version_from_git(
         &dir,
