@@ -8,6 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::support::gpg::Gpg;
+use crate::support::registry::item_of;
 use crate::support::terraform::Terraform;
 use crate::support::{command_ok, ok_json, run, sha256_hex, Run, TestRegistry};
 
@@ -144,13 +145,7 @@ async fn an_upstream_release_is_mirrored_with_its_own_key_and_installs() {
     let j = ok_json(&run(mirror(&t, &key, &args)).await);
     assert_eq!(j["command"], "provider mirror", "{j}");
     assert_eq!(j["outcome"], "published", "{j}");
-    let key_item = j["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["kind"] == "gpg-key")
-        .cloned()
-        .unwrap();
+    let key_item = item_of(&j, "gpg-key");
     assert_eq!(key_item["id"], key_id.as_str(), "{j}");
 
     let (init, tf) = terraform_init(&t, "upnull", "1.0.0").await;

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tfpub_registry as registry;
 
-use crate::support::registry::Api;
+use crate::support::registry::{item_detail, Api};
 use crate::support::{
     ok_json, run, test_key, testdata, TestRegistry, ORG, RSA_PASSPHRASE, TEST_TOKEN,
 };
@@ -27,18 +27,6 @@ fn as_token(t: &TestRegistry, token: &str) -> Command {
     let mut c = t.tfpub_http();
     c.env("TFE_TOKEN", token);
     c
-}
-
-fn detail(doc: &Value, id: &str) -> String {
-    doc["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} item in {doc:#}"))["detail"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn publish_module(c: &mut Command, version: &str) {
@@ -77,10 +65,10 @@ async fn whoami_reports_permissions_and_warns_of_a_token_expiring_in_3_days() {
     c.args(["whoami", "--json"]);
     let r = run(c).await;
     let doc = ok_json(&r);
-    assert_eq!(detail(&doc, "publish modules"), "yes");
-    assert_eq!(detail(&doc, "publish providers"), "no");
-    assert_eq!(detail(&doc, "curate public modules"), "no");
-    assert_eq!(detail(&doc, "token kind"), "user token");
+    assert_eq!(item_detail(&doc, "publish modules"), "yes");
+    assert_eq!(item_detail(&doc, "publish providers"), "no");
+    assert_eq!(item_detail(&doc, "curate public modules"), "no");
+    assert_eq!(item_detail(&doc, "token kind"), "user token");
     let w = doc["warnings"].to_string();
     assert!(w.contains("this token expires in 3 days"), "{w}");
     assert!(
@@ -93,9 +81,9 @@ async fn whoami_reports_permissions_and_warns_of_a_token_expiring_in_3_days() {
     let mut c = t.tfpub_http();
     c.args(["whoami", "--json"]);
     let doc = ok_json(&run(c).await);
-    assert_eq!(detail(&doc, "publish providers"), "yes");
+    assert_eq!(item_detail(&doc, "publish providers"), "yes");
     assert_eq!(
-        detail(&doc, "token kind"),
+        item_detail(&doc, "token kind"),
         "team, organization or service account token"
     );
     assert_eq!(doc["warnings"], json!([]));

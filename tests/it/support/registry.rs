@@ -367,3 +367,26 @@ pub async fn started(token: &str) -> (tempfile::TempDir, RunningRegistry, Api) {
     let api = Api::new(&reg, token);
     (dir, reg, api)
 }
+
+/// The first item of `kind` in the result document `j` (panics, showing `j`, when none).
+pub fn item_of<'a>(j: &'a Value, kind: &str) -> &'a Value {
+    j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} item in {j}"))
+}
+
+/// The `detail` of the item with id `id` in the result document `doc`.
+pub fn item_detail(doc: &Value, id: &str) -> String {
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} item in {doc:#}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
