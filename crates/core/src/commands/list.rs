@@ -172,13 +172,8 @@ pub fn modules_table(o: &Outcome) -> String {
             ]
         })
         .collect();
-    let mut s = table(
-        &["MODULE", "STATUS", "LATEST", "VERSIONS", "NO-CODE", "VCS"],
-        &rows,
-    );
-    let n = rows.len();
-    s.push_str(&format!("{n} module{}\n", if n == 1 { "" } else { "s" }));
-    s
+    let header = ["MODULE", "STATUS", "LATEST", "VERSIONS", "NO-CODE", "VCS"];
+    counted_table(&header, &rows, "module")
 }
 
 /// The human form of `provider list`: one row per provider.
@@ -194,9 +189,14 @@ pub fn providers_table(o: &Outcome) -> String {
             ]
         })
         .collect();
-    let mut s = table(&["PROVIDER", "LATEST", "VERSIONS"], &rows);
+    counted_table(&["PROVIDER", "LATEST", "VERSIONS"], &rows, "provider")
+}
+
+/// [`table`] and a last line counting the rows (`2 modules`).
+fn counted_table(header: &[&str], rows: &[Vec<String>], noun: &str) -> String {
+    let mut s = table(header, rows);
     let n = rows.len();
-    s.push_str(&format!("{n} provider{}\n", if n == 1 { "" } else { "s" }));
+    s.push_str(&format!("{n} {noun}{}\n", if n == 1 { "" } else { "s" }));
     s
 }
 
