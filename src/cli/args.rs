@@ -271,6 +271,23 @@ pub struct ModulePublishArgs {
     pub require_tests: bool,
 }
 
+/// Which tags a sync publishes and how long it waits: shared by `module sync` and
+/// `component sync`.
+#[derive(Debug, Args)]
+pub struct SyncWindowArgs {
+    /// Ignore versions lower than this.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Publish at most N versions (oldest first).
+    #[arg(long)]
+    pub max: Option<usize>,
+    /// Print the plan: which tags, which already published, which skipped and why.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct ModuleSyncArgs {
     /// Repository (default: the current folder).
@@ -287,17 +304,8 @@ pub struct ModuleSyncArgs {
     /// Tag prefix, e.g. vpc/ for tags like vpc/v1.2.0.
     #[arg(long)]
     pub tag_prefix: Option<String>,
-    /// Ignore versions lower than this.
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Publish at most N versions (oldest first).
-    #[arg(long)]
-    pub max: Option<usize>,
-    /// Print the plan: which tags, which already published, which skipped and why.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub window: SyncWindowArgs,
     /// Delete versions left in a failed state and publish them again.
     #[arg(long)]
     pub replace_failed: bool,
@@ -632,11 +640,11 @@ impl ModuleSyncArgs {
             name: self.name.clone(),
             provider: self.provider.clone(),
             tag_prefix: self.tag_prefix.clone(),
-            since: self.since.clone(),
-            max: self.max,
-            dry_run: self.dry_run,
+            since: self.window.since.clone(),
+            max: self.window.max,
+            dry_run: self.window.dry_run,
             core: CoreOptions {
-                timeout: Duration::from_secs(self.timeout),
+                timeout: Duration::from_secs(self.window.timeout),
                 replace_failed: self.replace_failed,
                 no_code: false,
                 module_known: false,

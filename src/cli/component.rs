@@ -12,7 +12,7 @@ use tfpub_core::commands::component::{self as cmd, ComponentSyncOptions};
 use tfpub_core::publish::component::{self as pipeline, ComponentPublishRequest};
 use tfpub_core::report::{Outcome, Progress};
 
-use super::args::GlobalArgs;
+use super::args::{GlobalArgs, SyncWindowArgs};
 use super::{online, render};
 
 #[derive(Debug, Subcommand)]
@@ -108,17 +108,8 @@ pub struct ComponentSyncArgs {
     /// Tag prefix, e.g. web/ for tags like web/v1.2.0.
     #[arg(long)]
     pub tag_prefix: Option<String>,
-    /// Ignore versions lower than this.
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Publish at most N versions (oldest first).
-    #[arg(long)]
-    pub max: Option<usize>,
-    /// Print the plan: which tags, which already published, which skipped and why.
-    #[arg(long)]
-    pub dry_run: bool,
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub window: SyncWindowArgs,
     /// Delete versions left failed and publish them again.
     #[arg(long)]
     pub replace_failed: bool,
@@ -148,10 +139,10 @@ impl ComponentSyncArgs {
             path: self.path.clone(),
             name: self.name.clone(),
             tag_prefix: self.tag_prefix.clone(),
-            since: self.since.clone(),
-            max: self.max,
-            dry_run: self.dry_run,
-            timeout: Duration::from_secs(self.timeout),
+            since: self.window.since.clone(),
+            max: self.window.max,
+            dry_run: self.window.dry_run,
+            timeout: Duration::from_secs(self.window.timeout),
             replace_failed: self.replace_failed,
         }
     }

@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 
-use tfpub_core::api::{Client, ClientOptions};
 use tfpub_core::commands::ops_error::OpsError;
 use tfpub_core::commands::{list, pull, show};
 use tfpub_core::config::{self, Environment, TargetFlags};
@@ -202,17 +201,7 @@ async fn side(g: &GlobalArgs, r: &str, progress: Arc<dyn Progress>) -> anyhow::R
         ca_cert: g.ca_cert.clone(),
     };
     let target = config::resolve(&flags, &Environment::from_process())?;
-    let mut opts = ClientOptions::default();
-    if g.verbose > 0 {
-        opts.log = Some(Arc::new(super::render::http_log));
-    }
-    tfpub_core::proxy::preflight(&target.base_url).await?;
-    let client = Client::new(&target, opts)?;
-    Ok(Context {
-        client,
-        target,
-        progress,
-    })
+    super::session::context(g, target, progress).await
 }
 
 pub async fn registry_copy(

@@ -21,6 +21,26 @@ use super::args::GlobalArgs;
 use super::error::CliError;
 use super::render;
 
+/// The context of a resolved `target`: after the proxy preflight, its client (logging
+/// HTTP with -v).
+pub(super) async fn context(
+    g: &GlobalArgs,
+    target: Target,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Context> {
+    let mut opts = ClientOptions::default();
+    if g.verbose > 0 {
+        opts.log = Some(Arc::new(render::http_log));
+    }
+    tfpub_core::proxy::preflight(&target.base_url).await?;
+    let client = Client::new(&target, opts)?;
+    Ok(Context {
+        client,
+        target,
+        progress,
+    })
+}
+
 /// A resolved target plus, for --local, the in-process registry that serves it.
 pub struct Session {
     pub ctx: Context,
@@ -43,17 +63,7 @@ impl Session {
             };
             (config::resolve(&flags, &env)?, None)
         };
-        let mut opts = ClientOptions::default();
-        if g.verbose > 0 {
-            opts.log = Some(Arc::new(render::http_log));
-        }
-        tfpub_core::proxy::preflight(&target.base_url).await?;
-        let client = Client::new(&target, opts)?;
-        let ctx = Context {
-            client,
-            target,
-            progress,
-        };
+        let ctx = context(g, target, progress).await?;
         Ok(Session { ctx, registry })
     }
 

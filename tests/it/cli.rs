@@ -6,13 +6,12 @@
 //! Snapshots filter what varies between runs (ports, temp folders, the checkout path,
 //! sha256 digests, timings) so they only change when the output really changes.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tfpub_registry::{self as registry, RegistryOptions};
 
+use crate::support::registry::item_detail;
 use crate::support::{self, assert_no_secret, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
 
 const MODULE: &str = "modules/terraform-null-greeting";
@@ -92,19 +91,6 @@ fn publish(reg: &TestRegistry, version: &str, extra: &[&str]) -> Command {
     c.args(["module", "publish", &module_dir(), "--version", version])
         .args(extra);
     c
-}
-
-/// The item of a whoami document with id `id`: its `detail`.
-fn whoami_detail(doc: &Value, id: &str) -> String {
-    doc["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} item in {doc:#}"))["detail"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn write_credentials(home: &Path, host: &str, token: &str) {
@@ -254,20 +240,7 @@ async fn snapshot_help() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_never_printed_on_success_verbose_or_error_paths() {
-    let data = tempfile::tempdir().unwrap();
-    let mut opts = RegistryOptions::new(data.path());
-    opts.tokens = Some(HashMap::from([(
-        TEST_TOKEN.to_string(),
-        vec![ORG.to_string()],
-    )]));
-    let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let t = TestRegistry {
-        reg,
-        data,
-        home: tempfile::tempdir().unwrap(),
-    };
+    let t = TestRegistry::with_token(TEST_TOKEN, ORG).await;
     let mut outputs = Vec::new();
     for args in [
         vec!["whoami"],
@@ -373,24 +346,24 @@ async fn token_precedence_tf_token_then_tfe_token_then_credentials_file() {
     let mut c = reg.tfpub();
     c.env(&var, ENV_TOKEN);
     let doc = whoami_json(c).await;
-    assert_eq!(whoami_detail(&doc, "token"), format!("from {var}"));
+    assert_eq!(item_detail(&doc, "token"), format!("from {var}"));
 
     // TF_TOKEN_ for the bare host name (Terraform keys credentials by name).
     let mut c = reg.tfpub();
     c.env("TF_TOKEN_127_0_0_1", ENV_TOKEN);
     let doc = whoami_json(c).await;
-    assert_eq!(whoami_detail(&doc, "token"), "from TF_TOKEN_127_0_0_1");
+    assert_eq!(item_detail(&doc, "token"), "from TF_TOKEN_127_0_0_1");
 
     // TFE_TOKEN beats the file.
     let doc = whoami_json(reg.tfpub()).await;
-    assert_eq!(whoami_detail(&doc, "token"), "from TFE_TOKEN");
+    assert_eq!(item_detail(&doc, "token"), "from TFE_TOKEN");
 
     // Only the file.
     let mut c = reg.tfpub();
     c.env_remove("TFE_TOKEN");
     let doc = whoami_json(c).await;
     assert_eq!(
-        whoami_detail(&doc, "token"),
+        item_detail(&doc, "token"),
         "from ~/.terraform.d/credentials.tfrc.json"
     );
 
@@ -411,11 +384,11 @@ async fn host_and_organization_precedence() {
     let reg = TestRegistry::start().await;
     let doc = whoami_json(reg.tfpub()).await;
     assert_eq!(
-        whoami_detail(&doc, "host"),
+        item_detail(&doc, "host"),
         format!("{} (from TFE_HOSTNAME)", reg.host())
     );
     assert_eq!(
-        whoami_detail(&doc, "organization"),
+        item_detail(&doc, "organization"),
         "acme (from TFE_ORGANIZATION)"
     );
     assert_eq!(doc["target"]["host"], reg.host());
@@ -428,11 +401,11 @@ async fn host_and_organization_precedence() {
         .args(["--host", &reg.host(), "--org", "beta"]);
     let doc = whoami_json(c).await;
     assert_eq!(
-        whoami_detail(&doc, "host"),
+        item_detail(&doc, "host"),
         format!("{} (from --host)", reg.host())
     );
     assert_eq!(
-        whoami_detail(&doc, "organization"),
+        item_detail(&doc, "organization"),
         "beta (from --organization)"
     );
 

@@ -14,7 +14,7 @@ use std::path::Path;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::fs::{tarball, write};
+use crate::support::fs::{hostile_tarball, tarball, write};
 use crate::support::registry::{started, Api};
 use crate::support::{
     copy_tree, git, module_copy, ok_json, run, testdata, TestRegistry, ORG, TEST_TOKEN,
@@ -841,25 +841,6 @@ async fn every_emitted_component_field_is_documented_or_listed() {
     }
 }
 
-/// A tar entry written header by header, so names the tar crate would refuse (`..`,
-/// absolute links) can be built.
-fn raw_entry(
-    b: &mut tar::Builder<impl std::io::Write>,
-    name: &str,
-    kind: tar::EntryType,
-    link: &str,
-    data: &[u8],
-) {
-    let mut h = tar::Header::new_old();
-    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-    h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
-    h.set_entry_type(kind);
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_cksum();
-    b.append(&h, data).unwrap();
-}
-
 /// Archives escaping their root fail ingestion with an error-message naming the entry,
 /// exactly as module archives do; nothing of them becomes downloadable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -886,24 +867,7 @@ async fn hostile_component_archives_fail_naming_the_entry() {
     for (v, name, kind, link) in cases {
         let (_, doc) = api.post(&vpath, json!({"version": v})).await;
         let upload = doc["data"]["links"]["upload"].as_str().unwrap();
-        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::default(),
-        ));
-        raw_entry(
-            &mut b,
-            "stack.tfcomponent.hcl",
-            tar::EntryType::Regular,
-            "",
-            b"variable \"x\" {}\n",
-        );
-        let data: &[u8] = if kind == tar::EntryType::Regular {
-            b"x"
-        } else {
-            b""
-        };
-        raw_entry(&mut b, name, kind, link, data);
-        let tgz = b.into_inner().unwrap().finish().unwrap();
+        let tgz = hostile_tarball("stack.tfcomponent.hcl", name, kind, link);
         assert_eq!(api.put(upload, tgz).await, StatusCode::OK);
         let (_, got) = api.get(&format!("{vpath}/{v}")).await;
         let a = &got["data"]["attributes"];

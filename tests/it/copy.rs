@@ -12,25 +12,9 @@ use super::ops::{publish_module, publish_provider, tfpub_json};
 use crate::support::registry::{clean_tfpub, Api};
 use crate::support::terraform::Terraform;
 use crate::support::{module_copy, ok_json, run, Run, TestRegistry, ORG, RSA_KEY_ID, TEST_TOKEN};
-use tfpub_registry::{self as registry, RegistryOptions};
 
 const DST_ORG: &str = "platform";
 const DST_TOKEN: &str = "dst-token-for-the-target";
-
-/// A registry that accepts only `token`, for `org`.
-async fn with_token(token: &str, org: &str) -> TestRegistry {
-    let data = tempfile::tempdir().unwrap();
-    let mut opts = RegistryOptions::new(data.path());
-    opts.tokens = Some([(token.to_string(), vec![org.to_string()])].into());
-    let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("registry starts");
-    TestRegistry {
-        reg,
-        data,
-        home: tempfile::tempdir().unwrap(),
-    }
-}
 
 /// `tfpub --json registry copy` from `src`/acme to `dst`/platform, each host's token in
 /// its own TF_TOKEN_ variable and no TFE_TOKEN.
@@ -138,8 +122,8 @@ async fn copy_and_kill_half_way(src: &TestRegistry, dst: &TestRegistry, dst_api:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_between_two_registries_survives_a_kill_and_converges() {
-    let src = with_token(TEST_TOKEN, ORG).await;
-    let dst = with_token(DST_TOKEN, DST_ORG).await;
+    let src = TestRegistry::with_token(TEST_TOKEN, ORG).await;
+    let dst = TestRegistry::with_token(DST_TOKEN, DST_ORG).await;
     let dst_api = Api::new(&dst.reg, DST_TOKEN);
     let work = tempfile::tempdir().unwrap();
     fill_source(&src, work.path()).await;

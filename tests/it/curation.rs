@@ -9,7 +9,6 @@ use std::process::Command;
 use axum::http::StatusCode as AxStatus;
 use reqwest::StatusCode;
 use serde_json::json;
-use tfpub_registry::{self as registry, RegistryOptions};
 
 use crate::support::registry::Api;
 use crate::support::{clean_tfpub, ok_json, run, TestRegistry, ORG, TEST_TOKEN};
@@ -76,21 +75,9 @@ async fn a_public_provider_is_added_and_removed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_without_the_public_permission_is_refused_before_sending_and_by_the_registry() {
-    let data = tempfile::tempdir().unwrap();
-    let file = data.path().join("tokens.json");
     let grants = json!({TEST_TOKEN: {"organizations": [ORG],
         "permissions": {"can-manage-public-modules": false}}});
-    std::fs::write(&file, grants.to_string()).unwrap();
-    let opts = RegistryOptions::new(data.path().join("reg"))
-        .with_grants(registry::load_token_grants(&file).unwrap());
-    let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let t = TestRegistry {
-        reg,
-        data,
-        home: tempfile::tempdir().unwrap(),
-    };
+    let t = TestRegistry::with_grants(&grants).await;
     let r = run(curate(&t, "module", VPC, &[])).await;
     assert_eq!(r.code, 1);
     let e = r.json()["error"].to_string();

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
+use crate::support::registry::item_of;
 use crate::support::{module_copy, ok_json, run, run_blocking, Run, TestRegistry};
 
 /// Parses a JUnit file with Python's `xml.etree` and returns suites, cases and failures.
@@ -83,12 +84,7 @@ async fn a_real_publish_becomes_dotenv_junit_and_a_log_section() {
     c.args(["module", "publish", "--version", "1.2.0", "--json"])
         .arg(&dir);
     let result = ok_json(&run(c).await);
-    let url = result["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["kind"] == "module-version")
-        .expect("a module-version item")["url"]
+    let url = item_of(&result, "module-version")["url"]
         .as_str()
         .unwrap()
         .to_owned();

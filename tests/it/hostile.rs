@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use tfpub_registry::RunningRegistry;
 
-use crate::support::registry::{start_in, Api};
+use crate::support::fs::{raw_entry, tar_after};
+use crate::support::registry::{start_edited, start_in, Api};
 use crate::support::ORG;
 
 const TOKEN: &str = "hostile-token";
@@ -335,38 +336,8 @@ async fn easy_mode_serves_only_loopback_hosts_and_json_writes() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-/// One raw tar entry, written without the tar crate's path checks (a hostile archive).
-fn raw_entry(
-    b: &mut tar::Builder<impl std::io::Write>,
-    name: &str,
-    kind: tar::EntryType,
-    link: &str,
-    data: &[u8],
-) {
-    let mut h = tar::Header::new_old();
-    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-    h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
-    h.set_entry_type(kind);
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_cksum();
-    b.append(&h, data).unwrap();
-}
-
 fn hostile_tarball(name: &str, kind: tar::EntryType, link: &str) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    let tf = b"variable \"x\" {}\n";
-    raw_entry(&mut b, "main.tf", tar::EntryType::Regular, "", tf);
-    let data: &[u8] = if kind == tar::EntryType::Regular {
-        b"x"
-    } else {
-        b""
-    };
-    raw_entry(&mut b, name, kind, link, data);
-    b.into_inner().unwrap().finish().unwrap()
+    crate::support::fs::hostile_tarball("main.tf", name, kind, link)
 }
 
 #[tokio::test]
@@ -473,17 +444,7 @@ async fn provider_zips_with_escaping_names_are_refused_and_stay_not_uploaded() {
 /// Writes `len` zero bytes to a gzip'd tar after a main.tf, streaming (nothing of that
 /// size is ever allocated): a compression bomb of about len/1000 bytes.
 fn gzip_bomb(len: u64) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    raw_entry(
-        &mut b,
-        "main.tf",
-        tar::EntryType::Regular,
-        "",
-        b"variable \"x\" {}\n",
-    );
+    let mut b = tar_after("main.tf");
     let mut h = tar::Header::new_gnu();
     h.set_path("zeros.bin").unwrap();
     h.set_size(len);
@@ -709,15 +670,14 @@ async fn closed_within(sock: &mut tokio::net::TcpStream, within: Duration) -> bo
 async fn half_sent_requests_are_timed_out_and_do_not_block_valid_ones() {
     use tokio::io::AsyncWriteExt;
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = tfpub_registry::RegistryOptions::new(dir.path());
-    opts.limits = tfpub_registry::ConnLimits {
-        header_read_timeout: Duration::from_millis(400),
-        idle_timeout: Duration::from_millis(800),
-        max_connections: 16,
-    };
-    let reg = tfpub_registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let reg = start_edited(dir.path(), |o| {
+        o.limits = tfpub_registry::ConnLimits {
+            header_read_timeout: Duration::from_millis(400),
+            idle_timeout: Duration::from_millis(800),
+            max_connections: 16,
+        }
+    })
+    .await;
     let api = Api::new(&reg, TOKEN);
     // More half-sent request lines than the registry has connection slots.
     let mut socks = Vec::new();
@@ -796,17 +756,7 @@ async fn raw_status(addr: std::net::SocketAddr, method: &str, path: &str) -> u16
 
 /// A module archive of main.tf and `extra` empty files: `extra + 1` entries.
 fn many_entries(extra: usize) -> Vec<u8> {
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    raw_entry(
-        &mut b,
-        "main.tf",
-        tar::EntryType::Regular,
-        "",
-        b"variable \"x\" {}\n",
-    );
+    let mut b = tar_after("main.tf");
     for i in 0..extra {
         raw_entry(
             &mut b,
@@ -856,11 +806,7 @@ fn incompressible(len: usize, mut seed: u64) -> Vec<u8> {
 async fn low_ratio_archives_past_the_unpacked_size_limit_fail_ingestion() {
     const LIMIT: u64 = 1024 * 1024;
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = tfpub_registry::RegistryOptions::new(dir.path());
-    opts.max_unpacked_bytes = LIMIT;
-    let reg = tfpub_registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let reg = start_edited(dir.path(), |o| o.max_unpacked_bytes = LIMIT).await;
     let api = Api::new(&reg, TOKEN);
     let tf: &[u8] = b"variable \"x\" {}\n";
     let small = incompressible(LIMIT as usize / 2, 0x9e37_79b9_7f4a_7c15);

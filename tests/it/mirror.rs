@@ -8,6 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::support::gpg::Gpg;
+use crate::support::registry::item_of;
 use crate::support::terraform::Terraform;
 use crate::support::{command_ok, ok_json, run, sha256_hex, Run, TestRegistry};
 
@@ -38,6 +39,18 @@ fn upstream_key(gpg: &Gpg, uid: &str) -> (String, String) {
         .to_string();
     let out = command_ok(&mut gpg.command(&["--armor", "--export", &id]));
     (id, String::from_utf8(out.stdout).unwrap())
+}
+
+/// What every mirror test starts from: a registry, a scratch folder, a gpg home with the
+/// upstream's signing key, its id, and its public half written to a file in the folder.
+async fn upstream() -> (TestRegistry, tempfile::TempDir, Gpg, String, PathBuf) {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let gpg = Gpg::new();
+    let (key_id, public) = upstream_key(&gpg, "Upstream Releases <releases@upstream.test>");
+    let key = tmp.path().join("upstream.asc");
+    std::fs::write(&key, &public).unwrap();
+    (t, tmp, gpg, key_id, key)
 }
 
 /// One upstream release of `name` `version` in `dir`: a zip per platform holding an
@@ -111,12 +124,7 @@ fn count(j: &serde_json::Value, kind: &str, action: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_release_is_mirrored_with_its_own_key_and_installs() {
-    let t = TestRegistry::start().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let gpg = Gpg::new();
-    let (key_id, public) = upstream_key(&gpg, "Upstream Releases <releases@upstream.test>");
-    let key = tmp.path().join("upstream.asc");
-    std::fs::write(&key, &public).unwrap();
+    let (t, tmp, gpg, key_id, key) = upstream().await;
     // As releases.hashicorp.com lays it out: the signature named after the key's last
     // 8 hex digits, and a plain .sig beside it (for another key, say) that must not be
     // used: it does not even verify.
@@ -144,13 +152,7 @@ async fn an_upstream_release_is_mirrored_with_its_own_key_and_installs() {
     let j = ok_json(&run(mirror(&t, &key, &args)).await);
     assert_eq!(j["command"], "provider mirror", "{j}");
     assert_eq!(j["outcome"], "published", "{j}");
-    let key_item = j["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["kind"] == "gpg-key")
-        .cloned()
-        .unwrap();
+    let key_item = item_of(&j, "gpg-key");
     assert_eq!(key_item["id"], key_id.as_str(), "{j}");
 
     let (init, tf) = terraform_init(&t, "upnull", "1.0.0").await;
@@ -191,12 +193,7 @@ async fn an_upstream_release_is_mirrored_with_its_own_key_and_installs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recursive_mirror_converges_and_a_tampered_zip_is_refused_before_any_write() {
-    let t = TestRegistry::start().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let gpg = Gpg::new();
-    let (key_id, public) = upstream_key(&gpg, "Upstream Releases <releases@upstream.test>");
-    let key = tmp.path().join("upstream.asc");
-    std::fs::write(&key, &public).unwrap();
+    let (t, tmp, gpg, key_id, key) = upstream().await;
     let tree = tmp.path().join("tree");
     let keyed = format!(".{}.sig", &key_id[8..]);
     upstream_release(
@@ -284,12 +281,7 @@ async fn a_recursive_mirror_converges_and_a_tampered_zip_is_refused_before_any_w
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_source_that_is_not_a_signed_release_is_refused_naming_what_is_missing() {
-    let t = TestRegistry::start().await;
-    let tmp = tempfile::tempdir().unwrap();
-    let gpg = Gpg::new();
-    let (key_id, public) = upstream_key(&gpg, "Upstream Releases <releases@upstream.test>");
-    let key = tmp.path().join("upstream.asc");
-    std::fs::write(&key, &public).unwrap();
+    let (t, tmp, gpg, key_id, key) = upstream().await;
     let refused = |r: &Run, needle: &str, hint: &str| {
         assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
         let j = r.json();

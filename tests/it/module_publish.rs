@@ -730,18 +730,7 @@ async fn dry_run_of_other_content_refuses_as_the_real_run_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_fails_before_packaging() {
     // A registry that knows one token (the default one accepts any).
-    let data = tempfile::tempdir().unwrap();
-    let mut opts = tfpub_registry::RegistryOptions::new(data.path());
-    let known = [(TEST_TOKEN.to_string(), vec![ORG.to_string()])];
-    opts.tokens = Some(known.into_iter().collect());
-    let reg = tfpub_registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let t = TestRegistry {
-        reg,
-        data,
-        home: tempfile::tempdir().unwrap(),
-    };
+    let t = TestRegistry::with_token(TEST_TOKEN, ORG).await;
     let tmp = tempfile::tempdir().unwrap();
     let empty = tmp.path().join("terraform-null-empty");
     std::fs::create_dir_all(empty.join("sub")).unwrap();

@@ -11,10 +11,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tempfile::TempDir;
-use tfpub_registry::{self as registry, RegistryOptions};
 
 use super::support::fs::tarball;
-use super::support::registry::{start_in, Api};
+use super::support::registry::{start_edited, start_in, Api};
 use super::support::{copy_tree, ok_json, run, testdata, Run, TestRegistry, ORG, TEST_TOKEN};
 
 const MODULE: &str = "greet/null";
@@ -490,29 +489,31 @@ async fn a_run_left_running_by_a_stopped_registry_is_errored_at_the_next_start()
     reg.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_run_over_the_registry_time_limit_is_stopped_and_errored() {
-    let data = tempfile::tempdir().unwrap();
-    let mut opts = RegistryOptions::new(data.path());
-    opts.test_time_limit = Duration::from_secs(2);
-    let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let api = Api::new(&reg, TEST_TOKEN);
-    let id = raw_run(
-        &api,
-        json!({"variables": [{"key": "sleep_seconds", "value": "122"}]}),
-    )
-    .await;
+/// Run `id`'s document once it is `errored`, or after `tries` reads 50 ms apart.
+async fn run_once_errored(api: &Api, id: &str, tries: u32) -> Value {
     let path = tests_path(&format!("test-runs/{id}"));
     let mut d = Value::Null;
-    for _ in 0..300 {
+    for _ in 0..tries {
         d = api.get(&path).await.1;
         if d["data"]["attributes"]["status"] == "errored" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    d
+}
+
+#[tokio::test]
+async fn a_run_over_the_registry_time_limit_is_stopped_and_errored() {
+    let data = tempfile::tempdir().unwrap();
+    let reg = start_edited(data.path(), |o| o.test_time_limit = Duration::from_secs(2)).await;
+    let api = Api::new(&reg, TEST_TOKEN);
+    let id = raw_run(
+        &api,
+        json!({"variables": [{"key": "sleep_seconds", "value": "122"}]}),
+    )
+    .await;
+    let d = run_once_errored(&api, &id, 300).await;
     let a = &d["data"]["attributes"];
     assert_eq!(a["status"], "errored", "{d}");
     assert!(
@@ -530,26 +531,15 @@ async fn a_run_over_the_registry_time_limit_is_stopped_and_errored() {
 #[tokio::test]
 async fn cancel_rules_and_a_registry_without_terraform() {
     let data = tempfile::tempdir().unwrap();
-    let mut opts = RegistryOptions::new(data.path());
-    opts.terraform = Some(PathBuf::from("/nonexistent/terraform"));
-    let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let terraform = PathBuf::from("/nonexistent/terraform");
+    let reg = start_edited(data.path(), |o| o.terraform = Some(terraform)).await;
     let api = Api::new(&reg, TEST_TOKEN);
     let id = raw_run(
         &api,
         json!({"filters": ["tests/pass.tftest.hcl"], "verbose": true}),
     )
     .await;
-    let path = tests_path(&format!("test-runs/{id}"));
-    let mut d = Value::Null;
-    for _ in 0..100 {
-        d = api.get(&path).await.1;
-        if d["data"]["attributes"]["status"] == "errored" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let d = run_once_errored(&api, &id, 100).await;
     let a = &d["data"]["attributes"];
     assert_eq!(a["status"], "errored", "{d}");
     assert!(
@@ -561,6 +551,7 @@ async fn cancel_rules_and_a_registry_without_terraform() {
     );
     assert_eq!(a["test-status"], Value::Null);
     // An ended run can be neither canceled nor force-canceled.
+    let path = tests_path(&format!("test-runs/{id}"));
     for action in ["cancel", "force-cancel"] {
         let (s, e) = api
             .send(reqwest::Method::POST, &format!("{path}/{action}"), None)

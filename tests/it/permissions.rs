@@ -8,9 +8,9 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tfpub_registry::{self as registry, RegistryOptions};
+use tfpub_registry as registry;
 
-use crate::support::registry::Api;
+use crate::support::registry::{item_detail, Api};
 use crate::support::{
     ok_json, run, test_key, testdata, TestRegistry, ORG, RSA_PASSPHRASE, TEST_TOKEN,
 };
@@ -23,40 +23,10 @@ fn rfc3339_in(d: chrono::TimeDelta) -> String {
     (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// A registry in tokens mode with the tokens file `doc` (written to disk and read the way
-/// `registry serve --tokens` reads it).
-async fn with_tokens(doc: Value) -> TestRegistry {
-    let data = tempfile::tempdir().unwrap();
-    let file = data.path().join("tokens.json");
-    std::fs::write(&file, doc.to_string()).unwrap();
-    let grants = registry::load_token_grants(&file).unwrap();
-    let opts = RegistryOptions::new(data.path().join("reg")).with_grants(grants);
-    let reg = registry::start(opts, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    TestRegistry {
-        reg,
-        data,
-        home: tempfile::tempdir().unwrap(),
-    }
-}
-
 fn as_token(t: &TestRegistry, token: &str) -> Command {
     let mut c = t.tfpub_http();
     c.env("TFE_TOKEN", token);
     c
-}
-
-fn detail(doc: &Value, id: &str) -> String {
-    doc["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} item in {doc:#}"))["detail"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 fn publish_module(c: &mut Command, version: &str) {
@@ -90,15 +60,15 @@ fn tokens_doc() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whoami_reports_permissions_and_warns_of_a_token_expiring_in_3_days() {
-    let t = with_tokens(tokens_doc()).await;
+    let t = TestRegistry::with_grants(&tokens_doc()).await;
     let mut c = as_token(&t, MODULES_ONLY);
     c.args(["whoami", "--json"]);
     let r = run(c).await;
     let doc = ok_json(&r);
-    assert_eq!(detail(&doc, "publish modules"), "yes");
-    assert_eq!(detail(&doc, "publish providers"), "no");
-    assert_eq!(detail(&doc, "curate public modules"), "no");
-    assert_eq!(detail(&doc, "token kind"), "user token");
+    assert_eq!(item_detail(&doc, "publish modules"), "yes");
+    assert_eq!(item_detail(&doc, "publish providers"), "no");
+    assert_eq!(item_detail(&doc, "curate public modules"), "no");
+    assert_eq!(item_detail(&doc, "token kind"), "user token");
     let w = doc["warnings"].to_string();
     assert!(w.contains("this token expires in 3 days"), "{w}");
     assert!(
@@ -111,9 +81,9 @@ async fn whoami_reports_permissions_and_warns_of_a_token_expiring_in_3_days() {
     let mut c = t.tfpub_http();
     c.args(["whoami", "--json"]);
     let doc = ok_json(&run(c).await);
-    assert_eq!(detail(&doc, "publish providers"), "yes");
+    assert_eq!(item_detail(&doc, "publish providers"), "yes");
     assert_eq!(
-        detail(&doc, "token kind"),
+        item_detail(&doc, "token kind"),
         "team, organization or service account token"
     );
     assert_eq!(doc["warnings"], json!([]));
@@ -122,7 +92,7 @@ async fn whoami_reports_permissions_and_warns_of_a_token_expiring_in_3_days() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_publish_the_token_may_not_do_is_refused_before_anything_is_built() {
-    let t = with_tokens(tokens_doc()).await;
+    let t = TestRegistry::with_grants(&tokens_doc()).await;
     let scratch = tempfile::tempdir().unwrap();
     let mut c = as_token(&t, MODULES_ONLY);
     publish_provider(&mut c, scratch.path());
@@ -179,7 +149,7 @@ async fn a_provider_publish_the_token_may_not_do_is_refused_before_anything_is_b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_registry_enforces_grants_and_expiry() {
-    let t = with_tokens(tokens_doc()).await;
+    let t = TestRegistry::with_grants(&tokens_doc()).await;
     let limited = Api::new(&t.reg, MODULES_ONLY);
     let (status, body) = limited
         .post(
@@ -219,7 +189,7 @@ async fn the_registry_enforces_grants_and_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_private_registry_entitlement_refuses_a_module_publish() {
-    let t = with_tokens(json!({
+    let t = TestRegistry::with_grants(&json!({
         TEST_TOKEN: {"organizations": [ORG], "private-module-registry": false},
     }))
     .await;

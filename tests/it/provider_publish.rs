@@ -8,7 +8,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use crate::support::gpg::Gpg;
-use crate::support::registry::Api;
+use crate::support::registry::{item_of, Api};
 use crate::support::terraform::Terraform;
 use crate::support::{
     ok_json, run, sha256_hex, test_key, testdata, Run, TestRegistry, RSA_KEY_ID, RSA_PASSPHRASE,
@@ -249,13 +249,7 @@ async fn goreleaser_dist_publishes_and_installs() {
     c.args(["provider", "publish", "--json"]).arg(&dist);
     let j = ok_json(&run(c).await);
     assert_eq!(j["outcome"], "published", "{j}");
-    let pv = j["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["kind"] == "provider-version")
-        .cloned()
-        .unwrap();
+    let pv = item_of(&j, "provider-version");
     assert_eq!(pv["version"], "2.1.0", "{j}");
     assert_eq!(pv["id"], format!("acme/{NAME}"));
 
@@ -820,8 +814,7 @@ async fn a_dist_signed_elsewhere_publishes_with_the_public_key_only_and_installs
 
     let j = ok_json(&run(publish_public(&t, &key, &input)).await);
     assert_eq!(j["outcome"], "published", "{j}");
-    let items = j["items"].as_array().unwrap();
-    let key_item = items.iter().find(|i| i["kind"] == "gpg-key").unwrap();
+    let key_item = item_of(&j, "gpg-key");
     assert_eq!(key_item["id"], RSA_KEY_ID, "{j}");
     assert_eq!(key_item["action"], "created", "{j}");
     let (init, lock, tf) = terraform_install(&t, "3.0.0").await;
@@ -845,13 +838,7 @@ async fn a_dist_signed_elsewhere_publishes_with_the_public_key_only_and_installs
         .await,
     );
     assert_eq!(j["outcome"], "published", "{j}");
-    let key_item = j["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["kind"] == "gpg-key")
-        .cloned()
-        .unwrap();
+    let key_item = item_of(&j, "gpg-key");
     assert_eq!(key_item["id"], RSA_KEY_ID, "{j}");
     assert_eq!(key_item["action"], "exists", "{j}");
     t.stop().await;
@@ -946,8 +933,7 @@ async fn raw_binaries_signed_by_an_external_command_publish_and_the_served_signa
         .await,
     );
     assert_eq!(j["outcome"], "published", "{j}");
-    let items = j["items"].as_array().unwrap();
-    let key_item = items.iter().find(|i| i["kind"] == "gpg-key").unwrap();
+    let key_item = item_of(&j, "gpg-key");
     assert_eq!(key_item["id"], RSA_KEY_ID, "{j}");
 
     // What a consumer downloads: SHA256SUMS and its signature, checked by an independent

@@ -269,6 +269,12 @@ impl Outcome {
         };
     }
 
+    /// Settle a one-version publish: `Published` when this run completed the version,
+    /// `AlreadyPublished` when the registry already served it.
+    pub fn settle_version(&mut self, published: bool) {
+        self.settle(false, false, published, OutcomeKind::AlreadyPublished);
+    }
+
     /// Record warnings in the result and tell the user now (stderr, CI annotations).
     pub fn warn_all(&mut self, warnings: &[String], progress: &dyn Progress) {
         for w in warnings {

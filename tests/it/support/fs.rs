@@ -76,3 +76,46 @@ pub fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
     }
     b.into_inner().unwrap().finish().unwrap()
 }
+
+/// One tar entry written header by header, without the tar crate's path checks, so the
+/// names and links a hostile archive uses (`..`, absolute links) can be built.
+pub fn raw_entry(
+    b: &mut tar::Builder<impl std::io::Write>,
+    name: &str,
+    kind: tar::EntryType,
+    link: &str,
+    data: &[u8],
+) {
+    let mut h = tar::Header::new_old();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+    h.set_entry_type(kind);
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, data).unwrap();
+}
+
+/// A gzip'd tar being built, whose first entry is the valid Terraform file `first`.
+pub fn tar_after(first: &str) -> tar::Builder<flate2::write::GzEncoder<Vec<u8>>> {
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    let tf = b"variable \"x\" {}\n";
+    raw_entry(&mut b, first, tar::EntryType::Regular, "", tf);
+    b
+}
+
+/// A gzip'd tarball of the valid file `first` and one raw entry `name` (of `kind`,
+/// pointing at `link`; a regular one holds `x`): an archive a registry must refuse.
+pub fn hostile_tarball(first: &str, name: &str, kind: tar::EntryType, link: &str) -> Vec<u8> {
+    let mut b = tar_after(first);
+    let data: &[u8] = if kind == tar::EntryType::Regular {
+        b"x"
+    } else {
+        b""
+    };
+    raw_entry(&mut b, name, kind, link, data);
+    b.into_inner().unwrap().finish().unwrap()
+}

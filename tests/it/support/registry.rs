@@ -14,9 +14,21 @@ use super::{ORG, RSA_PASSPHRASE, TEST_TOKEN};
 
 /// Start a registry that keeps its data in `dir`, on 127.0.0.1 and a free port.
 pub async fn start_in(dir: &Path) -> RunningRegistry {
-    registry::start(RegistryOptions::new(dir), "127.0.0.1:0".parse().unwrap())
+    start_edited(dir, |_| {}).await
+}
+
+/// Start a registry on 127.0.0.1 and a free port with `opts`.
+pub async fn start_opts(opts: RegistryOptions) -> RunningRegistry {
+    registry::start(opts, "127.0.0.1:0".parse().unwrap())
         .await
         .expect("registry starts")
+}
+
+/// Start a registry that keeps its data in `dir`, its options changed by `edit`.
+pub async fn start_edited(dir: &Path, edit: impl FnOnce(&mut RegistryOptions)) -> RunningRegistry {
+    let mut opts = RegistryOptions::new(dir);
+    edit(&mut opts);
+    start_opts(opts).await
 }
 
 /// A registry with its own temporary data folder (kept alive by the returned TempDir).
@@ -29,13 +41,41 @@ pub struct TestRegistry {
 
 impl TestRegistry {
     pub async fn start() -> TestRegistry {
+        Self::start_with(|d| RegistryOptions::new(d)).await
+    }
+
+    /// A registry whose options `opts` makes from its data folder.
+    pub async fn start_with(opts: impl FnOnce(&Path) -> RegistryOptions) -> TestRegistry {
         let data = tempfile::tempdir().unwrap();
-        let reg = start_in(data.path()).await;
+        let reg = start_opts(opts(data.path())).await;
         TestRegistry {
             reg,
             data,
             home: tempfile::tempdir().unwrap(),
         }
+    }
+
+    /// A registry that accepts only `token`, for organization `org` (the default one
+    /// accepts any token).
+    pub async fn with_token(token: &str, org: &str) -> TestRegistry {
+        Self::start_with(|d| {
+            let mut o = RegistryOptions::new(d);
+            o.tokens = Some([(token.to_string(), vec![org.to_string()])].into());
+            o
+        })
+        .await
+    }
+
+    /// A registry whose tokens and permissions are the token file `doc` (written in the
+    /// data folder; the registry's own data below it, in `reg/`).
+    pub async fn with_grants(doc: &Value) -> TestRegistry {
+        Self::start_with(|d| {
+            let file = d.join("tokens.json");
+            std::fs::write(&file, doc.to_string()).unwrap();
+            let grants = registry::load_token_grants(&file).unwrap();
+            RegistryOptions::new(d.join("reg")).with_grants(grants)
+        })
+        .await
     }
 
     /// host:port as given to `--host`.
@@ -326,4 +366,27 @@ pub async fn started(token: &str) -> (tempfile::TempDir, RunningRegistry, Api) {
     let reg = start_in(dir.path()).await;
     let api = Api::new(&reg, token);
     (dir, reg, api)
+}
+
+/// The first item of `kind` in the result document `j` (panics, showing `j`, when none).
+pub fn item_of<'a>(j: &'a Value, kind: &str) -> &'a Value {
+    j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} item in {j}"))
+}
+
+/// The `detail` of the item with id `id` in the result document `doc`.
+pub fn item_detail(doc: &Value, id: &str) -> String {
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} item in {doc:#}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

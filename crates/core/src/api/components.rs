@@ -12,7 +12,7 @@ use serde_json::json;
 use url::Url;
 
 use super::server_text::{de_opt_text, de_text};
-use super::types::{FromResource, Resource};
+use super::types::{simple_resource, FromResource, Resource};
 use super::{ApiError, Client};
 use crate::secret::SecretUrl;
 
@@ -105,13 +105,7 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
-impl FromResource for RegistryComponent {
-    fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {
-        let mut v: RegistryComponent = r.attrs()?;
-        v.id = r.id;
-        Ok(v)
-    }
-}
+simple_resource!(RegistryComponent);
 
 impl FromResource for ComponentVersion {
     fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {

@@ -9,15 +9,21 @@ use url::Url;
 use super::{ApiError, Client, Module, ModuleVersion, VersionChange};
 use crate::vocab::ModuleAddress;
 
+/// `registry-modules/private/:namespace/:name/:provider`: the path that names module `m`
+/// below the organization (the module, tests and no-code endpoints all start from it).
+pub(super) fn private_module_segments(m: &ModuleAddress) -> [&str; 5] {
+    [
+        "registry-modules",
+        "private",
+        m.namespace(),
+        m.name(),
+        m.provider(),
+    ]
+}
+
 impl Client {
-    fn module_url(&self, m: &ModuleAddress, rest: &[&str]) -> Url {
-        let mut segs = vec![
-            "registry-modules",
-            "private",
-            m.namespace(),
-            m.name(),
-            m.provider(),
-        ];
+    pub(super) fn module_url(&self, m: &ModuleAddress, rest: &[&str]) -> Url {
+        let mut segs = private_module_segments(m).to_vec();
         segs.extend_from_slice(rest);
         self.org_url(&segs, &[])
     }

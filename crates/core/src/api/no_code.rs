@@ -14,7 +14,9 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::{server_text, ApiError, Client};
+use super::transport::decode_error;
+use super::types::{FromResource, Resource};
+use super::{server_text, ApiError, Client, Module};
 use crate::vocab::ModuleAddress;
 
 /// `test-config` of a registry module.
@@ -70,34 +72,41 @@ fn text(v: &Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(server_text)
 }
 
-/// The settings in a module resource (`data` of a module document).
-pub(super) fn settings_from_doc(d: &Value) -> ModuleSettings {
-    settings_of(d)
+/// The settings in a module resource (`data` of a module document). The resource is
+/// decoded once, as the [`Module`] every other module read returns; the settings are read
+/// from that.
+fn settings_of(d: &Value) -> Result<ModuleSettings, serde_json::Error> {
+    let m = Module::from_resource(serde_json::from_value::<Resource>(d.clone())?)?;
+    let no_code_id = d["relationships"]["no-code-modules"]["data"]
+        .as_array()
+        .and_then(|l| l.first())
+        .and_then(|r| text(&r["id"]));
+    Ok(ModuleSettings::of(&m, no_code_id))
 }
 
-fn settings_of(d: &Value) -> ModuleSettings {
-    let a = &d["attributes"];
-    let tc = &a["test-config"];
-    let vcs = &a["vcs-repo"];
-    ModuleSettings {
-        id: text(&d["id"]).unwrap_or_default(),
-        no_code: a["no-code"].as_bool().unwrap_or(false),
-        no_code_id: d["relationships"]["no-code-modules"]["data"]
-            .as_array()
-            .and_then(|l| l.first())
-            .and_then(|r| text(&r["id"])),
-        test_config: tc.is_object().then(|| TestConfig {
-            tests_enabled: tc["tests-enabled"].as_bool().unwrap_or(false),
-            execution_mode: text(&tc["agent-execution-mode"]).unwrap_or_else(|| "remote".into()),
-            agent_pool_id: text(&tc["agent-pool-id"]),
-        }),
-        vcs: vcs.is_object().then(|| VcsRepo {
-            identifier: text(&vcs["identifier"]).unwrap_or_default(),
-            branch: text(&vcs["branch"]).unwrap_or_default(),
-            tags: vcs["tags"].as_bool().unwrap_or(false),
-            oauth_token_id: text(&vcs["oauth-token-id"]),
-        }),
-        publishing_mechanism: text(&a["publishing-mechanism"]),
+impl ModuleSettings {
+    /// The typed settings of module `m`, whose no-code module (if any) is `no_code_id`.
+    pub fn of(m: &Module, no_code_id: Option<String>) -> Self {
+        let tc = m.test_config.as_ref().filter(|v| v.is_object());
+        let vcs = m.vcs_repo.as_ref().filter(|v| v.is_object());
+        ModuleSettings {
+            id: server_text(&m.id),
+            no_code: m.no_code.unwrap_or(false),
+            no_code_id,
+            test_config: tc.map(|tc| TestConfig {
+                tests_enabled: tc["tests-enabled"].as_bool().unwrap_or(false),
+                execution_mode: text(&tc["agent-execution-mode"])
+                    .unwrap_or_else(|| "remote".into()),
+                agent_pool_id: text(&tc["agent-pool-id"]),
+            }),
+            vcs: vcs.map(|vcs| VcsRepo {
+                identifier: text(&vcs["identifier"]).unwrap_or_default(),
+                branch: text(&vcs["branch"]).unwrap_or_default(),
+                tags: vcs["tags"].as_bool().unwrap_or(false),
+                oauth_token_id: text(&vcs["oauth-token-id"]),
+            }),
+            publishing_mechanism: m.publishing_mechanism.clone().filter(|p| !p.is_empty()),
+        }
     }
 }
 
@@ -121,20 +130,7 @@ fn options_json(options: &[VarOption]) -> Value {
 }
 
 impl Client {
-    fn private_module_url(&self, m: &ModuleAddress) -> Url {
-        self.org_url(
-            &[
-                "registry-modules",
-                "private",
-                m.namespace(),
-                m.name(),
-                m.provider(),
-            ],
-            &[],
-        )
-    }
-
-    async fn json_doc(
+    pub(super) async fn json_doc(
         &self,
         method: Method,
         url: Url,
@@ -143,11 +139,18 @@ impl Client {
         let raw = self
             .request(method.clone(), url.clone(), body, true)
             .await?;
-        serde_json::from_slice(&raw.body).map_err(|e| ApiError::Decode {
-            method: method.to_string(),
-            path: url.path().to_string(),
-            reason: e.to_string(),
-        })
+        serde_json::from_slice(&raw.body).map_err(|e| decode_error(&method, &url, e))
+    }
+
+    /// The settings in the module document that `method` on `url` answers with.
+    pub(super) async fn settings_doc(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+    ) -> Result<ModuleSettings, ApiError> {
+        let d = self.json_doc(method.clone(), url.clone(), body).await?;
+        settings_of(&d["data"]).map_err(|e| decode_error(&method, &url, e))
     }
 
     /// The module's settings; `None` when it does not exist.
@@ -156,10 +159,10 @@ impl Client {
         m: &ModuleAddress,
     ) -> Result<Option<ModuleSettings>, ApiError> {
         match self
-            .json_doc(Method::GET, self.private_module_url(m), None)
+            .settings_doc(Method::GET, self.module_url(m, &[]), None)
             .await
         {
-            Ok(d) => Ok(Some(settings_of(&d["data"]))),
+            Ok(s) => Ok(Some(s)),
             Err(ApiError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -178,10 +181,8 @@ impl Client {
             tc["agent-pool-id"] = json!(p);
         }
         let body = json!({"data": {"type": "registry-modules", "attributes": {"test-config": tc}}});
-        let d = self
-            .json_doc(Method::PATCH, self.private_module_url(m), Some(body))
-            .await?;
-        Ok(settings_of(&d["data"]))
+        self.settings_doc(Method::PATCH, self.module_url(m, &[]), Some(body))
+            .await
     }
 
     /// Creates the no-code module of registry module `module_id` (`mod-…`).

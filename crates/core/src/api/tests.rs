@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::server_text::{de_opt_text, de_text, server_text};
-use super::types::{FromResource, Resource};
+use super::types::{simple_resource, FromResource, Resource};
 use super::{ApiError, Client};
 use crate::secret::SecretUrl;
 use crate::vocab::ModuleAddress;
@@ -112,16 +112,9 @@ fn attr_secret(r: &Resource, name: &str) -> Option<SecretUrl> {
         .and_then(|s| SecretUrl::parse(s).ok())
 }
 
-fn decode<T: serde::de::DeserializeOwned + Default>(r: &Resource) -> Result<T, serde_json::Error> {
-    if r.attributes.is_null() {
-        return Ok(T::default());
-    }
-    serde_json::from_value(r.attributes.clone())
-}
-
 impl FromResource for TestConfigVersion {
     fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {
-        let mut v: TestConfigVersion = decode(&r)?;
+        let mut v: TestConfigVersion = r.attrs()?;
         v.upload_url = attr_secret(&r, "upload-url");
         v.id = r.id;
         Ok(v)
@@ -130,34 +123,22 @@ impl FromResource for TestConfigVersion {
 
 impl FromResource for TestRun {
     fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {
-        let mut v: TestRun = decode(&r)?;
+        let mut v: TestRun = r.attrs()?;
         v.log_read_url = attr_secret(&r, "log-read-url");
         v.id = r.id;
         Ok(v)
     }
 }
 
-impl FromResource for TestVariable {
-    fn from_resource(r: Resource) -> Result<Self, serde_json::Error> {
-        let mut v: TestVariable = decode(&r)?;
-        v.id = r.id;
-        Ok(v)
-    }
-}
+simple_resource!(TestVariable);
 
 /// The most bytes of a test log read.
 pub const MAX_TEST_LOG: u64 = 8 * 1024 * 1024;
 
 impl Client {
     fn tests_url(&self, m: &ModuleAddress, rest: &[&str]) -> Url {
-        let mut segs = vec![
-            "tests",
-            "registry-modules",
-            "private",
-            m.namespace(),
-            m.name(),
-            m.provider(),
-        ];
+        let mut segs = vec!["tests"];
+        segs.extend(super::modules::private_module_segments(m));
         segs.extend_from_slice(rest);
         self.org_url(&segs, &[])
     }

@@ -340,6 +340,7 @@ macro_rules! simple_resource {
         }
     };
 }
+pub(super) use simple_resource;
 simple_resource!(Module);
 simple_resource!(Provider);
 simple_resource!(GpgKey);

@@ -6,7 +6,6 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::no_code::settings_from_doc;
 use super::{ApiError, Client, ModuleSettings};
 
 /// What `module link` asks the registry to create.
@@ -49,15 +48,6 @@ impl Client {
         }
         let body = json!({"data": {"type": "registry-modules", "attributes": attrs}});
         let url = self.org_url(&["registry-modules", "vcs"], &[]);
-        let raw = self
-            .request(Method::POST, url.clone(), Some(body), true)
-            .await?;
-        let d: serde_json::Value =
-            serde_json::from_slice(&raw.body).map_err(|e| ApiError::Decode {
-                method: "POST".into(),
-                path: url.path().to_string(),
-                reason: e.to_string(),
-            })?;
-        Ok(settings_from_doc(&d["data"]))
+        self.settings_doc(Method::POST, url, Some(body)).await
     }
 }

@@ -34,16 +34,14 @@ pub fn module_item(ctx: &Context, m: &Module) -> Item {
         .iter()
         .map(|v| v.version.as_str())
         .collect();
-    let latest = latest(versions.iter().copied());
-    let mut it = Item::new(ItemKind::Module, addr.to_string(), Action::Exists)
+    let it = Item::new(ItemKind::Module, addr.to_string(), Action::Exists)
         .url(ctx.module_url(&addr, None))
         .fact("name", m.name.as_str())
         .fact("provider", m.provider.as_str())
         .fact("namespace", m.namespace.as_str())
         .fact("registry-name", m.registry_name.as_str())
-        .fact("status", m.status.as_str())
-        .fact("versions", json!(versions))
-        .fact("latest", latest.map(Value::from).unwrap_or(Value::Null))
+        .fact("status", m.status.as_str());
+    with_versions(it, &versions)
         .fact("no-code", m.no_code.map(Value::from).unwrap_or(Value::Null))
         .fact(
             "publishing-mechanism",
@@ -55,11 +53,20 @@ pub fn module_item(ctx: &Context, m: &Module) -> Item {
         .fact(
             "vcs-repo",
             vcs_identifier(m).map(Value::from).unwrap_or(Value::Null),
-        );
-    if let Some(l) = latest {
-        it = it.version(l);
+        )
+}
+
+/// `it` with the facts `versions` and `latest` (the highest semver of them, which is also
+/// the item's version).
+fn with_versions(it: Item, versions: &[&str]) -> Item {
+    let latest = latest(versions.iter().copied());
+    let it = it
+        .fact("versions", json!(versions))
+        .fact("latest", latest.map(Value::from).unwrap_or(Value::Null));
+    match latest {
+        Some(l) => it.version(l),
+        None => it,
     }
-    it
 }
 
 /// The repository a VCS-linked module follows (`vcs-repo.identifier`), made safe to print.
@@ -100,18 +107,12 @@ pub async fn providers(ctx: &Context, q: Option<&str>) -> anyhow::Result<Outcome
     for (p, vs) in provs.iter().zip(versions) {
         let addr = crate::vocab::ProviderAddress::new(&p.namespace, &p.name);
         let names: Vec<&str> = vs.iter().map(|v| v.version.as_str()).collect();
-        let latest = latest(names.iter().copied());
-        let mut it = Item::new(ItemKind::Provider, addr.to_string(), Action::Exists)
+        let it = Item::new(ItemKind::Provider, addr.to_string(), Action::Exists)
             .url(ctx.provider_url(&addr, None))
             .fact("name", p.name.as_str())
             .fact("namespace", p.namespace.as_str())
-            .fact("registry-name", p.registry_name.as_str())
-            .fact("versions", json!(names))
-            .fact("latest", latest.map(Value::from).unwrap_or(Value::Null));
-        if let Some(l) = latest {
-            it = it.version(l);
-        }
-        o.push(it);
+            .fact("registry-name", p.registry_name.as_str());
+        o.push(with_versions(it, &names));
     }
     o.text = Some(providers_table(&o));
     Ok(o)
@@ -171,13 +172,8 @@ pub fn modules_table(o: &Outcome) -> String {
             ]
         })
         .collect();
-    let mut s = table(
-        &["MODULE", "STATUS", "LATEST", "VERSIONS", "NO-CODE", "VCS"],
-        &rows,
-    );
-    let n = rows.len();
-    s.push_str(&format!("{n} module{}\n", if n == 1 { "" } else { "s" }));
-    s
+    let header = ["MODULE", "STATUS", "LATEST", "VERSIONS", "NO-CODE", "VCS"];
+    counted_table(&header, &rows, "module")
 }
 
 /// The human form of `provider list`: one row per provider.
@@ -193,9 +189,14 @@ pub fn providers_table(o: &Outcome) -> String {
             ]
         })
         .collect();
-    let mut s = table(&["PROVIDER", "LATEST", "VERSIONS"], &rows);
+    counted_table(&["PROVIDER", "LATEST", "VERSIONS"], &rows, "provider")
+}
+
+/// [`table`] and a last line counting the rows (`2 modules`).
+fn counted_table(header: &[&str], rows: &[Vec<String>], noun: &str) -> String {
+    let mut s = table(header, rows);
     let n = rows.len();
-    s.push_str(&format!("{n} provider{}\n", if n == 1 { "" } else { "s" }));
+    s.push_str(&format!("{n} {noun}{}\n", if n == 1 { "" } else { "s" }));
     s
 }
 

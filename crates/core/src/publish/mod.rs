@@ -113,3 +113,11 @@ pub fn parse_version(s: &str) -> anyhow::Result<semver::Version> {
         .into()
     })
 }
+
+/// What stages 4–6 (converge, wait, verify) did for one module or component version.
+#[derive(Debug)]
+pub struct VersionPublished {
+    /// This run completed a version the registry did not serve before.
+    pub published: bool,
+    pub items: Vec<crate::report::Item>,
+}

@@ -17,12 +17,8 @@ use crate::secret::SecretUrl;
 
 const MAX_ROUNDS: usize = 8;
 
-/// How converging ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Converged {
-    AlreadyPublished,
-    Ingesting,
-}
+/// How converging ended: the module pipeline's ends.
+pub use crate::publish::module::converge::Converged;
 
 /// The end, the component's id and what was done.
 #[derive(Debug)]
@@ -191,13 +187,7 @@ async fn act(
 pub async fn plan(ctx: &Context, t: Target<'_>, policy: Policy) -> anyhow::Result<Item> {
     let id = ctx.client.find_component(t.name).await?.map(|c| c.id);
     let state = observe(ctx, id.as_deref(), t.name, t.version, t.archive).await?;
-    let a = t.archive;
-    let what = format!(
-        "{} files, {} bytes, sha256 {}",
-        a.files.len(),
-        a.size,
-        a.sha256
-    );
+    let what = crate::publish::module::package::archive_summary(t.archive);
     let item = |action| version_item(ctx, t, id.as_deref(), action);
     Ok(match decide(&Observed { state, last: None }, policy) {
         Step::Create if id.is_none() => item(Action::Planned).detail(format!(

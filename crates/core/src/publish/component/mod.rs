@@ -30,7 +30,7 @@ use anyhow::Context as _;
 
 pub use error::ComponentError;
 
-use super::Context;
+use super::{Context, VersionPublished};
 use crate::package::module::{self as pkg, ArchiveRoot, ModuleArchive, ModulePackageOptions};
 use crate::publish::module::decide::Policy;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
@@ -113,20 +113,8 @@ pub async fn publish(ctx: &Context, req: &ComponentPublishRequest) -> anyhow::Re
     }
     let done = publish_version(ctx, t, None, policy, req.timeout).await?;
     outcome.items.extend(done.items);
-    outcome.published = done.published;
-    outcome.outcome = if done.published {
-        OutcomeKind::Published
-    } else {
-        OutcomeKind::AlreadyPublished
-    };
+    outcome.settle_version(done.published);
     Ok(outcome)
-}
-
-/// What stages 4–6 did for one version.
-#[derive(Debug)]
-pub struct VersionPublished {
-    pub published: bool,
-    pub items: Vec<Item>,
 }
 
 /// Stages 4–6 for one packaged version: converge, then wait for `completed` and verify

@@ -10,8 +10,6 @@ use anyhow::Context as _;
 
 use super::error::{check_name, ComponentError};
 use super::ComponentPublishRequest;
-use crate::publish::error::PublishError;
-use crate::publish::parse_version;
 
 /// A component publish, resolved and validated.
 #[derive(Debug, Clone)]
@@ -59,35 +57,20 @@ pub fn name_from_dir(dir: &Path) -> String {
 
 /// Resolve `component publish`'s request.
 pub fn resolve(req: &ComponentPublishRequest) -> anyhow::Result<ResolvedComponent> {
-    if !req.dir.is_dir() {
-        return Err(ComponentError::DirMissing {
+    let dir =
+        crate::publish::module::resolve::existing_dir(&req.dir, || ComponentError::DirMissing {
             dir: req.dir.clone(),
-        }
-        .into());
-    }
-    let dir = req
-        .dir
-        .canonicalize()
-        .with_context(|| format!("reading {}", req.dir.display()))?;
+        })?;
     check_component_dir(&dir)?;
     let name = req.name.clone().unwrap_or_else(|| name_from_dir(&dir));
     check_name(&name)?;
-    let repo = crate::git::Repo::discover(&dir).ok();
-    if let (Some(repo), false) = (&repo, req.allow_dirty) {
-        crate::publish::module::resolve::refuse_dirty(repo, &dir)?;
-    }
-    let version = match (&req.version, &repo) {
-        (Some(v), _) => parse_version(v)?,
-        (None, Some(repo)) => match repo.version_at_head(&req.tag_prefix)? {
-            Some(t) => t.version,
-            None => return Err(PublishError::NoVersionTag.into()),
-        },
-        (None, None) => return Err(PublishError::NoVersionNoGit { dir }.into()),
-    };
-    let commit_sha = match &repo {
-        Some(r) => Some(r.head_commit()?),
-        None => None,
-    };
+    let (repo, version) = crate::publish::module::resolve::version_from_git(
+        &dir,
+        req.version.as_deref(),
+        &req.tag_prefix,
+        req.allow_dirty,
+    )?;
+    let commit_sha = repo.map(|r| r.head_commit()).transpose()?;
     Ok(ResolvedComponent {
         dir,
         name,

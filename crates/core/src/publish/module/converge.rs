@@ -121,13 +121,7 @@ pub async fn plan(ctx: &Context, t: Target<'_>, opts: CoreOptions) -> anyhow::Re
     };
     let state = observe(ctx, t.address, t.version, t.archive).await?;
     let obs = Observed { state, last: None };
-    let a = t.archive;
-    let what = format!(
-        "{} files, {} bytes, sha256 {}",
-        a.files.len(),
-        a.size,
-        a.sha256
-    );
+    let what = crate::publish::module::package::archive_summary(t.archive);
     let item = |action| {
         Item::new(ItemKind::ModuleVersion, t.address.to_string(), action)
             .version(t.version)

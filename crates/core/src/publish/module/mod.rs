@@ -40,7 +40,7 @@ pub use manage::{change, delete, versions};
 pub use package::package;
 pub use resolve::{resolve, ResolvedModule};
 
-use super::Context;
+use super::{Context, VersionPublished};
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 
 /// Everything `tfpub module publish` was asked.
@@ -143,21 +143,8 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
         let item = crate::commands::configure::ensure_no_code(ctx, &m.address, &wish).await?;
         outcome.push(item);
     }
-    outcome.published = done.published;
-    outcome.outcome = if done.published {
-        OutcomeKind::Published
-    } else {
-        OutcomeKind::AlreadyPublished
-    };
+    outcome.settle_version(done.published);
     Ok(outcome)
-}
-
-/// What stages 4–6 did for one version.
-#[derive(Debug)]
-pub struct VersionPublished {
-    /// This run completed a version the registry did not serve before.
-    pub published: bool,
-    pub items: Vec<Item>,
 }
 
 /// Stages 4–6 for one packaged version: converge; then, unless the registry already

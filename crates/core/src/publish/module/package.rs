@@ -131,13 +131,19 @@ pub fn package(
         .with_context(|| format!("packaging {}", dir.display()))?;
     outcome.outcome = OutcomeKind::Updated;
     outcome.push(
-        Item::new(ItemKind::File, out.display().to_string(), Action::Created).detail(format!(
-            "{} files, {} bytes, sha256 {}",
-            a.files.len(),
-            a.size,
-            a.sha256
-        )),
+        Item::new(ItemKind::File, out.display().to_string(), Action::Created)
+            .detail(archive_summary(&a)),
     );
     outcome.warn_all(&a.warnings, progress);
     Ok(outcome)
+}
+
+/// An archive in one line: `N files, N bytes, sha256 HEX`.
+pub fn archive_summary(a: &pkg::ModuleArchive) -> String {
+    format!(
+        "{} files, {} bytes, sha256 {}",
+        a.files.len(),
+        a.size,
+        a.sha256
+    )
 }

@@ -73,35 +73,61 @@ pub fn identity(
     Ok((name, provider))
 }
 
+/// The folder `dir`, canonical; `missing()` when it is not a folder.
+pub(crate) fn existing_dir<E>(dir: &Path, missing: impl FnOnce() -> E) -> anyhow::Result<PathBuf>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    if !dir.is_dir() {
+        return Err(missing().into());
+    }
+    dir.canonicalize()
+        .with_context(|| format!("reading {}", dir.display()))
+}
+
+/// The git side of publishing the folder `dir`: its repository (`None` outside git),
+/// after refusing a dirty working tree unless `allow_dirty`; and the version: `version`
+/// when given, else the semver tag (after `tag_prefix`) at HEAD.
+pub(crate) fn version_from_git(
+    dir: &Path,
+    version: Option<&str>,
+    tag_prefix: &str,
+    allow_dirty: bool,
+) -> anyhow::Result<(Option<crate::git::Repo>, semver::Version)> {
+    let repo = crate::git::Repo::discover(dir).ok();
+    if let (Some(repo), false) = (&repo, allow_dirty) {
+        refuse_dirty(repo, dir)?;
+    }
+    let version = match (version, &repo) {
+        (Some(v), _) => parse_version(v)?,
+        (None, Some(repo)) => match repo.version_at_head(tag_prefix)? {
+            Some(t) => t.version,
+            None => return Err(PublishError::NoVersionTag.into()),
+        },
+        (None, None) => {
+            let dir = dir.to_path_buf();
+            return Err(PublishError::NoVersionNoGit { dir }.into());
+        }
+    };
+    Ok((repo, version))
+}
+
 /// Resolve `module publish`'s request: identity, version and commit, from the flags, the
 /// folder name and git; refuses a dirty working tree unless allowed.
 pub fn resolve(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Result<ResolvedModule> {
     if let Some(archive) = &req.archive {
         return prebuilt(ctx, req, archive);
     }
-    if !req.dir.is_dir() {
-        return Err(PublishError::ModuleDirMissing {
-            dir: req.dir.clone(),
-        }
-        .into());
-    }
-    let dir = req
-        .dir
-        .canonicalize()
-        .with_context(|| format!("reading {}", req.dir.display()))?;
+    let dir = existing_dir(&req.dir, || PublishError::ModuleDirMissing {
+        dir: req.dir.clone(),
+    })?;
     let (name, provider) = identity(&dir, req.name.as_deref(), req.provider.as_deref())?;
-    let repo = crate::git::Repo::discover(&dir).ok();
-    if let (Some(repo), false) = (&repo, req.allow_dirty) {
-        refuse_dirty(repo, &dir)?;
-    }
-    let version = match (&req.version, &repo) {
-        (Some(v), _) => parse_version(v)?,
-        (None, Some(repo)) => match repo.version_at_head(&req.tag_prefix)? {
-            Some(t) => t.version,
-            None => return Err(PublishError::NoVersionTag.into()),
-        },
-        (None, None) => return Err(PublishError::NoVersionNoGit { dir }.into()),
-    };
+    let (repo, version) = version_from_git(
+        &dir,
+        req.version.as_deref(),
+        &req.tag_prefix,
+        req.allow_dirty,
+    )?;
     let commit_sha = match (&req.commit_sha, &repo) {
         (Some(s), _) => Some(s.clone()),
         (None, Some(r)) => Some(r.head_commit()?),
