@@ -7,7 +7,9 @@
 //! `stats` prints `total=N gets=N writes=N puts=N`, `reset` clears the counters,
 //! `latency MS` changes the latency. End of input stops the registry.
 //!
-//! Usage: `cargo run --example bench_registry -- --data DIR [--latency-ms 50] [--listen 127.0.0.1:0]`
+//! Usage: `cargo run --example bench_registry -- --data DIR [--latency-ms 50]
+//! [--ingest-delay-ms 2000] [--listen 127.0.0.1:0]` (`--ingest-delay-ms`: module versions
+//! stay `reg_ingressing` that long after their upload, as `registry serve --ingest-delay`).
 //!
 //! `bench_registry --sha256 FILE...` instead hashes the files with the function tfpub
 //! uses for release zips and prints `sha256sum`-style lines (tfpub has no hashing command).
@@ -25,7 +27,9 @@ use tfpub_registry::{self as registry, RegistryOptions};
 use tokio::io::AsyncBufReadExt;
 
 fn usage() -> ! {
-    eprintln!("usage: bench_registry --data DIR [--latency-ms MS] [--listen ADDR]");
+    eprintln!(
+        "usage: bench_registry --data DIR [--latency-ms MS] [--ingest-delay-ms MS] [--listen ADDR]"
+    );
     std::process::exit(2)
 }
 
@@ -33,6 +37,7 @@ fn usage() -> ! {
 async fn main() {
     let mut data = None;
     let mut latency_ms = 0u64;
+    let mut ingest_ms = 0u64;
     let mut listen = "127.0.0.1:0".to_string();
     let mut args = std::env::args().skip(1);
     if std::env::args().nth(1).as_deref() == Some("--sha256") {
@@ -52,13 +57,16 @@ async fn main() {
         match a.as_str() {
             "--data" => data = Some(val()),
             "--latency-ms" => latency_ms = val().parse().unwrap_or_else(|_| usage()),
+            "--ingest-delay-ms" => ingest_ms = val().parse().unwrap_or_else(|_| usage()),
             "--listen" => listen = val(),
             _ => usage(),
         }
     }
     let data = data.unwrap_or_else(|| usage());
     let addr = listen.parse().unwrap_or_else(|_| usage());
-    let reg = match registry::start(RegistryOptions::new(data), addr).await {
+    let mut opts = RegistryOptions::new(data);
+    opts.ingest_delay = Duration::from_millis(ingest_ms);
+    let reg = match registry::start(opts, addr).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("bench_registry: {e}");

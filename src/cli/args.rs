@@ -208,6 +208,8 @@ pub struct ModulePublishArgs {
     /// without it, every configured module is published.
     #[arg(long, value_name = "NAME[/PROVIDER]")]
     pub module: Option<String>,
+    #[command(flatten)]
+    pub speed: super::speed::ConcurrencyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -240,6 +242,8 @@ pub struct ModuleSyncArgs {
     /// Delete versions left in a failed state and publish them again.
     #[arg(long)]
     pub replace_failed: bool,
+    #[command(flatten)]
+    pub speed: super::speed::ConcurrencyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -344,7 +348,7 @@ pub enum GpgKeyCmd {
 pub enum RegistryCmd {
     /// Serve the embedded registry (management API, archivist, terraform's protocol).
     #[command(
-        after_help = "Examples:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data\n  tfpub registry serve --listen 0.0.0.0:8443 --tokens tokens.json \\\n    --tls-cert server.crt --tls-key server.key"
+        after_help = "Examples:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data\n  tfpub registry serve --listen 0.0.0.0:8443 --tokens tokens.json \\\n    --tls-cert server.crt --tls-key server.key\n  tfpub registry serve --ingest-delay 2s   # versions stay reg_ingressing 2 s, like HCP"
     )]
     Serve {
         /// Address to listen on. Non-loopback addresses require --tokens.
@@ -363,6 +367,10 @@ pub enum RegistryCmd {
         /// The private key of --tls-cert (PEM, unencrypted: PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Keep each uploaded module version `reg_ingressing` this long before it turns
+        /// `ok`, as HCP Terraform ingests asynchronously (for tests and benchmarks).
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::speed::parse_duration)]
+        ingest_delay: Duration,
     },
 }
 
@@ -489,6 +497,7 @@ impl ModulePublishArgs {
             replace_failed: self.replace_failed,
             tag_prefix: self.tag_prefix.clone(),
             max_size: None,
+            concurrency: self.speed.concurrency,
         }
     }
 }
@@ -511,6 +520,7 @@ impl ModuleSyncArgs {
                 no_code: false,
                 module_known: false,
             },
+            concurrency: self.speed.concurrency,
         }
     }
 }

@@ -15,6 +15,7 @@ mod args;
 mod error;
 mod render;
 mod session;
+mod speed;
 
 use std::sync::Arc;
 
@@ -126,12 +127,21 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
             public_url,
             tls_cert,
             tls_key,
+            ingest_delay,
         }) => {
             let tls = tls_cert
                 .clone()
                 .zip(tls_key.clone())
                 .map(|(cert, key)| tfpub_registry::TlsFiles { cert, key });
-            session::serve(g, *listen, tokens.as_deref(), public_url.clone(), tls).await?
+            session::serve(
+                g,
+                *listen,
+                tokens.as_deref(),
+                public_url.clone(),
+                tls,
+                *ingest_delay,
+            )
+            .await?
         }
         Command::Whoami => {
             online(g, progress, async |ctx| commands::whoami::whoami(ctx).await).await?

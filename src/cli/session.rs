@@ -106,9 +106,11 @@ pub async fn serve(
     tokens: Option<&Path>,
     public_url: Option<url::Url>,
     tls: Option<TlsFiles>,
+    ingest_delay: std::time::Duration,
 ) -> anyhow::Result<Outcome> {
     let data = local_data_dir(g)?;
     let mut opts = RegistryOptions::new(&data);
+    opts.ingest_delay = ingest_delay;
     if let Some(t) = tokens {
         opts.tokens = Some(tfpub_registry::load_tokens_file(t)?);
     }

@@ -181,7 +181,22 @@ pub(crate) async fn upload(
                 let max = state.max_unpacked_bytes;
                 Some(off_workers(move || modules::ingest(&path, max)).await?)
             };
-            modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
+            let delay = state.ingest_delay;
+            match ingested {
+                Some(Ok(())) if !delay.is_zero() => {
+                    let status = crate::ingest::status_after_check(delay);
+                    modules::record_upload_as(
+                        &mut state.conn(),
+                        target,
+                        &sha,
+                        &token,
+                        status,
+                        None,
+                    )?;
+                    crate::ingest::finish_later(state.clone(), target, delay);
+                }
+                _ => modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?,
+            }
         }
         UploadKind::Binary => {
             let path = state

@@ -25,6 +25,7 @@ mod db;
 mod faults;
 mod gpg_keys;
 mod guard;
+mod ingest;
 mod jsonapi;
 mod modules;
 mod observe;
@@ -175,6 +176,10 @@ pub struct RegistryOptions {
     /// bigger one fails ingestion naming the limit. Lowered by tests to check the limit
     /// without uploading hundreds of MiB of incompressible data.
     pub max_unpacked_bytes: u64,
+    /// How long an uploaded module version stays `reg_ingressing` before it turns `ok`,
+    /// as HCP Terraform ingests asynchronously (`registry serve --ingest-delay`). Zero:
+    /// `ok` at once.
+    pub ingest_delay: std::time::Duration,
 }
 
 /// The default of [`RegistryOptions::max_upload_bytes`]: 1 GiB.
@@ -202,6 +207,7 @@ impl RegistryOptions {
             tls: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
+            ingest_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -222,6 +228,7 @@ impl fmt::Debug for RegistryOptions {
             .field("tls", &self.tls)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("max_unpacked_bytes", &self.max_unpacked_bytes)
+            .field("ingest_delay", &self.ingest_delay)
             .finish()
     }
 }
@@ -271,6 +278,8 @@ pub async fn start(
         path: db_path.clone(),
         source,
     })?;
+    // Ingestions a stopped registry left unfinished (`--ingest-delay`) end now.
+    let _ = ingest::finish_leftovers(&conn);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| RegistryError::Bind {
@@ -292,6 +301,7 @@ pub async fn start(
         tls: acceptor.is_some(),
         max_upload_bytes: opts.max_upload_bytes,
         max_unpacked_bytes: opts.max_unpacked_bytes,
+        ingest_delay: opts.ingest_delay,
         faults: faults::Faults::default(),
         stats: Stats::default(),
         instance,

@@ -51,6 +51,8 @@ pub struct ModuleSyncOptions {
     pub max: Option<usize>,
     pub dry_run: bool,
     pub core: CoreOptions,
+    /// Versions of a module published at once (`--concurrency`).
+    pub concurrency: usize,
 }
 
 /// `module sync`: opens the repository, finds its modules, then publishes every semver
@@ -74,6 +76,7 @@ pub async fn sync(ctx: &Context, opts: &ModuleSyncOptions) -> anyhow::Result<Out
         max: opts.max,
         dry_run: opts.dry_run,
         core: opts.core,
+        concurrency: opts.concurrency,
     };
     sync::sync(ctx, &req).await
 }

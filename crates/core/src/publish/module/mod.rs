@@ -25,6 +25,7 @@ pub mod package;
 pub mod resolve;
 pub mod verify;
 pub mod wait;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,6 +56,8 @@ pub struct ModulePublishRequest {
     pub replace_failed: bool,
     pub tag_prefix: String,
     pub max_size: Option<u64>,
+    /// Modules of a tfpub.toml published at once (`--concurrency`, at least 1).
+    pub concurrency: usize,
 }
 
 /// Options of stages 4–6, shared by `publish` and `sync`.
@@ -123,6 +126,17 @@ pub async fn publish_version(
     t: Target<'_>,
     opts: CoreOptions,
 ) -> anyhow::Result<VersionPublished> {
+    publish_version_watched(ctx, t, opts, None).await
+}
+
+/// [`publish_version`], waiting through `watch` (one module read shared by every version
+/// a concurrent sync has in flight) when given.
+pub async fn publish_version_watched(
+    ctx: &Context,
+    t: Target<'_>,
+    opts: CoreOptions,
+    watch: Option<&watch::Watch>,
+) -> anyhow::Result<VersionPublished> {
     let c = converge::converge(ctx, t, opts).await?;
     let mut items = c.items;
     if c.end == Converged::AlreadyPublished {
@@ -131,7 +145,10 @@ pub async fn publish_version(
             items,
         });
     }
-    wait::until_ok(ctx, t.address, t.version, opts.timeout).await?;
+    match watch {
+        Some(w) => w.until_ok(ctx, t.version, opts.timeout).await?,
+        None => wait::until_ok(ctx, t.address, t.version, opts.timeout).await?,
+    }
     verify::serves_ours(ctx, t.address, t.version, t.archive).await?;
     items.push(
         Item::new(
