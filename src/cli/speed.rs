@@ -6,9 +6,7 @@ use std::time::Duration;
 /// `--concurrency` of `module sync` and of `module publish` with a tfpub.toml.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct ConcurrencyArgs {
-    /// Versions (sync) or modules (tfpub.toml publish) published at once, 1-64. Every
-    /// request still passes the client's rate limit; the registry computes "latest" by
-    /// semver, so the order they finish in does not matter.
+    /// How many versions (sync) or tfpub.toml modules (publish) to publish at once, 1-64.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = parse_concurrency)]
     pub concurrency: usize,
 }
