@@ -295,3 +295,58 @@ async fn concurrency_out_of_range_is_refused() {
     }
     reg.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_archives_are_byte_identical_across_runs_and_read_by_gzip_and_tar() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("terraform-null-big");
+    // ~1.2 MiB of text over 60 files: several parallel-deflate blocks.
+    for i in 0..60 {
+        let body: String = (0..600)
+            .map(|j| {
+                format!(
+                    "# line {j} of file {i}: resource \"null_resource\" \"r{}\" {{}}\n",
+                    (i * j) % 97
+                )
+            })
+            .collect();
+        write(&dir, &format!("sub{}/f{i}.tf", i % 6), &body);
+    }
+    write(&dir, "main.tf", "output \"x\" {\n  value = 1\n}\n");
+    let reg = TestRegistry::start().await;
+    let mut outs = Vec::new();
+    for n in 0..2 {
+        let out = tmp.path().join(format!("m{n}.tar.gz"));
+        let mut c = reg.tfpub();
+        c.args(["module", "package"]).arg(&dir).arg("-o").arg(&out);
+        let r = run(c).await;
+        assert_eq!(r.code, 0, "{r:?}");
+        outs.push(std::fs::read(&out).unwrap());
+        // gzip and tar (not ours) read it: integrity, then every file listed.
+        let t = std::process::Command::new("gzip")
+            .arg("-t")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            t.status.success(),
+            "gzip -t: {}",
+            String::from_utf8_lossy(&t.stderr)
+        );
+        let l = std::process::Command::new("tar")
+            .arg("-tzf")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(l.status.success());
+        let listed = String::from_utf8_lossy(&l.stdout);
+        assert_eq!(
+            listed.lines().filter(|l| l.ends_with(".tf")).count(),
+            61,
+            "{listed}"
+        );
+    }
+    assert!(outs[0].len() > 20_000);
+    assert!(outs[0] == outs[1], "two runs wrote different archives");
+    reg.stop().await;
+}

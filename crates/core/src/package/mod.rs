@@ -11,6 +11,7 @@ use crate::error::{ErrorKind, Hint};
 use std::path::PathBuf;
 
 pub mod module;
+pub mod pargz;
 pub mod provider;
 
 pub use module::{
