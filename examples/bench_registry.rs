@@ -4,7 +4,9 @@
 //! remote one (50 ms per request), but the latency switch is a test-only library API, not
 //! a CLI flag. This example starts the registry, prints its base URL on stdout, then
 //! reads commands on stdin, one per line:
-//! `stats` prints `total=N gets=N writes=N puts=N`, `reset` clears the counters,
+//! `stats` prints `total=N gets=N writes=N puts=N s429=N s5xx=N api_p50_ms=X api_p99_ms=X
+//! api_n=N` (the percentiles: the registry's own time to answer API requests, without
+//! the injected latency), `reset` clears the counters,
 //! `latency MS` changes the latency. End of input stops the registry.
 //!
 //! Usage: `cargo run --example bench_registry -- --data DIR [--latency-ms 50]
@@ -85,13 +87,24 @@ async fn main() {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("stats"), _) => {
+                let mut t = stats.api_times();
+                t.sort();
+                let pct = |p: f64| {
+                    let i = ((t.len() as f64 - 1.0) * p).round() as usize;
+                    t.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+                };
                 let _ = writeln!(
                     out,
-                    "total={} gets={} writes={} puts={}",
+                    "total={} gets={} writes={} puts={} s429={} s5xx={} api_p50_ms={:.2} api_p99_ms={:.2} api_n={}",
                     stats.total(),
                     stats.count("GET", ""),
                     stats.writes(),
-                    stats.count("PUT", "")
+                    stats.count("PUT", ""),
+                    stats.too_many_requests(),
+                    stats.answers_in_class(5),
+                    pct(0.50),
+                    pct(0.99),
+                    t.len()
                 );
             }
             (Some("reset"), _) => stats.reset(),
