@@ -24,6 +24,8 @@ struct Seen {
     /// Time the registry took to answer the latest API requests (its own work, not the
     /// injected latency), bounded like `latest`.
     api_times: VecDeque<std::time::Duration>,
+    /// When each of the latest API requests arrived (bounded like `latest`).
+    api_starts: VecDeque<std::time::Instant>,
 }
 
 impl std::ops::Deref for Seen {
@@ -91,6 +93,12 @@ impl Stats {
                 seen.api_times.pop_front();
             }
             seen.api_times.push_back(t);
+            if seen.api_starts.len() >= MAX_RECORDED {
+                seen.api_starts.pop_front();
+            }
+            let arrived = std::time::Instant::now().checked_sub(t);
+            seen.api_starts
+                .push_back(arrived.unwrap_or_else(std::time::Instant::now));
         }
     }
 
@@ -107,6 +115,21 @@ impl Stats {
     /// The time the registry took to answer each of the latest API requests.
     pub fn api_times(&self) -> Vec<std::time::Duration> {
         self.seen().api_times.iter().copied().collect()
+    }
+
+    /// The most API requests that arrived within any `window` (what a server-side rate
+    /// limit such as HCP Terraform's 30 per second would have counted).
+    pub fn api_peak(&self, window: std::time::Duration) -> usize {
+        let mut at: Vec<std::time::Instant> = self.seen().api_starts.iter().copied().collect();
+        at.sort();
+        let (mut first, mut most) = (0, 0);
+        for (i, t) in at.iter().enumerate() {
+            while *t - at[first] >= window {
+                first += 1;
+            }
+            most = most.max(i + 1 - first);
+        }
+        most
     }
 
     pub fn reset(&self) {
