@@ -57,11 +57,11 @@ mkdir -p "$OUT_DIR"
 BENCH_T0=$(date +%s.%N)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tfpub-bench.XXXXXX")
-REG_PID= ING_PID= C1_PID=
+REG_PID= ING_PID= C1REG_PID= C1_PID=
 cleanup() {
-  exec 3>&- 4>&- 2>/dev/null || true
+  exec 3>&- 4>&- 5>&- 2>/dev/null || true
   if [ -n "$C1_PID" ]; then kill "$C1_PID" 2>/dev/null || true; wait "$C1_PID" 2>/dev/null || true; fi
-  for p in $REG_PID $ING_PID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for p in $REG_PID $ING_PID $C1REG_PID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -95,6 +95,16 @@ exec 4>"$WORK/ictl"
 for _ in $(seq 100); do [ -s "$WORK/ireg.out" ] && break; sleep 0.1; done
 IURL=$(head -1 "$WORK/ireg.out"); IURL=${IURL%/}
 [ -n "$IURL" ] || { echo "bench: ingesting registry did not start: $(cat "$WORK/ireg.err")" >&2; exit 1; }
+# A third instance, the same, serves only the background --concurrency 1 sync, so the
+# request rate measured on the second one is that of one client.
+mkfifo "$WORK/c1ctl"
+"$HELPER" --data "$WORK/c1registry" --latency-ms "$LATENCY_MS" --ingest-delay-ms "$INGEST_MS" \
+  <"$WORK/c1ctl" >"$WORK/c1reg.out" 2>"$WORK/c1reg.err" &
+C1REG_PID=$!
+exec 5>"$WORK/c1ctl"
+for _ in $(seq 100); do [ -s "$WORK/c1reg.out" ] && break; sleep 0.1; done
+C1URL=$(head -1 "$WORK/c1reg.out"); C1URL=${C1URL%/}
+[ -n "$C1URL" ] || { echo "bench: third registry did not start: $(cat "$WORK/c1reg.err")" >&2; exit 1; }
 istats() {
   local n; n=$(wc -l <"$WORK/ireg.out"); echo stats >&4
   for _ in $(seq 100); do [ "$(wc -l <"$WORK/ireg.out")" -gt "$n" ] && break; sleep 0.05; done
@@ -131,7 +141,8 @@ done
 echo "bench: 6. sync of $SYNC_MISSING missing tags, ${INGEST_MS} ms ingestion: --concurrency 1 starts in the background" >&2
 (
   t=$(date +%s.%N)
-  itfpub --organization bench-c1 module sync "$IREPO" --name greeting --provider null \
+  env -u TFE_TOKEN -u TFE_HOSTNAME -u TFE_ORGANIZATION HOME="$WORK/home" NO_COLOR=1 \
+    TFE_HOSTNAME="$C1URL" TFE_TOKEN=bench-token "$BIN" --organization bench-c1 module sync "$IREPO" --name greeting --provider null \
     --max "$SYNC_MISSING" --concurrency 1 >"$WORK/c1.out" 2>&1 || { echo fail >"$WORK/c1.time"; exit 1; }
   echo "$(date +%s.%N) - $t" | bc >"$WORK/c1.time"
 ) &
@@ -369,7 +380,9 @@ rec many_rss_before_kib "$RSS_NOW_BEFORE"
 rec many_rss_peak_kib "$(awk '/VmHWM/{print $2}' /proc/$REG_PID/status)"
 rec many_failed "$(cat "$PUBDIR"/rc-* | grep -vc '^0$' || true)"
 # nothing lost: every publisher again, each must find its release complete and change nothing
-for i in $(seq 0 $((PUBLISHERS - 1))); do publisher "$i" & done; wait
+PIDS=()
+for i in $(seq 0 $((PUBLISHERS - 1))); do publisher "$i" & PIDS+=($!); done
+for p in "${PIDS[@]}"; do wait "$p" || true; done
 again_ok=0
 for i in $(seq 0 $((PUBLISHERS - 1))); do
   [ "$(cat "$PUBDIR/rc-$i")" = 0 ] && [ "$(jq -r .published "$PUBDIR/out-$i.json")" = false ] && again_ok=$((again_ok + 1))
@@ -428,6 +441,9 @@ for k in $CURVE_FILES; do
 import os, random, sys
 root, n = sys.argv[1], int(sys.argv[2])
 rng = random.Random(n)
+os.makedirs(root, exist_ok=True)
+open(os.path.join(root, "main.tf"), "w").write('variable "name" {\n  type = string\n}\n')
+n -= 1
 words = "resource variable output module locals provider data count for_each tags name value subnet vpc cidr".split()
 for i in range(n):
     d = os.path.join(root, f"d{i % 100:02d}", f"s{(i // 100) % 10}")

@@ -24,7 +24,8 @@ struct Seen {
     /// Time the registry took to answer the latest API requests (its own work, not the
     /// injected latency), bounded like `latest`.
     api_times: VecDeque<std::time::Duration>,
-    /// When each of the latest API requests arrived (bounded like `latest`).
+    /// When each of the latest API requests arrived, before any injected latency
+    /// (bounded like `latest`).
     api_starts: VecDeque<std::time::Instant>,
 }
 
@@ -56,6 +57,12 @@ impl Stats {
         }
         seen.latest
             .push_back((method.to_string(), path[..end].to_string()));
+        if path.starts_with("/api/") {
+            if seen.api_starts.len() >= MAX_RECORDED {
+                seen.api_starts.pop_front();
+            }
+            seen.api_starts.push_back(std::time::Instant::now());
+        }
     }
 
     /// All requests since start or the last reset.
@@ -93,12 +100,6 @@ impl Stats {
                 seen.api_times.pop_front();
             }
             seen.api_times.push_back(t);
-            if seen.api_starts.len() >= MAX_RECORDED {
-                seen.api_starts.pop_front();
-            }
-            let arrived = std::time::Instant::now().checked_sub(t);
-            seen.api_starts
-                .push_back(arrived.unwrap_or_else(std::time::Instant::now));
         }
     }
 
