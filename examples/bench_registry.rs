@@ -4,10 +4,15 @@
 //! remote one (50 ms per request), but the latency switch is a test-only library API, not
 //! a CLI flag. This example starts the registry, prints its base URL on stdout, then
 //! reads commands on stdin, one per line:
-//! `stats` prints `total=N gets=N writes=N puts=N`, `reset` clears the counters,
+//! `stats` prints `total=N gets=N writes=N puts=N s429=N s5xx=N api_p50_ms=X api_p99_ms=X
+//! api_n=N api_peak_1s=N` (the percentiles: the registry's own time to answer API requests, without
+//! the injected latency; the peak: most API requests arriving within one second, what
+//! HCP Terraform's 30/s limit counts), `reset` clears the counters,
 //! `latency MS` changes the latency. End of input stops the registry.
 //!
-//! Usage: `cargo run --example bench_registry -- --data DIR [--latency-ms 50] [--listen 127.0.0.1:0]`
+//! Usage: `cargo run --example bench_registry -- --data DIR [--latency-ms 50]
+//! [--ingest-delay-ms 2000] [--listen 127.0.0.1:0]` (`--ingest-delay-ms`: module versions
+//! stay `reg_ingressing` that long after their upload, as `registry serve --ingest-delay`).
 //!
 //! `bench_registry --sha256 FILE...` instead hashes the files with the function tfpub
 //! uses for release zips and prints `sha256sum`-style lines (tfpub has no hashing command).
@@ -25,7 +30,9 @@ use tfpub_registry::{self as registry, RegistryOptions};
 use tokio::io::AsyncBufReadExt;
 
 fn usage() -> ! {
-    eprintln!("usage: bench_registry --data DIR [--latency-ms MS] [--listen ADDR]");
+    eprintln!(
+        "usage: bench_registry --data DIR [--latency-ms MS] [--ingest-delay-ms MS] [--listen ADDR]"
+    );
     std::process::exit(2)
 }
 
@@ -33,6 +40,7 @@ fn usage() -> ! {
 async fn main() {
     let mut data = None;
     let mut latency_ms = 0u64;
+    let mut ingest_ms = 0u64;
     let mut listen = "127.0.0.1:0".to_string();
     let mut args = std::env::args().skip(1);
     if std::env::args().nth(1).as_deref() == Some("--sha256") {
@@ -52,13 +60,16 @@ async fn main() {
         match a.as_str() {
             "--data" => data = Some(val()),
             "--latency-ms" => latency_ms = val().parse().unwrap_or_else(|_| usage()),
+            "--ingest-delay-ms" => ingest_ms = val().parse().unwrap_or_else(|_| usage()),
             "--listen" => listen = val(),
             _ => usage(),
         }
     }
     let data = data.unwrap_or_else(|| usage());
     let addr = listen.parse().unwrap_or_else(|_| usage());
-    let reg = match registry::start(RegistryOptions::new(data), addr).await {
+    let mut opts = RegistryOptions::new(data);
+    opts.ingest_delay = Duration::from_millis(ingest_ms);
+    let reg = match registry::start(opts, addr).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("bench_registry: {e}");
@@ -77,13 +88,25 @@ async fn main() {
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("stats"), _) => {
+                let mut t = stats.api_times();
+                t.sort();
+                let pct = |p: f64| {
+                    let i = ((t.len() as f64 - 1.0) * p).round() as usize;
+                    t.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+                };
                 let _ = writeln!(
                     out,
-                    "total={} gets={} writes={} puts={}",
+                    "total={} gets={} writes={} puts={} s429={} s5xx={} api_p50_ms={:.2} api_p99_ms={:.2} api_n={} api_peak_1s={}",
                     stats.total(),
                     stats.count("GET", ""),
                     stats.writes(),
-                    stats.count("PUT", "")
+                    stats.count("PUT", ""),
+                    stats.too_many_requests(),
+                    stats.answers_in_class(5),
+                    pct(0.50),
+                    pct(0.99),
+                    t.len(),
+                    stats.api_peak(Duration::from_secs(1))
                 );
             }
             (Some("reset"), _) => stats.reset(),

@@ -269,6 +269,8 @@ pub struct ModulePublishArgs {
     /// version only if they pass (see `tfpub module test`).
     #[arg(long)]
     pub require_tests: bool,
+    #[command(flatten)]
+    pub speed: super::speed::ConcurrencyArgs,
 }
 
 /// Which tags a sync publishes and how long it waits: shared by `module sync` and
@@ -313,6 +315,8 @@ pub struct ModuleSyncArgs {
     /// fail is not published and is reported.
     #[arg(long)]
     pub require_tests: bool,
+    #[command(flatten)]
+    pub speed: super::speed::ConcurrencyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -455,7 +459,7 @@ pub enum GpgKeyCmd {
 pub enum RegistryCmd {
     /// Serve the embedded registry (management API, archivist, terraform's protocol).
     #[command(
-        after_help = "Examples:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data\n  tfpub registry serve --listen 0.0.0.0:8443 --tokens tokens.json \\\n    --tls-cert server.crt --tls-key server.key"
+        after_help = "Examples:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data\n  tfpub registry serve --listen 0.0.0.0:8443 --tokens tokens.json \\\n    --tls-cert server.crt --tls-key server.key\n  tfpub registry serve --ingest-delay 2s   # versions stay reg_ingressing 2 s, like HCP"
     )]
     Serve {
         /// Address to listen on. Non-loopback addresses require --tokens.
@@ -480,6 +484,10 @@ pub enum RegistryCmd {
         /// The terraform CLI that runs module tests (default: `terraform` on PATH).
         #[arg(long, value_name = "PATH")]
         terraform: Option<PathBuf>,
+        /// Keep each uploaded module version `reg_ingressing` this long before it turns
+        /// `ok`, as HCP Terraform ingests asynchronously (for tests and benchmarks).
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::speed::parse_duration)]
+        ingest_delay: Duration,
     },
     Copy(super::ops::RegistryCopyArgs),
 }
@@ -627,6 +635,7 @@ impl ModulePublishArgs {
             max_size: None,
             archive: self.archive.clone(),
             require_tests: self.require_tests,
+            concurrency: self.speed.concurrency,
         }
     }
 }
@@ -650,6 +659,7 @@ impl ModuleSyncArgs {
                 module_known: false,
                 require_tests: self.require_tests,
             },
+            concurrency: self.speed.concurrency,
         }
     }
 }

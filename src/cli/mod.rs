@@ -23,6 +23,7 @@ mod ops;
 mod provider_mirror;
 mod render;
 mod session;
+mod speed;
 
 use std::sync::Arc;
 
@@ -135,6 +136,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
             tls_cert,
             tls_key,
             terraform,
+            ingest_delay,
         }) => {
             let tls = tls_cert
                 .clone()
@@ -145,6 +147,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
                 public_url: public_url.clone(),
                 tls,
                 terraform: terraform.clone(),
+                ingest_delay: *ingest_delay,
             };
             session::serve(g, *listen, serve).await?
         }

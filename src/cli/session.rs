@@ -116,6 +116,8 @@ pub struct Serve<'a> {
     pub tls: Option<TlsFiles>,
     /// The terraform CLI module test runs use (`--terraform`).
     pub terraform: Option<PathBuf>,
+    /// How long uploaded module versions stay `reg_ingressing` (`--ingest-delay`).
+    pub ingest_delay: std::time::Duration,
 }
 
 /// `registry serve`: runs the embedded registry in the foreground until Ctrl-C.
@@ -128,6 +130,7 @@ pub async fn serve(g: &GlobalArgs, listen: SocketAddr, s: Serve<'_>) -> anyhow::
     opts.public_url = s.public_url;
     opts.tls = s.tls;
     opts.terraform = s.terraform;
+    opts.ingest_delay = s.ingest_delay;
     let reg = tfpub_registry::start(opts, listen).await?;
     render::serving(&data, &reg.base_url());
     tokio::signal::ctrl_c().await.ok();

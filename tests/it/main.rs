@@ -28,6 +28,7 @@ mod provider_publish;
 mod proxy;
 mod registry;
 mod replay;
+mod scale;
 mod sign;
 mod support;
 mod sync;

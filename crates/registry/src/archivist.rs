@@ -173,7 +173,22 @@ pub(crate) async fn upload(
     match kind {
         UploadKind::Module => {
             let ingested = ingest_blob(&state, &sha, modules::ingest).await?;
-            modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?;
+            let delay = state.ingest_delay;
+            match ingested {
+                Some(Ok(())) if !delay.is_zero() => {
+                    let status = crate::ingest::status_after_check(delay);
+                    modules::record_upload_as(
+                        &mut state.conn(),
+                        target,
+                        &sha,
+                        &token,
+                        status,
+                        None,
+                    )?;
+                    crate::ingest::finish_later(state.clone(), target, delay);
+                }
+                _ => modules::record_upload(&mut state.conn(), target, &sha, &token, ingested)?,
+            }
         }
         UploadKind::Component => {
             let ingested = ingest_blob(&state, &sha, components::ingest).await?;

@@ -27,6 +27,7 @@ mod db;
 mod faults;
 mod gpg_keys;
 mod guard;
+mod ingest;
 mod jsonapi;
 mod module_settings;
 mod modules;
@@ -193,6 +194,10 @@ pub struct RegistryOptions {
     pub terraform: Option<PathBuf>,
     /// The longest a module test run may take before it is stopped and `errored`.
     pub test_time_limit: std::time::Duration,
+    /// How long an uploaded module version stays `reg_ingressing` before it turns `ok`,
+    /// as HCP Terraform ingests asynchronously (`registry serve --ingest-delay`). Zero:
+    /// `ok` at once.
+    pub ingest_delay: std::time::Duration,
 }
 
 /// The default of [`RegistryOptions::max_upload_bytes`]: 1 GiB.
@@ -223,6 +228,7 @@ impl RegistryOptions {
             max_unpacked_bytes: DEFAULT_MAX_UNPACKED_BYTES,
             terraform: None,
             test_time_limit: DEFAULT_TEST_TIME_LIMIT,
+            ingest_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -245,6 +251,7 @@ impl fmt::Debug for RegistryOptions {
             .field("max_unpacked_bytes", &self.max_unpacked_bytes)
             .field("terraform", &self.terraform)
             .field("test_time_limit", &self.test_time_limit)
+            .field("ingest_delay", &self.ingest_delay)
             .finish()
     }
 }
@@ -324,6 +331,8 @@ pub async fn start(
         path: db_path.clone(),
         source: rusqlite::Error::ToSqlConversionFailure(format!("{e:?}").into()),
     })?;
+    // Ingestions a stopped registry left unfinished (`--ingest-delay`) end now.
+    let _ = ingest::finish_leftovers(&conn);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| RegistryError::Bind {
@@ -346,6 +355,7 @@ pub async fn start(
         tls: acceptor.is_some(),
         max_upload_bytes: opts.max_upload_bytes,
         max_unpacked_bytes: opts.max_unpacked_bytes,
+        ingest_delay: opts.ingest_delay,
         faults: faults::Faults::default(),
         stats: Stats::default(),
         runner: runner::Runner::new(opts.terraform, opts.test_time_limit),

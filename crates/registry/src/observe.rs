@@ -21,7 +21,10 @@ pub(crate) async fn layer(State(state): State<SharedState>, req: Request, next: 
     if let Some(injected) = state.faults.before_request(is_api).await {
         return injected;
     }
+    let started = std::time::Instant::now();
     let mut resp = next.run(req).await;
+    let api_time = is_api.then(|| started.elapsed());
+    state.stats.answered(resp.status().as_u16(), api_time);
     if is_api {
         resp.headers_mut()
             .insert("x-ratelimit-limit", HeaderValue::from_static("30"));

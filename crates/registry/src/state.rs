@@ -29,6 +29,8 @@ pub(crate) struct AppState {
     pub max_upload_bytes: u64,
     /// Most bytes a module archive may unpack to, all entries together.
     pub max_unpacked_bytes: u64,
+    /// How long an uploaded module version stays `reg_ingressing` (`--ingest-delay`).
+    pub ingest_delay: std::time::Duration,
     pub faults: Faults,
     pub stats: Stats,
     /// This registry instance's id, `PID-RANDOM`: the owner of its upload claims and the

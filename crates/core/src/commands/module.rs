@@ -67,6 +67,8 @@ pub struct ModuleSyncOptions {
     pub max: Option<usize>,
     pub dry_run: bool,
     pub core: CoreOptions,
+    /// Versions of a module published at once (`--concurrency`).
+    pub concurrency: usize,
 }
 
 /// `module sync`: opens the repository, finds its modules, then publishes every semver
@@ -95,6 +97,7 @@ pub async fn sync(ctx: &Context, opts: &ModuleSyncOptions) -> anyhow::Result<Out
         max: opts.max,
         dry_run: opts.dry_run,
         core: opts.core,
+        concurrency: opts.concurrency,
     };
     let mut out = sync::sync(ctx, &req).await?;
     if !comps.is_empty() {

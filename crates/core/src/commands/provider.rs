@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use super::Confirm;
 use crate::package::provider::parse_binary_arg;
 use crate::publish::error::PublishError;
-use crate::publish::provider::{KeyChoice, ProviderInput, ProviderRequest};
+use crate::publish::provider::{KeyChoice, ProviderInput, ProviderRequest, Unlock};
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 use crate::secret::Secret;
@@ -73,12 +73,15 @@ pub fn request(
         let id: KeyId = id.parse().with_context(|| format!("--key-id {id}"))?;
         KeyChoice::Registered(id, command)
     } else {
-        KeyChoice::Key(Signing::Secret(Box::new(signer(
-            files.gpg_key.as_deref(),
-            files.key_env,
-            files.passphrase_file.as_deref(),
-            files.passphrase_env,
-        )?)))
+        if files.gpg_key.is_none() && files.key_env.is_none() {
+            return Err(PublishError::NoSigningKey.into());
+        }
+        // Unlocked on its own thread: the publish overlaps it with its first requests.
+        let (key, key_env) = (files.gpg_key.clone(), files.key_env);
+        let (pass, pass_env) = (files.passphrase_file.clone(), files.passphrase_env);
+        KeyChoice::Unlocking(Unlock::start(move || {
+            signer(key.as_deref(), key_env, pass.as_deref(), pass_env)
+        }))
     };
     Ok(ProviderRequest {
         input,

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 pub mod archive;
 pub mod module;
+pub mod pargz;
 pub mod provider;
 
 pub use module::{

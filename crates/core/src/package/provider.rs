@@ -357,12 +357,49 @@ pub fn package_binaries(
     out_dir: &Path,
     durable: bool,
 ) -> Result<ProviderRelease, PackageError> {
+    package_binaries_notify(
+        name,
+        version,
+        binaries,
+        protocols,
+        out_dir,
+        durable,
+        &|_| {},
+    )
+}
+
+/// What [`package_binaries_notify`] reports while it works (from its worker threads).
+#[derive(Debug)]
+pub enum PackEvent<'a> {
+    /// Every binary was checked (platform, name, a non-empty regular file): no input
+    /// error can follow, only I/O.
+    Checked,
+    /// One platform's zip is complete and hashed.
+    Ready(&'a PlatformFile),
+}
+
+/// [`package_binaries`], calling `on` once the inputs are checked and as each zip is
+/// ready, so a publish can create and upload a platform while the next ones are zipped.
+pub fn package_binaries_notify(
+    name: &str,
+    version: &semver::Version,
+    binaries: &[BinaryInput],
+    protocols: &[String],
+    out_dir: &Path,
+    durable: bool,
+    on: &(dyn Fn(PackEvent<'_>) + Sync),
+) -> Result<ProviderRelease, PackageError> {
     check_binaries(binaries, name, out_dir)?;
     std::fs::create_dir_all(out_dir).map_err(|source| PackageError::Io {
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let build = |b: &BinaryInput| zip_platform(name, version, b, out_dir, durable);
+    on(PackEvent::Checked);
+    let build = |b: &BinaryInput| {
+        let p = zip_platform(name, version, b, out_dir, durable)?;
+        on(PackEvent::Ready(&p));
+        Ok(p)
+    };
     let mut platforms = in_parallel(binaries, build)?;
     platforms.sort_by(|a, b| (&a.os, &a.arch).cmp(&(&b.os, &b.arch)));
     let mut sums: Vec<(String, String)> = platforms

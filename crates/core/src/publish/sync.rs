@@ -4,14 +4,24 @@
 //! only the missing versions are packaged — straight from the git tree of each tag, with
 //! no checkout — and published, oldest first. A tag that fails is reported and the others
 //! go on; the outcome says whether anything failed.
+//!
+//! Concurrency: up to `concurrency` versions of a module are in flight at once (packaged,
+//! converged, waited on, verified), started oldest first and reported in tag order. Every
+//! request still passes the client's one rate limiter, and the waiting versions share one
+//! module read ([`Watch`]). No ordering between versions matters: the registry computes
+//! "latest" by semver, not by upload order, and each version converges on its own, so an
+//! interrupted sync leaves at most `concurrency` half-published versions that the next
+//! run finishes.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use futures_util::StreamExt as _;
 
 use super::module::converge::Target;
-use super::module::{ensure_module, publish_version, resolve, CoreOptions};
+use super::module::watch::Watch;
+use super::module::{ensure_module, publish_version_watched, resolve, CoreOptions};
 use super::Context;
 use crate::git::{plan_sync, Repo, SyncPlan, TagVersion};
 use crate::package::module::{package_git_tree, ModulePackageOptions};
@@ -38,6 +48,8 @@ pub struct SyncRequest {
     pub max: Option<usize>,
     pub dry_run: bool,
     pub core: CoreOptions,
+    /// Versions of a module in flight at once (`--concurrency`, at least 1).
+    pub concurrency: usize,
 }
 
 /// Work out which modules a sync acts on: `tfpub.toml`, else the flags, else the
@@ -154,9 +166,18 @@ async fn sync_module(
             }
         }
     }
-    for t in &plan.publish {
+    let watch = Watch::new(addr.clone());
+    let mut done = futures_util::stream::iter(plan.publish.iter().map(|t| {
         let out = tmp.join(format!("{}-{}-{}.tar.gz", m.name, m.provider, t.version));
-        let res = publish_tag(ctx, req, repo, m, &addr, t, &out).await;
+        let (addr, watch) = (&addr, &watch);
+        async move {
+            let res = publish_tag(ctx, req, repo, m, addr, t, &out, watch).await;
+            let _ = std::fs::remove_file(&out);
+            (t, res)
+        }
+    }))
+    .buffered(req.concurrency.max(1));
+    while let Some((t, res)) = done.next().await {
         let v = t.version.to_string();
         match res {
             Ok(p) => {
@@ -178,7 +199,6 @@ async fn sync_module(
                 );
             }
         }
-        let _ = std::fs::remove_file(&out);
     }
     Ok(())
 }
@@ -206,7 +226,9 @@ pub(crate) fn report_plan(plan: &SyncPlan, id: &str, dry_run: bool, outcome: &mu
     }
 }
 
-/// Package tag `t` straight from its git tree and run stages 4–6; whether it published.
+/// Package tag `t` straight from its git tree and run stages 4–6 (waiting through the
+/// module's shared `watch`); whether it published.
+#[allow(clippy::too_many_arguments)]
 async fn publish_tag(
     ctx: &Context,
     req: &SyncRequest,
@@ -215,6 +237,7 @@ async fn publish_tag(
     addr: &ModuleAddress,
     t: &TagVersion,
     out: &Path,
+    watch: &Watch,
 ) -> anyhow::Result<bool> {
     let v = t.version.to_string();
     ctx.progress
@@ -235,5 +258,7 @@ async fn publish_tag(
         require_tests: req.core.require_tests || m.require_tests,
         ..req.core
     };
-    Ok(publish_version(ctx, target, core).await?.published)
+    Ok(publish_version_watched(ctx, target, core, Some(watch))
+        .await?
+        .published)
 }

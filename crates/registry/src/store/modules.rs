@@ -452,6 +452,19 @@ pub(crate) fn record_upload(
         Some(Ok(())) => ("ok", None),
         Some(Err(e)) => ("reg_ingress_failed", Some(e)),
     };
+    record_upload_as(conn, version_id, sha, token, status, error)
+}
+
+/// [`record_upload`] with the status to record given (`reg_ingressing` while the
+/// ingestion model of `--ingest-delay` holds a checked archive back).
+pub(crate) fn record_upload_as(
+    conn: &mut Connection,
+    version_id: i64,
+    sha: &str,
+    token: &str,
+    status: &str,
+    error: Option<String>,
+) -> StoreResult<()> {
     let tx = conn.transaction()?;
     // `blob IS NULL`: an archive, once attached, is never replaced.
     let n = tx.execute(
@@ -549,4 +562,23 @@ pub(crate) fn installable_versions(
         .filter(|v| v.status == "ok" && !v.revoked && v.blob.is_some())
         .collect();
     Ok(Some((m, versions)))
+}
+
+/// Ends the ingestion of version `version_id`: `reg_ingressing` becomes `ok` (nothing
+/// else changes; a version deleted meanwhile is left alone). Whether it changed.
+pub(crate) fn finish_ingesting(conn: &Connection, version_id: i64) -> StoreResult<bool> {
+    let n = conn.execute(
+        "UPDATE module_versions SET status='ok', updated_at=?2 WHERE id=?1 AND status='reg_ingressing'",
+        params![version_id, now()],
+    )?;
+    Ok(n > 0)
+}
+
+/// Ends every ingestion a stopped registry left behind (their archives passed the check
+/// before they were recorded as `reg_ingressing`). How many.
+pub(crate) fn finish_all_ingesting(conn: &Connection) -> StoreResult<usize> {
+    Ok(conn.execute(
+        "UPDATE module_versions SET status='ok', updated_at=?1 WHERE status='reg_ingressing' AND blob IS NOT NULL",
+        params![now()],
+    )?)
 }

@@ -2,6 +2,12 @@
 //! published through the same stages as a single one, with its own tag prefix for the
 //! version at HEAD. One module's failure is reported and the others go on; the outcome
 //! says whether any failed.
+//!
+//! Up to `--concurrency` modules are published at once (each a different module, so no
+//! order between them matters; the registry computes each module's "latest" by semver),
+//! and their results are reported in tfpub.toml order.
+
+use futures_util::StreamExt as _;
 
 use super::{publish, ModulePublishRequest};
 use crate::project::ModuleConfig;
@@ -21,7 +27,7 @@ pub async fn publish_configured(
     let mut all = Outcome::new("module publish");
     all.target = Some(ctx.target_info());
     let (mut any_failed, mut any_published) = (false, false);
-    for m in mods {
+    let mut done = futures_util::stream::iter(mods.into_iter().map(|m| async move {
         let req = ModulePublishRequest {
             dir: base.dir.join(&m.path),
             name: Some(m.name.clone()),
@@ -30,7 +36,12 @@ pub async fn publish_configured(
             require_tests: base.require_tests || m.require_tests,
             ..base.clone()
         };
-        match publish(ctx, &req).await {
+        let res = publish(ctx, &req).await;
+        (m, res)
+    }))
+    .buffered(base.concurrency.max(1));
+    while let Some((m, res)) = done.next().await {
+        match res {
             Ok(o) => {
                 any_published |= o.published;
                 any_failed |= !o.ok;

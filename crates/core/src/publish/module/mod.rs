@@ -28,6 +28,7 @@ pub mod test;
 pub(crate) mod vcs;
 pub mod verify;
 pub mod wait;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -69,6 +70,8 @@ pub struct ModulePublishRequest {
     /// Run the module's tests in the registry on the archive first; publish only if
     /// they pass (`--require-tests`, `require_tests = true` in tfpub.toml).
     pub require_tests: bool,
+    /// Modules of a tfpub.toml published at once (`--concurrency`, at least 1).
+    pub concurrency: usize,
 }
 
 /// Options of stages 4–6, shared by `publish` and `sync`.
@@ -154,6 +157,17 @@ pub async fn publish_version(
     t: Target<'_>,
     opts: CoreOptions,
 ) -> anyhow::Result<VersionPublished> {
+    publish_version_watched(ctx, t, opts, None).await
+}
+
+/// [`publish_version`], waiting through `watch` (one module read shared by every version
+/// a concurrent sync has in flight) when given.
+pub async fn publish_version_watched(
+    ctx: &Context,
+    t: Target<'_>,
+    opts: CoreOptions,
+    watch: Option<&watch::Watch>,
+) -> anyhow::Result<VersionPublished> {
     let tested = match opts.require_tests {
         true => test::gate(ctx, t.address, &t.archive.path, t.version, opts.timeout).await?,
         false => Vec::new(),
@@ -167,7 +181,10 @@ pub async fn publish_version(
             items,
         });
     }
-    wait::until_ok(ctx, t.address, t.version, opts.timeout).await?;
+    match watch {
+        Some(w) => w.until_ok(ctx, t.version, opts.timeout).await?,
+        None => wait::until_ok(ctx, t.address, t.version, opts.timeout).await?,
+    }
     verify::serves_ours(ctx, t.address, t.version, t.archive).await?;
     items.push(
         Item::new(

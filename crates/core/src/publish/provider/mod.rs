@@ -22,6 +22,7 @@ mod decide;
 pub mod mirror;
 mod observe;
 mod package;
+mod pipeline;
 mod register;
 mod sign;
 mod upload;
@@ -35,7 +36,7 @@ use super::error::PublishError;
 use super::Context;
 use crate::package::provider::{BinaryInput, PlatformFile};
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
-use crate::sign::{PublicKey, SignCommand, Signing};
+use crate::sign::{PublicKey, SignCommand, Signer, Signing};
 use crate::vocab::KeyId;
 use crate::vocab::Sha256;
 
@@ -59,6 +60,49 @@ pub enum ProviderInput {
 pub enum KeyChoice {
     Key(Signing),
     Registered(KeyId, Option<SignCommand>),
+    /// A secret key being unlocked on its own thread: a publish overlaps the unlock
+    /// (the passphrase's S2K hashing, ~0.3 s) with its preflight and registry reads.
+    Unlocking(Unlock),
+}
+
+/// A secret key unlocking on its own thread, started when the request is made.
+pub struct Unlock(std::sync::Mutex<Option<std::thread::JoinHandle<anyhow::Result<Signer>>>>);
+
+impl std::fmt::Debug for Unlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Unlock(..)")
+    }
+}
+
+impl Unlock {
+    /// Start `load` (reading and unlocking the key) on a thread of its own.
+    pub fn start(load: impl FnOnce() -> anyhow::Result<Signer> + Send + 'static) -> Unlock {
+        Unlock(std::sync::Mutex::new(Some(std::thread::spawn(load))))
+    }
+
+    fn take(&self) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<Signer>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the signing key was already taken"))
+    }
+
+    /// The unlocked key, waiting for it on this thread.
+    pub fn wait(&self) -> anyhow::Result<Signer> {
+        self.take()?
+            .join()
+            .map_err(|_| anyhow::anyhow!("unlocking the signing key failed unexpectedly"))?
+    }
+
+    /// The unlocked key, waiting for it off the async workers.
+    pub async fn wait_async(&self) -> anyhow::Result<Signer> {
+        let h = self.take()?;
+        tokio::task::spawn_blocking(move || h.join())
+            .await
+            .map_err(|_| anyhow::anyhow!("unlocking the signing key failed unexpectedly"))?
+            .map_err(|_| anyhow::anyhow!("unlocking the signing key failed unexpectedly"))?
+    }
 }
 
 /// The public key the namespace holds as `id` (a read, before any write); refused when
@@ -94,8 +138,14 @@ pub struct ProviderRequest {
 /// `tfpub provider package ... -o DIR` (offline): package and sign.
 pub fn package(req: &ProviderRequest, out: &std::path::Path) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let KeyChoice::Key(signing) = &req.signer else {
-        return Err(PublishError::KeyIdNeedsRegistry.into());
+    let unlocked;
+    let signing = match &req.signer {
+        KeyChoice::Key(signing) => signing,
+        KeyChoice::Unlocking(u) => {
+            unlocked = Signing::Secret(Box::new(u.wait()?));
+            &unlocked
+        }
+        KeyChoice::Registered(..) => return Err(PublishError::KeyIdNeedsRegistry.into()),
     };
     let rel = release_files(req, out, true)?;
     sign::sign_release(signing, &rel)?;
@@ -120,14 +170,55 @@ pub fn package(req: &ProviderRequest, out: &std::path::Path) -> anyhow::Result<O
     Ok(outcome)
 }
 
-/// `tfpub provider publish`: the stages in the order they run.
+/// `tfpub provider publish`: the preflight, the key and the reads together
+/// ([`pipeline::start`]), then a new version from binaries through the overlapped stages
+/// ([`pipeline::run`]), anything else through [`stages`].
 pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Outcome> {
-    // A bad token or organization fails here, before seconds of zipping and signing.
-    let token_warnings = ctx.preflight(crate::api::Need::Providers).await?;
+    let mut started = pipeline::start(ctx, req).await?;
+    let warnings = std::mem::take(&mut started.warnings);
+    let unlocked = started.signing.take();
+    if let Some(signing) = &unlocked {
+        if pipeline::applies(req, &started, signing) {
+            if let (Some(job), Some(held)) = (started.job.take(), started.held.take()) {
+                let expiry = expiry_warning(ctx, signing);
+                let mut outcome = pipeline::run(ctx, req, job, held, signing).await?;
+                let later = std::mem::replace(&mut outcome.warnings, warnings);
+                outcome.warnings.extend(expiry);
+                outcome.warnings.extend(later);
+                return Ok(outcome);
+            }
+        }
+    }
+    stages(ctx, req, unlocked.as_ref(), started.held, warnings).await
+}
+
+/// The signing key's expiry warning (within 30 days), shown now and returned for the
+/// result's `warnings`.
+fn expiry_warning(ctx: &Context, signing: &Signing) -> Option<String> {
+    let expiry = signing.expiry_warning();
+    if let Some(w) = &expiry {
+        ctx.progress.warn(w);
+    }
+    expiry
+}
+
+/// The stages in the order they run, once the preflight passed: `signing` is the key
+/// already unlocked (else the request's), `held` what the registry was read to hold.
+async fn stages(
+    ctx: &Context,
+    req: &ProviderRequest,
+    unlocked: Option<&Signing>,
+    held: Option<observe::Held>,
+    token_warnings: Vec<String>,
+) -> anyhow::Result<Outcome> {
     let registered;
-    let signing = match &req.signer {
-        KeyChoice::Key(s) => s,
-        KeyChoice::Registered(id, command) => {
+    let signing = match (&req.signer, unlocked) {
+        (_, Some(s)) => s,
+        (KeyChoice::Key(s), None) => s,
+        (KeyChoice::Unlocking(_), None) => {
+            return Err(anyhow::anyhow!("the signing key was not unlocked"))
+        }
+        (KeyChoice::Registered(id, command), None) => {
             let key = Box::new(registered_key(ctx, id).await?);
             registered = match command {
                 Some(c) => Signing::Command(key, c.clone()),
@@ -136,10 +227,7 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
             &registered
         }
     };
-    let expiry = signing.expiry_warning();
-    if let Some(w) = &expiry {
-        ctx.progress.warn(w);
-    }
+    let expiry = expiry_warning(ctx, signing);
     ctx.progress.stage("preparing the release files");
     let work = super::workdir::create()?;
     let rel = release_files(req, work.path(), false)?;
@@ -151,7 +239,10 @@ pub async fn publish(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Out
         .with_context(|| format!("reading {}", rel.shasums.display()))?;
     let addr = ctx.provider(&rel.name);
     let local = decide::Local::new(&rel, &addr, signing.key_id(), &shasums);
-    let held = observe::observe(ctx, &addr, &local.version).await?;
+    let held = match held {
+        Some(h) => h,
+        None => observe::observe(ctx, &addr, &local.version).await?,
+    };
     let plan = decide::decide(&local, &held)?;
     let mut outcome = Outcome::new("provider publish");
     outcome.target = Some(ctx.target_info());

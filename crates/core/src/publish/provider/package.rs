@@ -17,16 +17,56 @@ pub fn release_files(
     work: &std::path::Path,
     durable: bool,
 ) -> anyhow::Result<ProviderRelease> {
+    let Some(job) = binaries_job(req)? else {
+        let ProviderInput::Dist(dir) = &req.input else {
+            unreachable!("binaries_job answers None for a dist/ folder only")
+        };
+        let version = req.version.as_deref().map(parse_version).transpose()?;
+        let mut rel = pkg::load_dist(dir, req.name.as_deref(), version.as_ref())
+            .with_context(|| format!("reading the release folder {}", dir.display()))?;
+        if rel.protocols.is_empty() {
+            rel.protocols = req.protocols.clone();
+        }
+        return Ok(rel);
+    };
+    job.build(work, durable, &|_| {})
+}
+
+/// What tfpub zips itself: the settled name, version, binaries and protocols.
+pub struct BinariesJob {
+    pub name: String,
+    pub version: semver::Version,
+    pub bins: Vec<BinaryInput>,
+    pub protocols: Vec<String>,
+}
+
+impl BinariesJob {
+    /// Zip, hash and sum into `work`, reporting each zip as it is ready.
+    pub fn build(
+        &self,
+        work: &std::path::Path,
+        durable: bool,
+        on: &(dyn Fn(pkg::PackEvent<'_>) + Sync),
+    ) -> anyhow::Result<ProviderRelease> {
+        pkg::package_binaries_notify(
+            &self.name,
+            &self.version,
+            &self.bins,
+            &self.protocols,
+            work,
+            durable,
+            on,
+        )
+        .context("building the release files")
+    }
+}
+
+/// The release tfpub builds from binaries, with what the request leaves open settled
+/// (refused naming the flag to pass); `None` for a goreleaser dist/ folder.
+pub fn binaries_job(req: &ProviderRequest) -> anyhow::Result<Option<BinariesJob>> {
     let version = req.version.as_deref().map(parse_version).transpose()?;
     let bins = match &req.input {
-        ProviderInput::Dist(dir) => {
-            let mut rel = pkg::load_dist(dir, req.name.as_deref(), version.as_ref())
-                .with_context(|| format!("reading the release folder {}", dir.display()))?;
-            if rel.protocols.is_empty() {
-                rel.protocols = req.protocols.clone();
-            }
-            return Ok(rel);
-        }
+        ProviderInput::Dist(_) => return Ok(None),
         ProviderInput::Binaries(b) => Some(b),
         ProviderInput::BinariesDir(_) => None,
     };
@@ -42,8 +82,12 @@ pub fn release_files(
             .with_context(|| format!("looking for binaries under {}", d.display()))?,
         (None, _) => Vec::new(),
     };
-    pkg::package_binaries(&name, &version, &bins, &req.protocols, work, durable)
-        .context("building the release files")
+    Ok(Some(BinariesJob {
+        name,
+        version,
+        bins,
+        protocols: req.protocols.clone(),
+    }))
 }
 
 /// `--name`, else the NAME of the first `terraform-provider-NAME…` binary given.

@@ -140,30 +140,33 @@ pub async fn platforms(a: &Acts<'_>) -> anyhow::Result<Vec<Record>> {
                     created: false,
                 });
             }
-            create_platform(a, p).await
+            create_platform(a.ctx, a.addr, &a.local.version, p).await
         });
     try_join_all(each).await
 }
 
-async fn create_platform(
-    a: &Acts<'_>,
+/// Create the record of platform `p` of version `v` (a concurrent publisher's identical
+/// record is accepted).
+pub async fn create_platform(
+    ctx: &Context,
+    addr: &ProviderAddress,
+    v: &str,
     p: &crate::package::provider::PlatformFile,
 ) -> anyhow::Result<Record> {
-    let (ctx, v) = (a.ctx, &a.local.version);
     let sha: Sha256 = p
         .sha256
         .parse()
         .with_context(|| format!("the checksum of {}", p.filename))?;
     let created = ctx
         .client
-        .create_platform(a.addr, v, &p.os, &p.arch, &p.filename, &sha)
+        .create_platform(addr, v, &p.os, &p.arch, &p.filename, &sha)
         .await;
     match created {
         Ok(platform) => Ok(Record {
             platform,
             created: true,
         }),
-        Err(e) => match ctx.client.get_platform(a.addr, v, &p.os, &p.arch).await? {
+        Err(e) => match ctx.client.get_platform(addr, v, &p.os, &p.arch).await? {
             Some(found) if found.shasum == sha => Ok(Record {
                 platform: found,
                 created: false,

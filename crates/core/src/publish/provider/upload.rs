@@ -107,7 +107,7 @@ pub async fn binaries(
 }
 
 /// Stream the file at `path` to `link`.
-async fn put(
+pub async fn put(
     ctx: &Context,
     link: &SecretUrl,
     path: &std::path::Path,
