@@ -86,13 +86,13 @@ pub enum Command {
     /// Publish, sync and manage Stack component configurations.
     #[command(subcommand)]
     Component(super::component::ComponentCmd),
-    /// Package and publish providers.
+    /// Package, publish, mirror and manage providers.
     #[command(subcommand)]
     Provider(ProviderCmd),
     /// Manage the registry's GPG keys, or generate a signing key.
     #[command(subcommand, name = "gpg-key")]
     GpgKey(GpgKeyCmd),
-    /// Run the embedded registry.
+    /// Run the embedded registry, or copy between registries.
     #[command(subcommand)]
     Registry(RegistryCmd),
     /// Print shell completions.
@@ -138,24 +138,15 @@ pub enum ModuleCmd {
         after_help = "Examples:\n  tfpub module sync .\n  tfpub module sync . --dry-run --since 1.0.0\n  tfpub module sync . vpc          # one module of tfpub.toml"
     )]
     Sync(ModuleSyncArgs),
-    /// Run the module's tests (`terraform test`) in the registry, publishing nothing.
-    #[command(after_help = super::module_test::TEST_EXAMPLES)]
-    Test(super::module_test::ModuleTestArgs),
-    /// List a module's recent test runs with status and counts.
-    #[command(after_help = "Example:\n  tfpub module tests vpc/aws")]
-    Tests {
-        /// NAME/PROVIDER
-        module: String,
-    },
-    /// Manage a module's test environment variables.
-    #[command(subcommand)]
-    TestVars(super::module_test::TestVarsCmd),
+    List(super::ops::ModuleListArgs),
+    Show(super::ops::ModuleShowArgs),
     /// List a module's versions with status, deprecation and revocation.
     #[command(after_help = "Example:\n  tfpub module versions vpc/aws")]
     Versions {
         /// NAME/PROVIDER
         module: String,
     },
+    Pull(super::ops::ModulePullArgs),
     /// Deprecate a version (consumers get a warning).
     #[command(
         after_help = "Example:\n  tfpub module deprecate vpc/aws 1.0.0 --reason \"use 2.x\" --link https://example.com/upgrade"
@@ -187,16 +178,6 @@ pub enum ModuleCmd {
         module: String,
         version: String,
     },
-    /// Create a module linked to a VCS repository (branch- or tag-based).
-    #[command(after_help = super::configure::LINK_EXAMPLES)]
-    Link(super::configure::LinkArgs),
-    /// Add a public registry module to the organization's registry (HCP Terraform), or
-    /// remove it.
-    #[command(after_help = super::configure::MODULE_CURATE_EXAMPLES)]
-    Curate(super::configure::CurateArgs),
-    /// Configure a module's tests and no-code settings.
-    #[command(after_help = super::configure::CONFIGURE_EXAMPLES)]
-    Configure(super::configure::ConfigureArgs),
     /// Delete a module, or one version of it.
     #[command(after_help = "Example:\n  tfpub module delete vpc/aws 1.0.1 --yes")]
     Delete {
@@ -206,9 +187,28 @@ pub enum ModuleCmd {
         #[arg(long, short)]
         yes: bool,
     },
-    List(super::ops::ModuleListArgs),
-    Show(super::ops::ModuleShowArgs),
-    Pull(super::ops::ModulePullArgs),
+    /// Run the module's tests (`terraform test`) in the registry, publishing nothing.
+    #[command(after_help = super::module_test::TEST_EXAMPLES)]
+    Test(super::module_test::ModuleTestArgs),
+    /// List a module's recent test runs with status and counts.
+    #[command(after_help = "Example:\n  tfpub module tests vpc/aws")]
+    Tests {
+        /// NAME/PROVIDER
+        module: String,
+    },
+    /// Manage a module's test environment variables.
+    #[command(subcommand)]
+    TestVars(super::module_test::TestVarsCmd),
+    /// Configure a module's tests and no-code settings.
+    #[command(after_help = super::configure::CONFIGURE_EXAMPLES)]
+    Configure(super::configure::ConfigureArgs),
+    /// Create a module linked to a VCS repository (branch- or tag-based).
+    #[command(after_help = super::configure::LINK_EXAMPLES)]
+    Link(super::configure::LinkArgs),
+    /// Add a public registry module to the organization's registry (HCP Terraform), or
+    /// remove it.
+    #[command(after_help = super::configure::MODULE_CURATE_EXAMPLES)]
+    Curate(super::configure::CurateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -358,10 +358,6 @@ pub struct ProviderFilesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ProviderCmd {
-    /// Add a public registry provider to the organization's registry (HCP Terraform), or
-    /// remove it.
-    #[command(after_help = super::configure::PROVIDER_CURATE_EXAMPLES)]
-    Curate(super::configure::CurateArgs),
     /// Publish a provider version with all its platforms.
     #[command(
         after_help = "Examples:\n  tfpub provider publish dist/\n  tfpub provider publish --name demo --version 1.0.0 --protocols 6.0 \\\n      --binary linux_amd64=bin/linux/terraform-provider-demo --binary darwin_arm64=bin/mac/terraform-provider-demo"
@@ -390,10 +386,13 @@ pub enum ProviderCmd {
         after_help = "Examples:\n  tfpub provider mirror ./null/3.2.2 --namespace acme --name null --public-key hashicorp.asc\n  tfpub provider mirror ./mirror --recursive --namespace acme --public-key hashicorp.asc"
     )]
     Mirror(super::provider_mirror::MirrorArgs),
+    List(super::ops::ProviderListArgs),
+    Show(super::ops::ProviderShowArgs),
     /// List a provider's versions.
     Versions {
         name: String,
     },
+    Pull(super::ops::ProviderPullArgs),
     /// Delete a provider, or one version of it.
     Delete {
         name: String,
@@ -401,9 +400,10 @@ pub enum ProviderCmd {
         #[arg(long, short)]
         yes: bool,
     },
-    List(super::ops::ProviderListArgs),
-    Show(super::ops::ProviderShowArgs),
-    Pull(super::ops::ProviderPullArgs),
+    /// Add a public registry provider to the organization's registry (HCP Terraform), or
+    /// remove it.
+    #[command(after_help = super::configure::PROVIDER_CURATE_EXAMPLES)]
+    Curate(super::configure::CurateArgs),
 }
 
 #[derive(Debug, Subcommand)]
