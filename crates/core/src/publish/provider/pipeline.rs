@@ -22,7 +22,7 @@ use super::observe::{self, Held};
 use super::package::{binaries_job, BinariesJob};
 use super::register::{self, Acts};
 use super::{sign, upload, KeyChoice, ProviderRequest};
-use crate::package::provider::{PackEvent, PlatformFile};
+use crate::package::provider::{PackEvent, PlatformFile, ProviderRelease};
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome};
 use crate::sign::Signing;
@@ -89,23 +89,7 @@ pub async fn run(
     let work = crate::publish::workdir::create()?;
     let addr = ctx.provider(&job.name);
     let (version, protocols) = (job.version.to_string(), job.protocols.clone());
-    let (tx, mut rx) = mpsc::unbounded_channel::<Option<PlatformFile>>();
-    let dir = work.path().to_path_buf();
-    let pack = tokio::task::spawn_blocking(move || {
-        job.build(&dir, false, &|e| {
-            let _ = tx.send(match e {
-                PackEvent::Checked => None,
-                PackEvent::Ready(p) => Some(p.clone()),
-            });
-        })
-    });
-    // Nothing is written before the inputs passed their checks.
-    if rx.recv().await.is_none() {
-        return Err(match pack.await.context("packaging stopped")? {
-            Err(e) => e,
-            Ok(_) => anyhow::anyhow!("packaging ended without reporting its checks"),
-        });
-    }
+    let (pack, rx) = start_packing(job, work.path().to_path_buf()).await?;
     let mut outcome = Outcome::new("provider publish");
     outcome.target = Some(ctx.target_info());
     let url = ctx.provider_url(&addr, Some(&version));
@@ -138,21 +122,7 @@ pub async fn run(
         .try_collect::<Vec<(Item, bool)>>();
     let sums = async {
         let rel = pack.await.context("packaging stopped")??;
-        sign::sign_release(signing, &rel)?;
-        let shasums = std::fs::read(&rel.shasums)
-            .with_context(|| format!("reading {}", rel.shasums.display()))?;
-        let items = {
-            let local = Local::new(&rel, &addr, signing.key_id(), &shasums);
-            let plan = decide::decide(&local, &held)?;
-            let acts = Acts {
-                ctx,
-                addr: &addr,
-                local: &local,
-                plan: &plan,
-                held: &held,
-            };
-            upload::checksums(&acts, &ver, &rel).await?
-        };
+        let (shasums, items) = sign_and_upload_sums(ctx, &addr, &held, signing, &ver, &rel).await?;
         anyhow::Ok((rel, shasums, items))
     };
     let (mut plat_items, (rel, shasums, sums_items)) = tokio::try_join!(platforms, sums)?;
@@ -169,6 +139,59 @@ pub async fn run(
     let local = Local::new(&rel, &addr, signing.key_id(), &shasums);
     super::verify::consumer_view(ctx, &addr, &rel, &local.key_id).await?;
     Ok(super::verified(outcome, &local, url, changed))
+}
+
+type Packing = (
+    tokio::task::JoinHandle<anyhow::Result<ProviderRelease>>,
+    mpsc::UnboundedReceiver<Option<PlatformFile>>,
+);
+
+/// Starts building the zips in `dir` on the blocking pool and returns once the inputs
+/// passed their checks (nothing is written to the registry before), with each zip to
+/// come on the receiver as soon as it and its hash are ready.
+async fn start_packing(job: BinariesJob, dir: std::path::PathBuf) -> anyhow::Result<Packing> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Option<PlatformFile>>();
+    let pack = tokio::task::spawn_blocking(move || {
+        job.build(&dir, false, &|e| {
+            let _ = tx.send(match e {
+                PackEvent::Checked => None,
+                PackEvent::Ready(p) => Some(p.clone()),
+            });
+        })
+    });
+    if rx.recv().await.is_none() {
+        return Err(match pack.await.context("packaging stopped")? {
+            Err(e) => e,
+            Ok(_) => anyhow::anyhow!("packaging ended without reporting its checks"),
+        });
+    }
+    Ok((pack, rx))
+}
+
+/// Once the last zip is built: SHA256SUMS signed, then it and its signature uploaded.
+/// Returns the SHA256SUMS bytes and the items of the two uploads.
+async fn sign_and_upload_sums(
+    ctx: &Context,
+    addr: &crate::vocab::ProviderAddress,
+    held: &Held,
+    signing: &Signing,
+    ver: &crate::api::ProviderVersion,
+    rel: &ProviderRelease,
+) -> anyhow::Result<(Vec<u8>, Vec<Item>)> {
+    sign::sign_release(signing, rel)?;
+    let shasums = std::fs::read(&rel.shasums)
+        .with_context(|| format!("reading {}", rel.shasums.display()))?;
+    let local = Local::new(rel, addr, signing.key_id(), &shasums);
+    let plan = decide::decide(&local, held)?;
+    let acts = Acts {
+        ctx,
+        addr,
+        local: &local,
+        plan: &plan,
+        held,
+    };
+    let items = upload::checksums(&acts, ver, rel).await?;
+    Ok((shasums, items))
 }
 
 /// One platform as soon as its zip is ready: its record, then its upload.
