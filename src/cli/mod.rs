@@ -45,6 +45,8 @@ pub enum Status {
     Failure,
     /// The command line itself was wrong.
     Usage,
+    /// Stopped by Ctrl-C (the shells' 128 + SIGINT).
+    Interrupted,
 }
 
 impl Status {
@@ -53,6 +55,7 @@ impl Status {
             Status::Success => 0,
             Status::Failure => 1,
             Status::Usage => 2,
+            Status::Interrupted => 130,
         }
     }
 }
@@ -84,7 +87,18 @@ fn run(cli: Cli) -> Status {
     };
     let json = cli.global.json;
     let progress: Arc<dyn Progress> = Arc::new(render::CliProgress::new());
-    match rt.block_on(dispatch(&cli, progress)) {
+    let reply = rt.block_on(async {
+        tokio::select! {
+            r = dispatch(&cli, progress) => Some(r),
+            () = unclaimed_ctrl_c() => None,
+        }
+    });
+    let Some(reply) = reply else {
+        let err = anyhow::anyhow!("interrupted (Ctrl-C)");
+        render::failure(cli.command.name(), &err, json);
+        return Status::Interrupted;
+    };
+    match reply {
         Ok(Reply::Printed) => Status::Success,
         Ok(Reply::Outcome(o)) => {
             render::outcome(&o, json);
@@ -97,6 +111,20 @@ fn run(cli: Cli) -> Status {
         Err(err) => {
             render::failure(cli.command.name(), &err, json);
             Status::Failure
+        }
+    }
+}
+
+/// Resolves at a Ctrl-C that no stage claimed ([`tfpub_core::interrupt`]): a module test
+/// run cancels itself in the registry, `registry serve` shuts down cleanly; anything else
+/// is stopped where it is (dropping the command's future removes its temp files).
+async fn unclaimed_ctrl_c() {
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return std::future::pending().await;
+        }
+        if !tfpub_core::interrupt::claimed() {
+            return;
         }
     }
 }

@@ -133,6 +133,7 @@ pub async fn serve(g: &GlobalArgs, listen: SocketAddr, s: Serve<'_>) -> anyhow::
     opts.ingest_delay = s.ingest_delay;
     let reg = tfpub_registry::start(opts, listen).await?;
     render::serving(&data, &reg.base_url());
+    let _ctrl_c_shuts_down = tfpub_core::interrupt::Claim::new();
     tokio::signal::ctrl_c().await.ok();
     reg.shutdown().await;
     let mut o = Outcome::new("registry serve");

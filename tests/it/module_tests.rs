@@ -382,9 +382,31 @@ async fn timeout_and_ctrl_c_cancel_the_run_and_say_so() {
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = c.spawn().unwrap();
+    let (code, _, stderr) = ctrl_c_while_running(&r, c.spawn().unwrap()).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stopped_and_said_so(&stderr, "interrupted (Ctrl-C)"),
+        "{stderr}"
+    );
     let api = Api::new(&r.reg, TEST_TOKEN);
-    let id = wait_for_status(&api, "running").await;
+    let id = wait_for_status(&api, "canceled").await;
+    let (_, doc) = api.get(&tests_path(&format!("test-runs/{id}"))).await;
+    assert_eq!(doc["data"]["attributes"]["status"], "canceled");
+    assert!(doc["data"]["attributes"]["status-timestamps"]["canceled-at"].is_string());
+    assert!(
+        no_sleep_left(121),
+        "a provisioner of a canceled run is still running"
+    );
+    r.stop().await;
+}
+
+/// Sends SIGINT to `child` once the module's newest test run is `running`; the output.
+async fn ctrl_c_while_running(
+    r: &TestRegistry,
+    child: std::process::Child,
+) -> (Option<i32>, String, String) {
+    let api = Api::new(&r.reg, TEST_TOKEN);
+    wait_for_status(&api, "running").await;
     let pid = child.id().to_string();
     assert!(std::process::Command::new("kill")
         .args(["-INT", &pid])
@@ -394,20 +416,83 @@ async fn timeout_and_ctrl_c_cancel_the_run_and_say_so() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.code(),
+        stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn ctrl_c_during_the_test_gate_cancels_the_run_and_publishes_nothing() {
+    let r = TestRegistry::start().await;
+    let (_t, dir) = fixture();
+    std::fs::remove_file(dir.join("tests/fail.tftest.hcl")).unwrap();
+    std::fs::remove_file(dir.join("tests/env.tftest.hcl")).unwrap();
+    let main = std::fs::read_to_string(dir.join("main.tf")).unwrap();
+    let slow = main.replace("default     = 0\n", "default     = 130\n");
+    assert_ne!(main, slow, "the fixture's sleep_seconds default moved");
+    std::fs::write(dir.join("main.tf"), slow).unwrap();
+    let mut c = r.tfpub_http();
+    c.args(["module", "publish", "--name", "greet", "--provider", "null"])
+        .args(["--version", "1.0.0", "--require-tests"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (code, _, stderr) = ctrl_c_while_running(&r, c.spawn().unwrap()).await;
+    // The gate answered the Ctrl-C: the run is canceled, the publish fails, no version.
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stopped_and_said_so(&stderr, "interrupted (Ctrl-C)"),
         "{stderr}"
     );
-    let (_, doc) = api.get(&tests_path(&format!("test-runs/{id}"))).await;
-    assert_eq!(doc["data"]["attributes"]["status"], "canceled");
-    assert!(doc["data"]["attributes"]["status-timestamps"]["canceled-at"].is_string());
+    let api = Api::new(&r.reg, TEST_TOKEN);
+    let (_, runs) = api.get(&tests_path("test-runs")).await;
+    assert_eq!(
+        runs["data"][0]["attributes"]["status"], "canceled",
+        "{runs}"
+    );
+    assert!(api.module_version("greet", "null", "1.0.0").await.is_none());
     assert!(
-        no_sleep_left(121),
+        no_sleep_left(130),
         "a provisioner of a canceled run is still running"
     );
     r.stop().await;
+}
+
+#[tokio::test]
+async fn an_unclaimed_ctrl_c_stops_tfpub_with_130_and_a_json_error() {
+    // A registry that accepts connections and never answers: tfpub waits in its preflight.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = format!("127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tfpub"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("TFE_TOKEN", TEST_TOKEN)
+        .args(["--host", &host, "--organization", ORG, "--json"])
+        .args(["module", "publish", "--version", "1.0.0"])
+        .arg(testdata("modules/terraform-null-greeting"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted (Ctrl-C)"), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["error"]["message"], "interrupted (Ctrl-C)");
+    assert!(!stderr.contains(TEST_TOKEN) && !doc.to_string().contains(TEST_TOKEN));
+    drop(silent);
 }
 
 /// Creates the module, a test configuration version with the fixture's files, and a

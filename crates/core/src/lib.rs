@@ -14,6 +14,7 @@ pub mod error;
 pub mod gha;
 pub mod git;
 pub mod gitlab;
+pub mod interrupt;
 pub mod package;
 pub mod project;
 pub mod proxy;

@@ -182,15 +182,15 @@ pub async fn gate(
     ctx.progress
         .stage(&format!("testing {addr} {version} before publishing it"));
     ensure_module(ctx, addr, false).await?;
-    // No Ctrl-C handler here: once installed it would outlive the test stage, and a
-    // Ctrl-C during the publish that follows must still stop tfpub.
+    // Ctrl-C during the run cancels it in the registry (the run's claim on Ctrl-C ends
+    // with it: see crate::interrupt); during the publish that follows it stops tfpub.
     let t = run(
         ctx,
         addr,
         archive,
         &TestRunOptions::default(),
         timeout,
-        false,
+        true,
     )
     .await?;
     if let Some(e) = t.error(addr, Some(version)) {
@@ -200,8 +200,8 @@ pub async fn gate(
 }
 
 /// Uploads `archive` as a test configuration, runs the tests, watches the run to its
-/// end and shows its log. With `ctrl_c`, a Ctrl-C cancels the run (the handler stays
-/// installed for the rest of the process: use it only when the command ends with the run).
+/// end and shows its log. With `ctrl_c`, a Ctrl-C while the run is active cancels it
+/// (the run holds a [`crate::interrupt::Claim`] until it ends).
 pub async fn run(
     ctx: &Context,
     addr: &ModuleAddress,
@@ -289,6 +289,7 @@ async fn watch(
 
 /// Ctrl-C (SIGINT), listened to from its creation on.
 struct Interrupt {
+    _claim: Option<crate::interrupt::Claim>,
     #[cfg(unix)]
     signal: Option<tokio::signal::unix::Signal>,
     #[cfg(not(unix))]
@@ -299,6 +300,7 @@ impl Interrupt {
     /// Listens from now on when `on`; otherwise never fires.
     fn listen(on: bool) -> Interrupt {
         Interrupt {
+            _claim: on.then(crate::interrupt::Claim::new),
             #[cfg(unix)]
             signal: on
                 .then(|| {
