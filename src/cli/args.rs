@@ -27,7 +27,7 @@ Examples:
   # publish every semver tag the registry lacks
   tfpub --organization acme module sync .
 
-Exit codes: 0 success or nothing to do, 1 failure, 2 usage error.";
+Exit codes: 0 success or nothing to do, 1 failure, 2 usage error, 130 stopped by Ctrl-C.";
 
 /// Publish Terraform modules and providers to HCP Terraform / Terraform Enterprise
 /// private registries, or to tfpub's embedded local registry.

@@ -1,6 +1,7 @@
 //! The command line: parse, dispatch once, render, and hand an exit [`Status`] to `main`.
 //!
-//! Exit codes: 0 = success or nothing to do, 1 = failure, 2 = usage error.
+//! Exit codes: 0 = success or nothing to do, 1 = failure, 2 = usage error, 130 = stopped
+//! by Ctrl-C.
 //! Results go to stdout (human lines, or one JSON document with `--json`); progress,
 //! warnings and errors go to stderr.
 //!

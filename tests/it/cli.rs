@@ -543,7 +543,9 @@ async fn configuration_errors_name_their_source() {
 async fn exit_codes_match_the_readme_and_help() {
     let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
     assert!(
-        readme.contains("Exit codes: `0` success or nothing to do, `1` failure, `2` usage error."),
+        readme.contains(
+            "Exit codes: `0` success or nothing to do, `1` failure, `2` usage error, `130` stopped by Ctrl-C."
+        ),
         "README no longer documents the exit codes as tested here"
     );
     let mut c = Command::new(env!("CARGO_BIN_EXE_tfpub"));
@@ -551,7 +553,7 @@ async fn exit_codes_match_the_readme_and_help() {
     let r = run(c).await;
     assert!(
         r.stdout
-            .contains("Exit codes: 0 success or nothing to do, 1 failure, 2 usage error."),
+            .contains("Exit codes: 0 success or nothing to do, 1 failure, 2 usage error, 130 stopped by Ctrl-C."),
         "{}",
         r.stdout
     );

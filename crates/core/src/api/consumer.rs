@@ -202,14 +202,17 @@ impl Client {
             path: "(download URL)".into(),
             reason: super::server_text(&e.to_string()),
         })?;
+        // Errors name the URL as `shown` has it: a signed download URL's token never
+        // reaches a message.
+        let shown = shown_url(&u);
         let too_large = |limit| ApiError::BodyTooLarge {
             method: "GET".into(),
-            path: u.path().to_string(),
+            path: shown.path().to_string(),
             limit,
         };
         let stored = |e: std::io::Error| ApiError::Transport {
             method: "GET".into(),
-            path: u.path().to_string(),
+            path: shown.path().to_string(),
             message: format!("storing the download: {e}"),
         };
         let started = Instant::now();
@@ -224,7 +227,7 @@ impl Client {
                 .send()
                 .await;
             let (err, floor) = match sent {
-                Err(e) => (transport_error(&Method::GET, u.path(), e), None),
+                Err(e) => (transport_error(&Method::GET, shown.path(), e), None),
                 Ok(mut r) if r.status().is_success() => {
                     if r.content_length().is_some_and(|n| n > max) {
                         return Err(too_large(max));
@@ -246,7 +249,7 @@ impl Client {
                     };
                     match read {
                         Ok(n) => return Ok(n),
-                        Err(e) => (transport_error(&Method::GET, u.path(), e), None),
+                        Err(e) => (transport_error(&Method::GET, shown.path(), e), None),
                     }
                 }
                 Ok(r) => {
@@ -255,7 +258,7 @@ impl Client {
                     let headers = r.headers().clone();
                     match read_capped(r, MAX_API_BODY).await {
                         Ok(None) => return Err(too_large(MAX_API_BODY)),
-                        Err(e) => (transport_error(&Method::GET, u.path(), e), None),
+                        Err(e) => (transport_error(&Method::GET, shown.path(), e), None),
                         Ok(Some(body)) => {
                             let floor = rate_limit_reset(&headers);
                             let raw = Raw {
@@ -263,7 +266,10 @@ impl Client {
                                 headers,
                                 body,
                             };
-                            let e = self.classify(&Method::GET, &u, raw).err().expect("non-2xx");
+                            let e = self
+                                .classify(&Method::GET, &shown, raw)
+                                .err()
+                                .expect("non-2xx");
                             (e, floor)
                         }
                     }
@@ -274,5 +280,54 @@ impl Client {
                 None => return Err(Self::exhausted(err, attempts)),
             }
         }
+    }
+}
+
+/// A download URL as an error may show it: no query, and every path segment that looks
+/// like a credential (24 characters or more of token alphabet, no dot: archivist object
+/// URLs carry their signed token in the path) replaced by `redacted`. File names stay.
+pub(crate) fn shown_url(u: &Url) -> Url {
+    let opaque = |s: &str| {
+        s.len() >= 24
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_=+%~".contains(&b))
+    };
+    let mut shown = u.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    if let Some(segments) = u.path_segments() {
+        let kept: Vec<&str> = segments
+            .map(|s| if opaque(s) { "redacted" } else { s })
+            .collect();
+        shown.set_path(&kept.join("/"));
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_download_url_is_shown_without_its_token_or_query() {
+        let token =
+            "dmF1bHQ6djE6Q1JjVWM5ZHBFRXZzdWZTKy80NUh3bDRMREd4QkxRaXZ0bXE3QXYzRHFMcFE0NVVhVmRmSE43";
+        let u = Url::parse(&format!(
+            "https://archivist.terraform.io/v1/object/{token}?X-Amz-Signature=abc123"
+        ))
+        .unwrap();
+        let shown = shown_url(&u).to_string();
+        assert_eq!(shown, "https://archivist.terraform.io/v1/object/redacted");
+        let zip = "terraform-provider-greeting_1.0.0_linux_amd64.zip";
+        let u = Url::parse(&format!(
+            "http://127.0.0.1:1/_archivist/download/0123456789abcdef0123456789abcdef/{zip}"
+        ))
+        .unwrap();
+        let shown = shown_url(&u);
+        assert_eq!(shown.path(), format!("/_archivist/download/redacted/{zip}"));
+        let plain =
+            Url::parse("https://registry.example.com/v1/modules/acme/vpc/aws/1.0.0/download")
+                .unwrap();
+        assert_eq!(shown_url(&plain), plain);
     }
 }
