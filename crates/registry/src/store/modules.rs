@@ -300,42 +300,13 @@ fn link_escapes(entry: &Path, target: &Path) -> bool {
 /// [`MAX_RATIO`]. The error names the offending entry or the limit. Blocking: callers run
 /// it off the async workers.
 pub(crate) fn ingest(path: &Path, max_unpacked: u64) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read upload: {e}"))?;
-    let packed = file.metadata().map(|m| m.len()).unwrap_or(0).max(1);
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("not a gzip-compressed tar archive: {e}"))?;
     let mut root_tf = false;
-    let mut count: u64 = 0;
-    let mut unpacked: u64 = 0;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| format!("not a gzip-compressed tar archive: {e}"))?;
-        count = count.saturating_add(1);
-        if count > MAX_ENTRIES {
-            return Err(format!(
-                "archive has more than {MAX_ENTRIES} entries (entry count limit)"
-            ));
-        }
-        let p = entry
-            .path()
-            .map_err(|e| format!("bad path in archive: {e}"))?
-            .into_owned();
-        let shown = p.display().to_string();
-        check_entry(&entry, &p, &shown)?;
-        let kind = entry.header().entry_type();
-        let comps = p
-            .components()
-            .filter(|c| !matches!(c, Component::CurDir))
-            .count();
-        if comps == 1 && kind.is_file() && p.extension().is_some_and(|e| e == "tf") {
+    super::tarball::walk(path, max_unpacked, |_, seen| {
+        if seen.root_file && seen.path.extension().is_some_and(|e| e == "tf") {
             root_tf = true;
         }
-        unpacked = count_data(&mut entry, unpacked, packed, max_unpacked, &shown)?;
-    }
-    if count == 0 {
-        return Err("archive is empty".into());
-    }
+        Ok(0)
+    })?;
     if !root_tf {
         return Err("no Terraform configuration (.tf) files at the root of the archive; the module files must not be inside a folder".into());
     }
