@@ -34,11 +34,7 @@ pub(super) async fn context(
     }
     tfpub_core::proxy::preflight(&target.base_url).await?;
     let client = Client::new(&target, opts)?;
-    Ok(Context {
-        client,
-        target,
-        progress,
-    })
+    Ok(Context::new(client, target, progress))
 }
 
 /// A resolved target plus, for --local, the in-process registry that serves it.

@@ -68,11 +68,8 @@ async fn api_layer_rejected_token() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let target = target(&format!("http://{addr}"), Some("acme")).unwrap();
-    let ctx = tfpub_core::publish::Context {
-        client: Client::new(&target, ClientOptions::default()).unwrap(),
-        target,
-        progress: Arc::new(Silent),
-    };
+    let client = Client::new(&target, ClientOptions::default()).unwrap();
+    let ctx = tfpub_core::publish::Context::new(client, target, Arc::new(Silent));
     let err = ctx
         .preflight(tfpub_core::api::Need::Modules)
         .await

@@ -400,6 +400,18 @@ async fn timeout_and_ctrl_c_cancel_the_run_and_say_so() {
     r.stop().await;
 }
 
+/// Sends SIGINT (Ctrl-C) to `child` and waits for it to end; its output.
+async fn sigint_and_wait(child: std::process::Child) -> std::process::Output {
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
 /// Sends SIGINT to `child` once the module's newest test run is `running`; the output.
 async fn ctrl_c_while_running(
     r: &TestRegistry,
@@ -407,15 +419,7 @@ async fn ctrl_c_while_running(
 ) -> (Option<i32>, String, String) {
     let api = Api::new(&r.reg, TEST_TOKEN);
     wait_for_status(&api, "running").await;
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = sigint_and_wait(child).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     (
         out.status.code(),
@@ -477,14 +481,7 @@ async fn an_unclaimed_ctrl_c_stops_tfpub_with_130_and_a_json_error() {
         .stderr(Stdio::piped());
     let child = c.spawn().unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let out = sigint_and_wait(child).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted (Ctrl-C)"), "{stderr}");

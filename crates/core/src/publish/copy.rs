@@ -68,16 +68,13 @@ pub async fn copy(from: &Context, to: &Context, req: &CopyRequest) -> anyhow::Re
         .await
         .context("checking --from")?;
     let mut o = Outcome::new("registry copy");
-    for need in [
+    let needs = [
         (req.modules || both).then_some(Need::Modules),
         (req.providers || both).then_some(Need::Providers),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let warnings = to.preflight(need).await.context("checking --to")?;
-        o.warnings.extend(warnings);
-    }
+    ];
+    let needs: Vec<Need> = needs.into_iter().flatten().collect();
+    let warnings = to.preflight_for(&needs).await.context("checking --to")?;
+    o.warnings.extend(warnings);
     o.target = Some(to.target_info());
     if req.modules || both {
         modules(from, to, req, &mut o).await?;

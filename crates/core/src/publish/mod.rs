@@ -26,9 +26,21 @@ pub struct Context {
     pub client: Client,
     pub target: Target,
     pub progress: Arc<dyn Progress>,
+    /// What the preflight read of the token's permissions, once per session: a command
+    /// that runs a pipeline many times (mirror, copy) asks the registry once.
+    access: tokio::sync::OnceCell<crate::api::Access>,
 }
 
 impl Context {
+    pub fn new(client: Client, target: Target, progress: Arc<dyn Progress>) -> Context {
+        Context {
+            client,
+            target,
+            progress,
+            access: tokio::sync::OnceCell::new(),
+        }
+    }
+
     pub fn target_info(&self) -> TargetInfo {
         TargetInfo {
             host: self.target.host.clone(),
@@ -43,16 +55,36 @@ impl Context {
     /// ([`crate::api::Access::check`]). Returns the warnings (also shown now), such as a
     /// token expiring within a week.
     pub async fn preflight(&self, need: crate::api::Need) -> anyhow::Result<Vec<String>> {
+        self.preflight_for(&[need]).await
+    }
+
+    /// [`Self::preflight`] for a command that needs several things (`registry copy`:
+    /// modules and providers). The token and organization are checked and the permissions
+    /// read on the first call of a session only; every call checks its own needs.
+    pub async fn preflight_for(&self, needs: &[crate::api::Need]) -> anyhow::Result<Vec<String>> {
         use anyhow::Context as _;
-        self.progress
-            .stage("checking the token and the organization");
-        let (ping, access) = tokio::join!(self.client.preflight(), self.client.access());
-        ping.context("checking the token and the organization")?;
-        let warnings = access
-            .context("reading the token's permissions")?
-            .check(self.org(), need, chrono::Utc::now())
-            .into_result()
-            .context("checking the token's permissions")?;
+        let access = self
+            .access
+            .get_or_try_init(|| async {
+                self.progress
+                    .stage("checking the token and the organization");
+                let (ping, access) = tokio::join!(self.client.preflight(), self.client.access());
+                ping.context("checking the token and the organization")?;
+                access.context("reading the token's permissions")
+            })
+            .await?;
+        let mut warnings = Vec::new();
+        for need in needs {
+            let more = access
+                .check(self.org(), *need, chrono::Utc::now())
+                .into_result()
+                .context("checking the token's permissions")?;
+            for w in more {
+                if !warnings.contains(&w) {
+                    warnings.push(w);
+                }
+            }
+        }
         for w in &warnings {
             self.progress.warn(w);
         }
