@@ -10,7 +10,8 @@
 # Needs: cargo, bash, python3, zip, sha256sum, gpg, curl, jq, git, bc, /usr/bin/time.
 # Everything runs against the embedded registry (examples/bench_registry.rs) on loopback
 # with LATENCY_MS of injected latency per request; a second instance also ingests module
-# versions asynchronously (INGEST_MS, like HCP Terraform). Both are stopped on exit.
+# versions asynchronously (INGEST_MS) and enforces HCP Terraform's 30 requests a second
+# per token (429 past it), like HCP Terraform. All are stopped on exit.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,9 +87,10 @@ stats() { # prints the stats line the helper answers
   tail -1 "$WORK/reg.out"
 }
 
-# The second registry: same latency, module versions stay reg_ingressing INGEST_MS.
+# The second registry: same latency, module versions stay reg_ingressing INGEST_MS, and
+# like HCP Terraform it answers 429 past 30 API requests per token in any second.
 mkfifo "$WORK/ictl"
-"$HELPER" --data "$WORK/iregistry" --latency-ms "$LATENCY_MS" --ingest-delay-ms "$INGEST_MS" \
+"$HELPER" --data "$WORK/iregistry" --latency-ms "$LATENCY_MS" --ingest-delay-ms "$INGEST_MS" --rate-limit 30 \
   <"$WORK/ictl" >"$WORK/ireg.out" 2>"$WORK/ireg.err" &
 ING_PID=$!
 exec 4>"$WORK/ictl"
@@ -98,7 +100,7 @@ IURL=$(head -1 "$WORK/ireg.out"); IURL=${IURL%/}
 # A third instance, the same, serves only the background --concurrency 1 sync, so the
 # request rate measured on the second one is that of one client.
 mkfifo "$WORK/c1ctl"
-"$HELPER" --data "$WORK/c1registry" --latency-ms "$LATENCY_MS" --ingest-delay-ms "$INGEST_MS" \
+"$HELPER" --data "$WORK/c1registry" --latency-ms "$LATENCY_MS" --ingest-delay-ms "$INGEST_MS" --rate-limit 30 \
   <"$WORK/c1ctl" >"$WORK/c1reg.out" 2>"$WORK/c1reg.err" &
 C1REG_PID=$!
 exec 5>"$WORK/c1ctl"
@@ -332,10 +334,11 @@ rec syncn_stats "$(istats)"
 echo "bench: 7. $PUBLISHERS concurrent publishers (modules and providers) against one registry" >&2
 PUBDIR=$WORK/publishers
 NPROV=$(( PUBLISHERS / 5 > 0 ? PUBLISHERS / 5 : 1 ))
-mkdir -p "$PUBDIR"
-python3 - "$PUBDIR" "$PUBLISHERS" "$NPROV" <<'PY'
+make_publishers() { # DIR DIV: the publishers' inputs, payloads divided by DIV
+  mkdir -p "$1"
+  python3 - "$1" "$PUBLISHERS" "$NPROV" "$2" <<'PY'
 import os, random, sys
-root, n, nprov = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+root, n, nprov, div = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rng = random.Random(20)
 for i in range(n - nprov):
     d = os.path.join(root, f"mod{i}")
@@ -343,36 +346,52 @@ for i in range(n - nprov):
     open(os.path.join(d, "main.tf"), "w").write(f'output "i" {{\n  value = {i}\n}}\n')
     # some large: every fourth module carries 8 MiB of data, the others 256 KiB
     size = 8 * 1048576 if i % 4 == 0 else 262144
-    open(os.path.join(d, "data.bin"), "wb").write(rng.randbytes(size))
+    open(os.path.join(d, "data.bin"), "wb").write(rng.randbytes(size // div))
 PY
-PSIZE=$(( SIZE_MIB ))
-for j in $(seq 0 $((NPROV - 1))); do
-  for p in linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64 freebsd_amd64; do
-    mkdir -p "$PUBDIR/prov$j/$p"
-    head -c $((PSIZE * 1048576)) /dev/urandom >"$PUBDIR/prov$j/$p/terraform-provider-many$j"
+  for j in $(seq 0 $((NPROV - 1))); do
+    for p in linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64 freebsd_amd64; do
+      mkdir -p "$1/prov$j/$p"
+      head -c $((SIZE_MIB * 1048576 / $2)) /dev/urandom >"$1/prov$j/$p/terraform-provider-many$j"
+    done
   done
-done
-PUB_BYTES=$(du -sb "$PUBDIR" | cut -f1)
-RSS_NOW_BEFORE=$(awk '/VmRSS/{print $2}' /proc/$REG_PID/status)
-echo 5 >"/proc/$REG_PID/clear_refs" # reset the registry's peak RSS (VmHWM) to its current RSS
-ctl reset
-publisher() { # I: module or provider publisher I, in its own organization; exit code to file
-  local i=$1 rc=0
+}
+publisher() { # DIR ORG-PREFIX I: publisher I in its own organization; exit code to a file
+  local dir=$1 org=$2 i=$3 rc=0
   if [ "$i" -lt $((PUBLISHERS - NPROV)) ]; then
-    tfpub --organization "bench-many-$i" --json module publish "$PUBDIR/mod$i" --name "m$i" --provider null \
-      --version 1.0.0 --allow-dirty >"$PUBDIR/out-$i.json" 2>"$PUBDIR/err-$i" || rc=$?
+    tfpub --organization "$org-$i" --json module publish "$dir/mod$i" --name "m$i" --provider null \
+      --version 1.0.0 --allow-dirty >"$dir/out-$i.json" 2>"$dir/err-$i" || rc=$?
   else
     local j=$((i - PUBLISHERS + NPROV)); local args=()
-    for d in "$PUBDIR/prov$j"/*/; do args+=(--binary "$(basename "$d")=$d/terraform-provider-many$j"); done
-    tfpub --organization "bench-many-$i" --json provider publish --name "many$j" --version 1.0.0 \
-      --protocols 6.0 --gpg-key testdata/keys/rsa.sec.asc "${args[@]}" >"$PUBDIR/out-$i.json" 2>"$PUBDIR/err-$i" || rc=$?
+    for d in "$dir/prov$j"/*/; do args+=(--binary "$(basename "$d")=$d/terraform-provider-many$j"); done
+    tfpub --organization "$org-$i" --json provider publish --name "many$j" --version 1.0.0 \
+      --protocols 6.0 --gpg-key testdata/keys/rsa.sec.asc "${args[@]}" >"$dir/out-$i.json" 2>"$dir/err-$i" || rc=$?
   fi
-  echo "$rc" >"$PUBDIR/rc-$i"
+  echo "$rc" >"$dir/rc-$i"
 }
-PIDS=()
+all_publishers() { # DIR ORG-PREFIX: every publisher at once, until all are done
+  local pids=() p
+  for i in $(seq 0 $((PUBLISHERS - 1))); do publisher "$1" "$2" "$i" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p" || true; done
+}
+# 7a. the same publishers with payloads 64 times smaller: what the registry's memory owes
+# to the number of connections, so that 7b shows what it owes to the bytes in flight.
+make_publishers "$WORK/small" 64
+RSS_NOW_BEFORE=$(awk '/VmRSS/{print $2}' /proc/$REG_PID/status)
+echo 5 >"/proc/$REG_PID/clear_refs" # reset the registry's peak RSS (VmHWM) to its current RSS
+all_publishers "$WORK/small" bench-few
+rec small_bytes "$(du -sb "$WORK/small" | cut -f1)"
+rec small_rss_before_kib "$RSS_NOW_BEFORE"
+rec small_rss_peak_kib "$(awk '/VmHWM/{print $2}' /proc/$REG_PID/status)"
+rec small_failed "$(cat "$WORK/small"/rc-* | grep -vc '^0$' || true)"
+rm -rf "$WORK/small"
+# 7b. the full payloads
+make_publishers "$PUBDIR" 1
+PUB_BYTES=$(du -sb "$PUBDIR" | cut -f1)
+RSS_NOW_BEFORE=$(awk '/VmRSS/{print $2}' /proc/$REG_PID/status)
+echo 5 >"/proc/$REG_PID/clear_refs"
+ctl reset
 t=$(now)
-for i in $(seq 0 $((PUBLISHERS - 1))); do publisher "$i" & PIDS+=($!); done
-for p in "${PIDS[@]}"; do wait "$p" || true; done
+all_publishers "$PUBDIR" bench-many
 rec many_time "$(since "$t")"
 rec many_stats "$(stats)"
 rec many_bytes "$PUB_BYTES"
@@ -380,9 +399,7 @@ rec many_rss_before_kib "$RSS_NOW_BEFORE"
 rec many_rss_peak_kib "$(awk '/VmHWM/{print $2}' /proc/$REG_PID/status)"
 rec many_failed "$(cat "$PUBDIR"/rc-* | grep -vc '^0$' || true)"
 # nothing lost: every publisher again, each must find its release complete and change nothing
-PIDS=()
-for i in $(seq 0 $((PUBLISHERS - 1))); do publisher "$i" & PIDS+=($!); done
-for p in "${PIDS[@]}"; do wait "$p" || true; done
+all_publishers "$PUBDIR" bench-many
 again_ok=0
 for i in $(seq 0 $((PUBLISHERS - 1))); do
   [ "$(cat "$PUBDIR/rc-$i")" = 0 ] && [ "$(jq -r .published "$PUBDIR/out-$i.json")" = false ] && again_ok=$((again_ok + 1))
@@ -554,7 +571,13 @@ row(f"   re-run of all {npub}: complete and unchanged", f"{r['many_again_unchang
 row(f"   registry API time p50 / p99 ({m['api_n']} requests)", f"{float(m['api_p50_ms']):.1f} / {float(m['api_p99_ms']):.1f} ms")
 row(f"   aggregate upload throughput", f"{f('many_bytes')/MiB/f('many_time'):.0f} MiB/s")
 rb, rp = f("many_rss_before_kib") / 1024, f("many_rss_peak_kib") / 1024
-row(f"   registry RSS before / peak during", f"{rb:.1f} / {rp:.1f} MiB", f"{rp-rb:+.1f} MiB for {f('many_bytes')/MiB:.0f} MiB in", "bounded")
+sb, sp = f("small_rss_before_kib") / 1024, f("small_rss_peak_kib") / 1024
+row(f"   registry RSS before / peak, {npub} publishers of {f('small_bytes')/MiB:.0f} MiB (7a)", f"{sb:.1f} / {sp:.1f} MiB",
+    f"{sp-sb:+.1f} MiB ({int(float(r['small_failed']))} failed)", "")
+row(f"   registry RSS before / peak, {npub} publishers of {f('many_bytes')/MiB:.0f} MiB (7b)", f"{rb:.1f} / {rp:.1f} MiB",
+    f"{rp-rb:+.1f} MiB", "")
+row(f"   registry memory owed to the bytes in flight (7b - 7a)", f"{(rp-rb)-(sp-sb):+.1f} MiB for {f('many_bytes')/MiB - f('small_bytes')/MiB:.0f} MiB more",
+    f"{((rp-rb)-(sp-sb)) / (f('many_bytes')/MiB - f('small_bytes')/MiB) * 100:+.1f}% of the extra bytes", "bounded (not growing with bytes)")
 row(f"whole bench run", f"{f('bench_total'):.0f} s", "", "< 600 s")
 with open(f"{outdir}/headline.csv", "w") as out:
     out.write("measure,value,ratio,target\n")

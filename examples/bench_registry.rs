@@ -11,8 +11,10 @@
 //! `latency MS` changes the latency. End of input stops the registry.
 //!
 //! Usage: `cargo run --example bench_registry -- --data DIR [--latency-ms 50]
-//! [--ingest-delay-ms 2000] [--listen 127.0.0.1:0]` (`--ingest-delay-ms`: module versions
-//! stay `reg_ingressing` that long after their upload, as `registry serve --ingest-delay`).
+//! [--ingest-delay-ms 2000] [--rate-limit 30] [--listen 127.0.0.1:0]` (`--ingest-delay-ms`:
+//! module versions stay `reg_ingressing` that long after their upload, as `registry serve
+//! --ingest-delay`; `--rate-limit`: 429 past that many API requests per token in any
+//! second, as `registry serve --rate-limit` and HCP Terraform past 30).
 //!
 //! `bench_registry --sha256 FILE...` instead hashes the files with the function tfpub
 //! uses for release zips and prints `sha256sum`-style lines (tfpub has no hashing command).
@@ -31,7 +33,7 @@ use tokio::io::AsyncBufReadExt;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: bench_registry --data DIR [--latency-ms MS] [--ingest-delay-ms MS] [--listen ADDR]"
+        "usage: bench_registry --data DIR [--latency-ms MS] [--ingest-delay-ms MS] [--rate-limit N] [--listen ADDR]"
     );
     std::process::exit(2)
 }
@@ -41,6 +43,7 @@ async fn main() {
     let mut data = None;
     let mut latency_ms = 0u64;
     let mut ingest_ms = 0u64;
+    let mut rate_limit = None;
     let mut listen = "127.0.0.1:0".to_string();
     let mut args = std::env::args().skip(1);
     if std::env::args().nth(1).as_deref() == Some("--sha256") {
@@ -61,6 +64,7 @@ async fn main() {
             "--data" => data = Some(val()),
             "--latency-ms" => latency_ms = val().parse().unwrap_or_else(|_| usage()),
             "--ingest-delay-ms" => ingest_ms = val().parse().unwrap_or_else(|_| usage()),
+            "--rate-limit" => rate_limit = Some(val().parse().unwrap_or_else(|_| usage())),
             "--listen" => listen = val(),
             _ => usage(),
         }
@@ -69,6 +73,7 @@ async fn main() {
     let addr = listen.parse().unwrap_or_else(|_| usage());
     let mut opts = RegistryOptions::new(data);
     opts.ingest_delay = Duration::from_millis(ingest_ms);
+    opts.rate_limit = rate_limit;
     let reg = match registry::start(opts, addr).await {
         Ok(r) => r,
         Err(e) => {

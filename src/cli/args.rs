@@ -459,7 +459,7 @@ pub enum GpgKeyCmd {
 pub enum RegistryCmd {
     /// Serve the embedded registry (management API, archivist, terraform's protocol).
     #[command(
-        after_help = "Examples:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data\n  tfpub registry serve --listen 0.0.0.0:8443 --tokens tokens.json \\\n    --tls-cert server.crt --tls-key server.key\n  tfpub registry serve --ingest-delay 2s   # versions stay reg_ingressing 2 s, like HCP"
+        after_help = "Examples:\n  tfpub registry serve --listen 127.0.0.1:8080 --data ./registry-data\n  tfpub registry serve --listen 0.0.0.0:8443 --tokens tokens.json \\\n    --tls-cert server.crt --tls-key server.key\n  tfpub registry serve --ingest-delay 2s   # versions stay reg_ingressing 2 s, like HCP\n  tfpub registry serve --rate-limit 30     # 429 past 30 requests a second, like HCP"
     )]
     Serve {
         /// Address to listen on. Non-loopback addresses require --tokens.
@@ -488,6 +488,10 @@ pub enum RegistryCmd {
         /// `ok`, as HCP Terraform ingests asynchronously (for tests and benchmarks).
         #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = super::speed::parse_duration)]
         ingest_delay: Duration,
+        /// Answer 429 past this many API requests per token in any one second, as HCP
+        /// Terraform does past 30 (for tests and benchmarks; default: no limit).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        rate_limit: Option<u32>,
     },
     Copy(super::ops::RegistryCopyArgs),
 }

@@ -166,6 +166,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
             tls_key,
             terraform,
             ingest_delay,
+            rate_limit,
         }) => {
             let tls = tls_cert
                 .clone()
@@ -177,6 +178,7 @@ async fn dispatch(cli: &Cli, progress: Arc<dyn Progress>) -> anyhow::Result<Repl
                 tls,
                 terraform: terraform.clone(),
                 ingest_delay: *ingest_delay,
+                rate_limit: *rate_limit,
             };
             session::serve(g, *listen, serve).await?
         }

@@ -114,6 +114,8 @@ pub struct Serve<'a> {
     pub terraform: Option<PathBuf>,
     /// How long uploaded module versions stay `reg_ingressing` (`--ingest-delay`).
     pub ingest_delay: std::time::Duration,
+    /// API requests per token per second past which it answers 429 (`--rate-limit`).
+    pub rate_limit: Option<u32>,
 }
 
 /// `registry serve`: runs the embedded registry in the foreground until Ctrl-C.
@@ -127,6 +129,7 @@ pub async fn serve(g: &GlobalArgs, listen: SocketAddr, s: Serve<'_>) -> anyhow::
     opts.tls = s.tls;
     opts.terraform = s.terraform;
     opts.ingest_delay = s.ingest_delay;
+    opts.rate_limit = s.rate_limit;
     let reg = tfpub_registry::start(opts, listen).await?;
     render::serving(&data, &reg.base_url());
     let _ctrl_c_shuts_down = tfpub_core::interrupt::Claim::new();

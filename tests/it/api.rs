@@ -670,23 +670,89 @@ async fn limiter_keeps_any_second_under_the_rate() {
         t.await.unwrap();
     }
     assert_eq!(c.request_count(), 60);
-    // At most 30 starts in any second: 60 requests need at least one full window after
-    // the first burst of 30.
+    // Against a limit of 30: a burst of 9, then 19.8 a second, so 60 requests take at
+    // least (60 - 9) / 19.8 s ...
     assert!(
-        started.elapsed() >= Duration::from_millis(990),
+        started.elapsed() >= Duration::from_millis(2500),
         "{:?}",
         started.elapsed()
     );
+    // ... and the server never sees 31 within a second.
     let mut at: Vec<Instant> = stub.requests().iter().map(|r| r.at).collect();
     at.sort();
     assert_eq!(at.len(), 60);
     for i in 30..at.len() {
         assert!(
-            at[i] - at[i - 30] >= Duration::from_millis(950),
+            at[i] - at[i - 30] >= Duration::from_millis(1000),
             "31 requests within {:?}",
             at[i] - at[i - 30]
         );
     }
+}
+
+/// The embedded registry refusing past 30 requests a second per token, as HCP Terraform
+/// does: three callers sending as fast as the client lets them are never refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_that_enforces_hcps_limit_never_refuses_the_paced_client() {
+    let t = crate::support::TestRegistry::start_with(|d| {
+        let mut o = tfpub_registry::RegistryOptions::new(d);
+        o.rate_limit = Some(30);
+        o
+    })
+    .await;
+    let c = client_at(t.reg.base_url().as_str(), ClientOptions::default());
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..30 {
+                c.ping().await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(c.request_count(), 90, "a 429 was retried");
+    assert_eq!(t.reg.stats().too_many_requests(), 0);
+    assert!(t.reg.stats().api_peak(Duration::from_secs(1)) <= 30);
+    t.stop().await;
+}
+
+/// The limit is the registry's: past it a caller gets HCP's 429 with when to retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_registry_answers_429_with_reset_past_its_limit() {
+    let t = crate::support::TestRegistry::start_with(|d| {
+        let mut o = tfpub_registry::RegistryOptions::new(d);
+        o.rate_limit = Some(5);
+        o
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let url = format!("{}api/v2/ping", t.reg.base_url());
+    let mut statuses = Vec::new();
+    let mut reset = None;
+    for _ in 0..6 {
+        let r = http.get(&url).bearer_auth("tok-a").send().await.unwrap();
+        statuses.push(r.status().as_u16());
+        assert_eq!(r.headers()["x-ratelimit-limit"], "5");
+        if r.status() == 429 {
+            reset = r
+                .headers()
+                .get("x-ratelimit-reset")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["errors"][0]["status"], "429", "{body}");
+        }
+    }
+    assert_eq!(statuses[..5], [204; 5][..], "{statuses:?}");
+    assert_eq!(statuses[5], 429, "{statuses:?}");
+    let reset: f64 = reset.unwrap().parse().unwrap();
+    assert!(reset > 0.0 && reset <= 1.0, "{reset}");
+    // Another token has its own allowance.
+    let r = http.get(&url).bearer_auth("tok-b").send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    t.stop().await;
 }
 
 #[tokio::test]

@@ -1072,3 +1072,133 @@ async fn a_dist_without_its_signature_is_refused_with_a_public_key_naming_the_fi
     assert_eq!(j["error"]["kind"], "invalid-input", "{j}");
     t.stop().await;
 }
+
+/// `make_binaries`, with ~200 KiB of varied text after each script but linux_amd64's (the
+/// one Terraform runs): big enough that deflate levels 5 and 6 give other bytes.
+fn compressible_binaries(dir: &Path, tag: &str) -> Vec<(String, PathBuf)> {
+    let bins = make_binaries(dir, tag);
+    for (p, f) in &bins {
+        if p == "linux_amd64" {
+            continue;
+        }
+        let mut bytes = std::fs::read(f).unwrap();
+        let mut h = Sha256::digest(p.as_bytes());
+        for i in 0..6000 {
+            h = Sha256::digest(h);
+            let words = [
+                "provider",
+                "schema",
+                "resource",
+                "attribute",
+                "plan",
+                "state",
+            ];
+            bytes.extend_from_slice(
+                format!(
+                    "# {} {} {i} {:02x}\n",
+                    words[h[0] as usize % 6],
+                    words[h[1] as usize % 6],
+                    h[2]
+                )
+                .as_bytes(),
+            );
+        }
+        std::fs::write(f, bytes).unwrap();
+    }
+    bins
+}
+
+/// The release an earlier tfpub built from `bins` (zips deflated at `level`), its
+/// SHA256SUMS signed by the system gpg with the RSA test key.
+fn dist_zipped_at(level: u32, bins: &[(String, PathBuf)], version: &str, dist: &Path) {
+    let inputs: Vec<tfpub_core::package::provider::BinaryInput> = bins
+        .iter()
+        .map(|(p, f)| {
+            let (os, arch) = p.split_once('_').unwrap();
+            tfpub_core::package::provider::BinaryInput {
+                os: os.into(),
+                arch: arch.into(),
+                path: f.clone(),
+            }
+        })
+        .collect();
+    let rel = tfpub_core::package::provider::package_binaries_notify(
+        NAME,
+        &semver::Version::parse(version).unwrap(),
+        &inputs,
+        &["6.0".to_string()],
+        dist,
+        tfpub_core::package::provider::Zipping {
+            level,
+            durable: true,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let gpg = Gpg::new();
+    gpg.import(&test_key("rsa.sec.asc"));
+    gpg.detach_sign(RSA_KEY_ID, RSA_PASSPHRASE, &rel.shasums, &rel.signature);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_an_earlier_tfpub_zipped_is_recognised_completed_and_installs() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let bins = compressible_binaries(&tmp.path().join("bin"), "old");
+    let old = tfpub_core::package::provider::EARLIER_ZIP_LEVELS[0];
+    let dist = tmp.path().join("dist");
+    dist_zipped_at(old, &bins, "1.0.0", &dist);
+    // Today's zips of the same binaries are other bytes (else this proves nothing).
+    let pkg = tmp.path().join("pkg");
+    package_binaries(&t, &bins, "1.0.0", &pkg);
+    let hashes = |d: &Path| -> Vec<String> {
+        zip_files(d)
+            .iter()
+            .map(|z| sha256_hex(&std::fs::read(z).unwrap()))
+            .collect()
+    };
+    assert_ne!(hashes(&dist), hashes(&pkg), "levels gave the same zips");
+
+    // The earlier publish died after SHA256SUMS, its signature and one zip.
+    let faults = t.reg.faults();
+    let stats = t.reg.stats();
+    let watcher = tokio::spawn(async move {
+        loop {
+            if stats.count("PUT", "") >= 3 {
+                faults.drop_next_uploads(1000);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+    t.reg
+        .faults()
+        .set_latency(std::time::Duration::from_millis(100));
+    let mut c = rsa(t.tfpub_http());
+    c.args(["provider", "publish", "--json", "--concurrency", "1"])
+        .arg(&dist);
+    let r = run(c).await;
+    watcher.abort();
+    t.reg.faults().drop_next_uploads(0);
+    t.reg.faults().set_latency(std::time::Duration::ZERO);
+    assert_ne!(r.code, 0, "the first publish should fail:\n{}", r.stderr);
+
+    // Re-run from the raw binaries by today's tfpub: recognised as the same release and
+    // completed with the bytes the registry's SHA256SUMS names, not refused.
+    let j = ok_json(&run(publish_binaries(&t, &bins, "1.0.0")).await);
+    assert_eq!(j["outcome"], "published", "{j}");
+    let (init, lock, tf) = terraform_install(&t, "1.0.0").await;
+    assert_installed(&init, &lock, &tf, &zip_files(&dist), "1.0.0");
+
+    // Once complete, another re-run changes nothing.
+    t.reg.stats().reset();
+    let j = ok_json(&run(publish_binaries(&t, &bins, "1.0.0")).await);
+    assert_eq!(j["outcome"], "already-published", "{j}");
+    assert_eq!(t.reg.stats().writes(), 0);
+
+    // Other binaries are still refused, naming the platform, with nothing written.
+    let other = compressible_binaries(&tmp.path().join("bin2"), "new");
+    let r = run(publish_binaries(&t, &other, "1.0.0")).await;
+    refused(&t, &r, "darwin_arm64");
+    t.stop().await;
+}

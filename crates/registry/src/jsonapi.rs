@@ -64,6 +64,23 @@ impl Problem {
     }
 }
 
+/// HCP Terraform's answer past its request limit: 429, the seconds until another
+/// request would be accepted (`X-RateLimit-Reset`) and the limit (`X-RateLimit-Limit`).
+pub(crate) fn too_many_requests(reset_secs: f64, limit: usize) -> Response {
+    let mut resp = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many requests",
+        "You have exceeded the API's rate limit.",
+    )
+    .into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{reset_secs:.3}")) {
+        resp.headers_mut().insert("x-ratelimit-reset", v);
+    }
+    resp.headers_mut()
+        .insert("x-ratelimit-limit", axum::http::HeaderValue::from(limit));
+    resp
+}
+
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         match e {

@@ -35,6 +35,7 @@ mod no_code;
 mod observe;
 mod permissions;
 mod providers;
+mod ratelimit;
 mod routes;
 mod runner;
 mod server;
@@ -198,6 +199,10 @@ pub struct RegistryOptions {
     /// as HCP Terraform ingests asynchronously (`registry serve --ingest-delay`). Zero:
     /// `ok` at once.
     pub ingest_delay: std::time::Duration,
+    /// At most this many API requests per token in any one second, the rest answered
+    /// 429 as HCP Terraform answers past its limit of 30 (`registry serve --rate-limit`).
+    /// None: no limit.
+    pub rate_limit: Option<u32>,
 }
 
 /// The default of [`RegistryOptions::max_upload_bytes`]: 1 GiB.
@@ -229,6 +234,7 @@ impl RegistryOptions {
             terraform: None,
             test_time_limit: DEFAULT_TEST_TIME_LIMIT,
             ingest_delay: std::time::Duration::ZERO,
+            rate_limit: None,
         }
     }
 }
@@ -252,6 +258,7 @@ impl fmt::Debug for RegistryOptions {
             .field("terraform", &self.terraform)
             .field("test_time_limit", &self.test_time_limit)
             .field("ingest_delay", &self.ingest_delay)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -356,6 +363,7 @@ pub async fn start(
         max_upload_bytes: opts.max_upload_bytes,
         max_unpacked_bytes: opts.max_unpacked_bytes,
         ingest_delay: opts.ingest_delay,
+        rate_limit: opts.rate_limit.map(ratelimit::RateLimit::new),
         faults: faults::Faults::default(),
         stats: Stats::default(),
         runner: runner::Runner::new(opts.terraform, opts.test_time_limit),

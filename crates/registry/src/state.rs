@@ -31,6 +31,8 @@ pub(crate) struct AppState {
     pub max_unpacked_bytes: u64,
     /// How long an uploaded module version stays `reg_ingressing` (`--ingest-delay`).
     pub ingest_delay: std::time::Duration,
+    /// The per-token request limit (`--rate-limit`), if any.
+    pub rate_limit: Option<crate::ratelimit::RateLimit>,
     pub faults: Faults,
     pub stats: Stats,
     /// This registry instance's id, `PID-RANDOM`: the owner of its upload claims and the

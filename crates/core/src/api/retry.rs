@@ -57,52 +57,82 @@ impl RetryPolicy {
     }
 }
 
-/// At most `floor(max_rps)` request starts in any rolling one-second window, shared
-/// (behind an `Arc`) by client clones.
+/// Paces request starts against a server that allows `limit` requests per second per
+/// token, as HashiCorp's go-tfe paces them: a token bucket refilled at two thirds of the
+/// limit that holds a third of it, shared (behind an `Arc`) by client clones.
 ///
-/// Why a window and not a fixed spacing: a publish alternates bursts (a dozen platform
-/// creates, a dozen read-backs) with waits on the network. Spacing every request 1/rps
-/// apart would add 40 ms to each request of a burst for no benefit; the window lets a
-/// burst through at once and still never exceeds the rate in any second. Slots are handed
-/// out in order, so waiting callers keep their turn.
+/// A burst (a dozen platform creates) goes at once; once the burst is spent requests
+/// leave 1/rate apart, and in any one second at most rate + burst (29 of HCP's 30)
+/// start. The margin is what the server sees: a request that leaves late (a busy
+/// runtime, a slow connection) lands in the next second, and a full-limit window (the
+/// first design) let a late burst and the next one arrive within the same second (the
+/// embedded registry counted 38). Slots are handed out in order, so waiting callers
+/// keep their turn. The limit follows the server's `X-RateLimit-Limit` once one is seen.
 #[derive(Debug)]
 pub struct Limiter {
-    per_window: usize,
-    window: Duration,
-    slots: Mutex<std::collections::VecDeque<Instant>>,
+    bucket: Mutex<Bucket>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    limit: f64,
+    /// 1 / refill rate.
+    interval: Duration,
+    /// How far ahead of the refill a start may run: (burst - 1) intervals.
+    tolerance: Duration,
+    /// When the bucket is next full at the refill rate (none yet: full now).
+    theoretical: Option<Instant>,
+}
+
+impl Bucket {
+    fn new(limit: f64) -> Bucket {
+        let limit = if limit.is_finite() && limit >= 1.0 {
+            limit
+        } else {
+            30.0
+        };
+        let rate = limit * 0.66;
+        let burst = ((limit * 0.33).floor() as u32).max(1);
+        let interval = Duration::from_secs_f64(1.0 / rate);
+        Bucket {
+            limit,
+            interval,
+            tolerance: interval * (burst - 1),
+            theoretical: None,
+        }
+    }
 }
 
 impl Limiter {
-    pub fn new(max_rps: f64) -> Self {
-        let rps = if max_rps.is_finite() && max_rps >= 1.0 {
-            max_rps
-        } else {
-            25.0
-        };
+    /// For a server that allows `limit` requests per second (HCP Terraform: 30).
+    pub fn new(limit: f64) -> Self {
         Limiter {
-            per_window: rps.floor() as usize,
-            window: Duration::from_secs(1),
-            slots: Mutex::new(std::collections::VecDeque::new()),
+            bucket: Mutex::new(Bucket::new(limit)),
+        }
+    }
+
+    /// The server said its limit (`X-RateLimit-Limit`): pace against that from now on.
+    pub fn set_limit(&self, limit: f64) {
+        if !(limit.is_finite() && limit >= 1.0) {
+            return;
+        }
+        let mut b = self.bucket.lock().expect("limiter lock");
+        if (b.limit - limit).abs() > f64::EPSILON {
+            let theoretical = b.theoretical;
+            *b = Bucket::new(limit);
+            b.theoretical = theoretical;
         }
     }
 
     /// Wait for this request's slot; returns the slot (the earliest instant the request
-    /// may start), which the limiter spaced at most `per_window` to a window.
+    /// may start).
     pub async fn acquire(&self) -> Instant {
         let slot = {
-            let mut slots = self.slots.lock().expect("limiter lock");
-            let mut slot = Instant::now();
-            if let Some(&last) = slots.back() {
-                slot = slot.max(last);
-            }
-            if slots.len() >= self.per_window {
-                let oldest = slots[slots.len() - self.per_window];
-                slot = slot.max(oldest + self.window);
-            }
-            slots.push_back(slot);
-            while slots.len() > self.per_window {
-                slots.pop_front();
-            }
+            let mut b = self.bucket.lock().expect("limiter lock");
+            let now = Instant::now();
+            let tat = b.theoretical.map_or(now, |t| t.max(now));
+            let slot = tat.checked_sub(b.tolerance).map_or(now, |s| s.max(now));
+            b.theoretical = Some(tat + b.interval);
             slot
         };
         tokio::time::sleep_until(slot.into()).await;
@@ -137,21 +167,40 @@ mod tests {
         let mut t = times.lock().unwrap().clone();
         t.sort();
         assert_eq!(t.len(), 45);
-        // A burst of 30 goes through at once ...
-        assert!(
-            t[29] - t[0] < Duration::from_millis(500),
-            "{:?}",
-            t[29] - t[0]
-        );
-        // ... and no one-second window ever holds more than 30 starts.
-        for i in 30..t.len() {
+        // A burst of a third of the limit goes through at once ...
+        assert!(t[8] - t[0] < Duration::from_millis(20), "{:?}", t[8] - t[0]);
+        // ... the rest leave spaced at two thirds of the limit ...
+        for i in 10..t.len() {
+            let gap = t[i] - t[i - 1];
             assert!(
-                t[i] - t[i - 30] >= Duration::from_millis(995),
-                "starts {} and {i} only {:?} apart",
-                i - 30,
-                t[i] - t[i - 30]
+                gap >= Duration::from_millis(49),
+                "starts {i} only {gap:?} apart"
             );
         }
+        // ... so no one-second window holds more than 28 starts (HCP allows 30).
+        for i in 28..t.len() {
+            assert!(
+                t[i] - t[i - 28] >= Duration::from_millis(1000),
+                "starts {} and {i} only {:?} apart",
+                i - 28,
+                t[i] - t[i - 28]
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn limiter_follows_the_servers_limit() {
+        let l = Limiter::new(30.0);
+        l.set_limit(3.0);
+        let (a, b) = (l.acquire().await, l.acquire().await);
+        // 3 per second: a burst of one, then 1 / 1.98 s apart.
+        assert!(b - a >= Duration::from_millis(490), "{:?}", b - a);
+        l.set_limit(f64::NAN);
+        let c = l.acquire().await;
+        assert!(
+            c - b >= Duration::from_millis(490),
+            "a bad limit is ignored"
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub type LogFn = Arc<dyn Fn(&str) + Send + Sync>;
 pub struct ClientOptions {
     pub user_agent: String,
     pub retry: RetryPolicy,
-    /// Client-side ceiling on requests per second (default 25; the service allows 30).
+    /// The server's limit on requests per second per token (HCP Terraform's: 30), until
+    /// a response says otherwise (`X-RateLimit-Limit`); the client paces at two thirds
+    /// of it with a third as burst ([`Limiter`]).
     pub max_rps: f64,
     pub log: Option<LogFn>,
 }
@@ -81,7 +83,7 @@ impl Default for ClientOptions {
         ClientOptions {
             user_agent: format!("tfpub/{}", env!("CARGO_PKG_VERSION")),
             retry: RetryPolicy::default(),
-            max_rps: 25.0,
+            max_rps: 30.0,
             log: None,
         }
     }
@@ -283,6 +285,10 @@ impl Client {
                 })
             }
             Ok(Some(raw)) => {
+                let limit = raw.headers.get("x-ratelimit-limit");
+                if let Some(l) = limit.and_then(|v| v.to_str().ok()?.trim().parse().ok()) {
+                    self.limiter.set_limit(l);
+                }
                 self.log(&format!(
                     "{method} {} -> {} ({} ms)",
                     url.path(),

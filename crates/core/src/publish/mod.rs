@@ -134,6 +134,44 @@ impl Context {
     }
 }
 
+/// Run CPU- or disk-bound work (packing an archive) on the blocking pool. Concurrent
+/// publishes (`sync --concurrency`, a monorepo publish) are futures of one task: work
+/// done inline would stall every other publish's requests, which then leave together in
+/// a burst once it ends.
+pub(crate) async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| anyhow::anyhow!("packaging stopped: {e}"))?
+}
+
+/// Pack the tree of `commit` (its `sub` folder when given) from the repository whose
+/// git directory is `git_dir` into `out`, off the async runtime. git2 handles are not
+/// shared between threads: the blocking task opens its own.
+pub(crate) async fn pack_git_tree(
+    git_dir: &std::path::Path,
+    commit: git2::Oid,
+    sub: Option<&std::path::Path>,
+    out: &std::path::Path,
+    opts: crate::package::module::ModulePackageOptions,
+) -> anyhow::Result<crate::package::module::ModuleArchive> {
+    let (git_dir, out) = (git_dir.to_path_buf(), out.to_path_buf());
+    let sub = sub.map(std::path::Path::to_path_buf);
+    off_runtime(move || {
+        let repo = git2::Repository::open(&git_dir)
+            .map_err(|e| anyhow::anyhow!("opening {}: {}", git_dir.display(), e.message()))?;
+        Ok(crate::package::module::package_git_tree(
+            &repo,
+            commit,
+            sub.as_deref(),
+            &out,
+            &opts,
+        )?)
+    })
+    .await
+}
+
 /// Parse a version given by the user: semver with an optional leading `v`.
 pub fn parse_version(s: &str) -> anyhow::Result<semver::Version> {
     let t = s.strip_prefix('v').unwrap_or(s);

@@ -24,7 +24,7 @@ use super::module::watch::Watch;
 use super::module::{ensure_module, publish_version_watched, resolve, CoreOptions};
 use super::Context;
 use crate::git::{plan_sync, Repo, SyncPlan, TagVersion};
-use crate::package::module::{package_git_tree, ModulePackageOptions};
+use crate::package::module::ModulePackageOptions;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 use crate::vocab::ModuleAddress;
 
@@ -244,7 +244,8 @@ async fn publish_tag(
         .stage(&format!("{addr}: publishing {v} from tag {}", t.tag));
     let sub = (!m.path.as_os_str().is_empty()).then_some(m.path.as_path());
     let opts = ModulePackageOptions::default();
-    let archive = package_git_tree(repo.inner(), t.commit_oid, sub, out, &opts)
+    let archive = super::pack_git_tree(repo.inner().path(), t.commit_oid, sub, out, opts)
+        .await
         .with_context(|| format!("packaging tag {}", t.tag))?;
     let target = Target {
         address: addr,

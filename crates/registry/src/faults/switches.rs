@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use futures_util::StreamExt;
@@ -106,18 +106,7 @@ impl Faults {
             return None;
         }
         if let Some(reset) = self.with(|s| take_one(&mut s.rate_limit).then_some(s.rate_reset)) {
-            let mut resp = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many requests",
-                "You have exceeded the API's rate limit.",
-            )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&format!("{reset:.3}")) {
-                resp.headers_mut().insert("x-ratelimit-reset", v);
-            }
-            resp.headers_mut()
-                .insert("x-ratelimit-limit", HeaderValue::from_static("30"));
-            return Some(resp);
+            return Some(crate::jsonapi::too_many_requests(reset, 30));
         }
         let status = self.with(|s| take_one(&mut s.fail).then_some(s.fail_status))?;
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);

@@ -12,7 +12,6 @@ use anyhow::Context as _;
 use super::converge::{component_url, ensure_component};
 use super::{package_options, publish_version, Target};
 use crate::git::{plan_sync, Repo, TagVersion};
-use crate::package::module::package_git_tree;
 use crate::publish::module::decide::Policy;
 use crate::publish::Context;
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
@@ -138,8 +137,11 @@ async fn publish_tag(
     ctx.progress
         .stage(&format!("{}: publishing {v} from tag {}", c.name, t.tag));
     let sub = (!c.path.as_os_str().is_empty()).then_some(c.path.as_path());
-    let archive = package_git_tree(repo.inner(), t.commit_oid, sub, out, &package_options(None))
-        .with_context(|| format!("packaging tag {}", t.tag))?;
+    let git_dir = repo.inner().path();
+    let archive =
+        crate::publish::pack_git_tree(git_dir, t.commit_oid, sub, out, package_options(None))
+            .await
+            .with_context(|| format!("packaging tag {}", t.tag))?;
     let target = Target {
         name: &c.name,
         version: &v,

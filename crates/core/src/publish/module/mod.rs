@@ -97,7 +97,7 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     if vcs::publish_linked(ctx, &m, req, &mut outcome).await? {
         return Ok(outcome);
     }
-    let packaged = package::package_resolved(ctx, &m, req.max_size, &mut outcome)?;
+    let packaged = package::package_resolved(ctx, &m, req.max_size, &mut outcome).await?;
     let version = m.version.to_string();
     let t = Target {
         address: &m.address,

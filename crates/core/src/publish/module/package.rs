@@ -28,8 +28,9 @@ fn options(max_size: Option<u64>) -> ModulePackageOptions {
     o
 }
 
-/// Package `dir` for a publish; its warnings go to `outcome`.
-pub fn package_for_publish(
+/// Package `dir` for a publish (on the blocking pool: see
+/// [`crate::publish::off_runtime`]); its warnings go to `outcome`.
+pub async fn package_for_publish(
     ctx: &Context,
     dir: &Path,
     max_size: Option<u64>,
@@ -38,14 +39,17 @@ pub fn package_for_publish(
     let tmp = crate::publish::workdir::create()?;
     let path = tmp.path().join("module.tar.gz");
     ctx.progress.stage(&format!("packaging {}", dir.display()));
-    let archive = pkg::package_dir(dir, &path, &options(max_size))
-        .with_context(|| format!("packaging {}", dir.display()))?;
+    let (src, opts) = (dir.to_path_buf(), options(max_size));
+    let archive = crate::publish::off_runtime(move || {
+        pkg::package_dir(&src, &path, &opts).with_context(|| format!("packaging {}", src.display()))
+    })
+    .await?;
     outcome.warn_all(&archive.warnings, ctx.progress.as_ref());
     Ok(Packaged { archive, _tmp: tmp })
 }
 
 /// Stage 3 for a resolved module: package its folder, or take its prebuilt archive.
-pub fn package_resolved(
+pub async fn package_resolved(
     ctx: &Context,
     m: &super::ResolvedModule,
     max_size: Option<u64>,
@@ -54,7 +58,7 @@ pub fn package_resolved(
     if m.prebuilt {
         prebuilt(ctx, &m.dir, max_size)
     } else {
-        package_for_publish(ctx, &m.dir, max_size, outcome)
+        package_for_publish(ctx, &m.dir, max_size, outcome).await
     }
 }
 

@@ -144,7 +144,7 @@ pub async fn test(ctx: &Context, req: &ModuleTestRequest) -> anyhow::Result<Outc
     let addr = ctx.module(&name, &provider);
     let warnings = ctx.preflight(crate::api::Need::Modules).await?;
     outcome.warnings.extend(warnings);
-    let packaged = package::package_for_publish(ctx, &req.dir, None, &mut outcome)?;
+    let packaged = package::package_for_publish(ctx, &req.dir, None, &mut outcome).await?;
     outcome.push(ensure_module(ctx, &addr, false).await?);
     let t = run(
         ctx,

@@ -8,6 +8,7 @@
 //! | sign SHA256SUMS (or check the signature a dist/ came with) | [`sign`] |
 //! | observe everything the registry holds | [`observe`] |
 //! | decide what to create and upload, or refuse (pure) | [`decide`] |
+//! | a release zipped by an earlier tfpub: re-zip at its level and decide again | [`repack`] |
 //! | register the key, create provider, version, platform records | [`register`] |
 //! | upload SHA256SUMS, its signature and the platform zips | [`upload`] |
 //! | verify what a consumer (`terraform init`) reads | [`verify`] |
@@ -24,6 +25,7 @@ mod observe;
 mod package;
 mod pipeline;
 mod register;
+mod repack;
 mod sign;
 mod upload;
 mod verify;
@@ -238,12 +240,18 @@ async fn stages(
     let shasums = std::fs::read(&rel.shasums)
         .with_context(|| format!("reading {}", rel.shasums.display()))?;
     let addr = ctx.provider(&rel.name);
-    let local = decide::Local::new(&rel, &addr, signing.key_id(), &shasums);
     let held = match held {
         Some(h) => h,
-        None => observe::observe(ctx, &addr, &local.version).await?,
+        None => observe::observe(ctx, &addr, &rel.version.to_string()).await?,
     };
-    let plan = decide::decide(&local, &held)?;
+    let first = decide::Local::new(&rel, &addr, signing.key_id(), &shasums);
+    let (rel, shasums, plan) = match decide::decide(&first, &held) {
+        Ok(plan) => (rel, shasums, plan),
+        Err(refusal) => {
+            repack::earlier_packing(ctx, req, signing, &addr, &held, work.path(), refusal)?
+        }
+    };
+    let local = decide::Local::new(&rel, &addr, signing.key_id(), &shasums);
     let mut outcome = Outcome::new("provider publish");
     outcome.target = Some(ctx.target_info());
     outcome.warnings.extend(token_warnings);

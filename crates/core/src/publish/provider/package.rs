@@ -48,13 +48,24 @@ impl BinariesJob {
         durable: bool,
         on: &(dyn Fn(pkg::PackEvent<'_>) + Sync),
     ) -> anyhow::Result<ProviderRelease> {
+        self.build_at(pkg::ZIP_LEVEL, work, durable, on)
+    }
+
+    /// [`Self::build`] with the zips deflated at `level`.
+    pub fn build_at(
+        &self,
+        level: u32,
+        work: &std::path::Path,
+        durable: bool,
+        on: &(dyn Fn(pkg::PackEvent<'_>) + Sync),
+    ) -> anyhow::Result<ProviderRelease> {
         pkg::package_binaries_notify(
             &self.name,
             &self.version,
             &self.bins,
             &self.protocols,
             work,
-            durable,
+            pkg::Zipping { level, durable },
             on,
         )
         .context("building the release files")
