@@ -35,7 +35,7 @@ SYNC_MISSING=${SYNC_MISSING:-100}
 INGEST_MS=${INGEST_MS:-2000}
 SYNC_CONCURRENCY=${SYNC_CONCURRENCY:-16}
 PUBLISHERS=${PUBLISHERS:-20}
-CURVE_PLATFORMS=${CURVE_PLATFORMS:-"1 6 12 24"}
+CURVE_PLATFORMS=${CURVE_PLATFORMS:-"1 6 12 24 48"}
 CURVE_SIZES=${CURVE_SIZES:-"10 100 1000"}
 CURVE_TAGS=${CURVE_TAGS:-"1 25 50 100 200"}
 CURVE_FILES=${CURVE_FILES:-"100 1000 10000 100000"}
@@ -410,7 +410,9 @@ rm -rf "$PUBDIR"
 # --- 8. scaling curves -----------------------------------------------------------------------------
 echo "bench: 8a. provider publish vs platforms: $CURVE_PLATFORMS (x $SIZE_MIB MiB)" >&2
 ALLP=()
-for o in linux darwin windows freebsd openbsd solaris; do for a in amd64 arm64 386 arm; do ALLP+=("${o}_$a"); done; done
+for o in linux darwin windows freebsd openbsd netbsd solaris illumos; do
+  for a in amd64 arm64 386 arm ppc64le riscv64; do ALLP+=("${o}_$a"); done
+done
 echo "platforms,seconds,peak_rss_mib" >"$OUT_DIR/provider_platforms.csv"
 n=0
 for k in $CURVE_PLATFORMS; do

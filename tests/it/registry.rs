@@ -502,8 +502,8 @@ async fn providers_versions_platforms() {
     let sha = sha256_hex(&zip);
     let pp = format!("{vp}/1.0.0/platforms");
     for bad in [
-        json!({"os": "plan9", "arch": "amd64", "shasum": sha, "filename": "a.zip"}),
-        json!({"os": "linux", "arch": "mips", "shasum": sha, "filename": "a.zip"}),
+        json!({"os": "macos", "arch": "amd64", "shasum": sha, "filename": "a.zip"}),
+        json!({"os": "linux", "arch": "x86_64", "shasum": sha, "filename": "a.zip"}),
         json!({"os": "linux", "arch": "amd64", "shasum": "abc", "filename": "a.zip"}),
         json!({"os": "linux", "arch": "amd64", "shasum": sha}),
     ] {

@@ -338,10 +338,26 @@ pub(crate) async fn delete_version(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Go's GOOS values but the mobile and WebAssembly ones (`go tool dist list`): where a
+/// Terraform CLI, and so a provider, can run.
 const OSES: &[&str] = &[
-    "linux", "darwin", "windows", "freebsd", "openbsd", "netbsd", "solaris",
+    "aix",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "illumos",
+    "linux",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "windows",
 ];
-const ARCHES: &[&str] = &["amd64", "arm64", "386", "arm"];
+/// Go's GOARCH values but WebAssembly.
+const ARCHES: &[&str] = &[
+    "386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64",
+    "ppc64le", "riscv64", "s390x",
+];
 
 /// The platform a create request describes, checked.
 fn new_platform(attrs: &serde_json::Map<String, Value>) -> Result<NewPlatform<'_>, Problem> {

@@ -88,7 +88,11 @@ pub enum PackageError {
     },
     #[error("invalid --binary argument {arg:?}: {reason}")]
     BadBinaryArg { arg: String, reason: String },
-    #[error("unknown platform {os}_{arch} (from {from}); known OS: darwin, linux, windows, freebsd, openbsd, solaris; known arch: amd64, arm64, 386, arm")]
+    #[error(
+        "unknown platform {os}_{arch} (from {from}); known OS: {}; known arch: {}",
+        provider::KNOWN_OS.join(", "),
+        provider::KNOWN_ARCH.join(", ")
+    )]
     UnknownPlatform {
         os: String,
         arch: String,

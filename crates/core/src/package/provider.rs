@@ -19,10 +19,28 @@ use zip::write::SimpleFileOptions;
 
 use super::PackageError;
 
-const KNOWN_OS: &[&str] = &[
-    "darwin", "linux", "windows", "freebsd", "openbsd", "solaris",
+/// The operating systems a provider binary may be for: Go's GOOS values but the mobile
+/// and WebAssembly ones (`go tool dist list`), where a Terraform CLI can run.
+pub(crate) const KNOWN_OS: &[&str] = &[
+    "aix",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "illumos",
+    "linux",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "windows",
 ];
-const KNOWN_ARCH: &[&str] = &["amd64", "arm64", "386", "arm"];
+/// Go's GOARCH values but WebAssembly. Any OS with any architecture is accepted (older
+/// providers shipped pairs Go has since dropped, such as darwin_386): the lists are
+/// there to catch a misspelt platform (`linux_x86_64`, `macos_arm64`) before any upload.
+pub(crate) const KNOWN_ARCH: &[&str] = &[
+    "386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64",
+    "ppc64le", "riscv64", "s390x",
+];
 
 /// One provider binary for one platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -981,7 +999,22 @@ mod tests {
         let b = parse_binary_arg("linux_amd64=dist/x").unwrap();
         assert_eq!((b.os.as_str(), b.arch.as_str()), ("linux", "amd64"));
         assert!(parse_binary_arg("linux=dist/x").is_err());
-        assert!(parse_binary_arg("plan9_amd64=x").is_err());
+        // Misspelt platforms are refused, naming the known ones; Go's other ports pass.
+        let e = parse_binary_arg("macos_arm64=x").unwrap_err().to_string();
+        assert!(e.contains("unknown platform macos_arm64"), "{e}");
+        assert!(
+            e.contains("known OS: aix, darwin,") && e.contains("s390x"),
+            "{e}"
+        );
+        assert!(parse_binary_arg("linux_x86_64=x").is_err());
+        for ok in [
+            "linux_ppc64le=x",
+            "linux_s390x=x",
+            "netbsd_arm64=x",
+            "illumos_amd64=x",
+        ] {
+            assert!(parse_binary_arg(ok).is_ok(), "{ok}");
+        }
         assert!(parse_binary_arg("linux_amd64").is_err());
     }
 
