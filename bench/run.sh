@@ -373,17 +373,26 @@ all_publishers() { # DIR ORG-PREFIX: every publisher at once, until all are done
   for i in $(seq 0 $((PUBLISHERS - 1))); do publisher "$1" "$2" "$i" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p" || true; done
 }
-# 7a. the same publishers with payloads 64 times smaller: what the registry's memory owes
-# to the number of connections, so that 7b shows what it owes to the bytes in flight.
-make_publishers "$WORK/small" 64
-RSS_NOW_BEFORE=$(awk '/VmRSS/{print $2}' /proc/$REG_PID/status)
-echo 5 >"/proc/$REG_PID/clear_refs" # reset the registry's peak RSS (VmHWM) to its current RSS
-all_publishers "$WORK/small" bench-few
-rec small_bytes "$(du -sb "$WORK/small" | cut -f1)"
-rec small_rss_before_kib "$RSS_NOW_BEFORE"
-rec small_rss_peak_kib "$(awk '/VmHWM/{print $2}' /proc/$REG_PID/status)"
-rec small_failed "$(cat "$WORK/small"/rc-* | grep -vc '^0$' || true)"
-rm -rf "$WORK/small"
+# 7a. the same publishers with payloads 64 and 8 times smaller: what the registry's memory
+# owes to the number of connections, so that 7b (full payloads) shows what it owes to the
+# bytes in flight. Each round in its own organizations; the curve is registry_memory.svg.
+echo "mib_uploaded,rss_growth_mib" >"$OUT_DIR/registry_memory.csv"
+for div in 64 8; do
+  make_publishers "$WORK/small" "$div"
+  RSS_NOW_BEFORE=$(awk '/VmRSS/{print $2}' /proc/$REG_PID/status)
+  echo 5 >"/proc/$REG_PID/clear_refs" # reset the registry's peak RSS (VmHWM) to its current RSS
+  all_publishers "$WORK/small" "bench-div$div"
+  peak=$(awk '/VmHWM/{print $2}' /proc/$REG_PID/status)
+  bytes=$(du -sb "$WORK/small" | cut -f1)
+  echo "$(echo "scale=1; $bytes / 1048576" | bc),$(echo "scale=1; ($peak - $RSS_NOW_BEFORE) / 1024" | bc)" >>"$OUT_DIR/registry_memory.csv"
+  if [ "$div" = 64 ]; then
+    rec small_bytes "$bytes"
+    rec small_rss_before_kib "$RSS_NOW_BEFORE"
+    rec small_rss_peak_kib "$peak"
+    rec small_failed "$(cat "$WORK/small"/rc-* | grep -vc '^0$' || true)"
+  fi
+  rm -rf "$WORK/small"
+done
 # 7b. the full payloads
 make_publishers "$PUBDIR" 1
 PUB_BYTES=$(du -sb "$PUBDIR" | cut -f1)
@@ -397,6 +406,8 @@ rec many_stats "$(stats)"
 rec many_bytes "$PUB_BYTES"
 rec many_rss_before_kib "$RSS_NOW_BEFORE"
 rec many_rss_peak_kib "$(awk '/VmHWM/{print $2}' /proc/$REG_PID/status)"
+echo "$(echo "scale=1; $PUB_BYTES / 1048576" | bc),$(echo "scale=1; ($(awk '/VmHWM/{print $2}' /proc/$REG_PID/status) - $RSS_NOW_BEFORE) / 1024" | bc)" \
+  >>"$OUT_DIR/registry_memory.csv"
 rec many_failed "$(cat "$PUBDIR"/rc-* | grep -vc '^0$' || true)"
 # nothing lost: every publisher again, each must find its release complete and change nothing
 all_publishers "$PUBDIR" bench-many
@@ -499,6 +510,9 @@ rec bench_total "$(since "$BENCH_T0")"
   --xlabel "missing tags" --ylabel seconds --out "$OUT_DIR/sync_missing.svg"
 "$PLOT" --csv "$OUT_DIR/module_files.csv" --x files --y tfpub_seconds,tar_seconds --title "module packaging time vs file count" \
   --xlabel files --ylabel seconds --out "$OUT_DIR/module_files.svg" --logx
+"$PLOT" --csv "$OUT_DIR/registry_memory.csv" --x mib_uploaded --y rss_growth_mib \
+  --title "registry RSS growth, $PUBLISHERS concurrent publishers, vs MiB they upload" \
+  --xlabel "MiB uploaded at once" --ylabel "MiB RSS growth" --out "$OUT_DIR/registry_memory.svg" --logx
 cp "$R" "$OUT_DIR/results.txt"
 
 # --- the table --------------------------------------------------------------------------------

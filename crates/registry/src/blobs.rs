@@ -8,9 +8,13 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use std::io::Write;
+
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
+
+/// How much of an upload is held before it is written.
+const WRITE_CHUNK: usize = 128 * 1024;
 
 pub(crate) struct Blobs {
     root: PathBuf,
@@ -46,22 +50,25 @@ impl Blobs {
     }
 
     async fn store_inner(&self, body: axum::body::Body, tmp_path: &Path) -> io::Result<String> {
-        // Buffered: body chunks are small (16 KiB and less) and every write of a tokio
-        // file goes through the blocking pool.
-        let mut file = tokio::io::BufWriter::with_capacity(
-            1024 * 1024,
-            tokio::fs::File::create(tmp_path).await?,
-        );
+        // Body chunks (16 KiB and less) are gathered into one buffer of WRITE_CHUNK that
+        // the blocking pool writes and hands back: each upload holds at most that much (a
+        // tokio file behind a BufWriter held up to 3 MiB per upload, 57 MiB for 20
+        // concurrent publishers of 515 MiB).
+        let path = tmp_path.to_path_buf();
+        let mut file = blocking(move || std::fs::File::create(path)).await?;
         let mut hasher = Sha256::new();
+        let mut buf = Vec::with_capacity(WRITE_CHUNK);
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(io::Error::other)?;
             hasher.update(&chunk);
-            file.write_all(&chunk).await?;
+            buf.extend_from_slice(&chunk);
+            if buf.len() >= WRITE_CHUNK {
+                (file, buf) = write_out(file, buf).await?;
+            }
         }
-        file.flush().await?;
-        file.get_ref().sync_all().await?;
-        drop(file);
+        (file, _) = write_out(file, buf).await?;
+        blocking(move || file.sync_all()).await?;
         let sha = hex::encode(hasher.finalize());
         let dest = self.path(&sha).expect("a sha256 hex digest");
         if let Some(parent) = dest.parent() {
@@ -75,4 +82,26 @@ impl Blobs {
         }
         Ok(sha)
     }
+}
+
+/// `work` (file I/O) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(io::Error::other)?
+}
+
+/// Writes `buf` to `file` on the blocking pool; both come back, the buffer emptied.
+async fn write_out(
+    mut file: std::fs::File,
+    mut buf: Vec<u8>,
+) -> io::Result<(std::fs::File, Vec<u8>)> {
+    blocking(move || {
+        file.write_all(&buf)?;
+        buf.clear();
+        Ok((file, buf))
+    })
+    .await
 }

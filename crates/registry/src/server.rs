@@ -31,6 +31,10 @@ use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
 use tower_service::Service;
 
+/// The most a connection buffers of what it reads (hyper's minimum is 8 KiB); enough
+/// headers for any request, and upload bodies stream through it.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// What the server accepts on: the bound socket, and the TLS acceptor when it serves https.
 pub(crate) struct Listener {
     pub(crate) tcp: TcpListener,
@@ -147,7 +151,10 @@ async fn serve_connection<Io, S>(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        // A connection's read buffer grows while reads fill it (to ~400 KiB by default):
+        // capped so that memory follows the number of uploads, not their speed.
+        .max_buf_size(READ_BUFFER);
     let conn = builder.serve_connection(TokioIo::new(io), svc);
     tokio::pin!(conn);
     tokio::select! {
