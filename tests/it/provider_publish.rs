@@ -1202,3 +1202,58 @@ async fn a_version_an_earlier_tfpub_zipped_is_recognised_completed_and_installs(
     refused(&t, &r, "darwin_arm64");
     t.stop().await;
 }
+
+/// Platforms beyond the common six OS and four architectures (Go's other ports): tfpub
+/// zips and publishes them, and the real Terraform locks every one of them from the
+/// registry, checking each zip against the signed SHA256SUMS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_ports_beyond_the_common_platforms_publish_and_lock_with_terraform() {
+    let t = TestRegistry::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let plats = [
+        "linux_ppc64le",
+        "linux_s390x",
+        "linux_riscv64",
+        "netbsd_arm64",
+        "illumos_amd64",
+        "aix_ppc64",
+    ];
+    let mut c = rsa(t.tfpub_http());
+    c.args(["provider", "publish", "--json"]);
+    c.args(["--name", NAME, "--version", "1.2.0", "--protocols", "6.0"]);
+    for p in plats {
+        let f = tmp
+            .path()
+            .join(p)
+            .join(format!("terraform-provider-{NAME}"));
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, format!("#!/bin/sh\necho {p}\n")).unwrap();
+        c.arg("--binary").arg(format!("{p}={}", f.display()));
+    }
+    let j = ok_json(&run(c).await);
+    assert_eq!(j["outcome"], "published", "{j}");
+    let tf = Terraform::new(
+        &t.reg,
+        TF_TOKEN,
+        &format!(
+            "terraform {{\n  required_providers {{\n    {NAME} = {{\n      source  = \"registry.tfpub.test/acme/{NAME}\"\n      version = \"1.2.0\"\n    }}\n  }}\n}}\n"
+        ),
+    );
+    let mut args = vec!["providers", "lock", "-no-color"];
+    let flags: Vec<String> = plats.iter().map(|p| format!("-platform={p}")).collect();
+    args.extend(flags.iter().map(String::as_str));
+    let o = tf.run(&args).await;
+    let out = format!("{}{}", o.stdout, o.stderr);
+    for p in plats {
+        assert!(
+            out.contains(&format!(
+                "Retrieved registry.tfpub.test/acme/{NAME} 1.2.0 for {p} (self-signed, key ID {RSA_KEY_ID})"
+            )),
+            "terraform did not lock {p}:\n{out}"
+        );
+    }
+    let lock = tf.lock_file();
+    // An h1: hash per platform (Terraform computed it from the zip it fetched).
+    assert_eq!(lock.matches("\"h1:").count(), plats.len(), "{lock}");
+    t.stop().await;
+}

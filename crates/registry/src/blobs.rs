@@ -50,12 +50,13 @@ impl Blobs {
     }
 
     async fn store_inner(&self, body: axum::body::Body, tmp_path: &Path) -> io::Result<String> {
-        // Body chunks (16 KiB and less) are gathered into one buffer of WRITE_CHUNK that
-        // the blocking pool writes and hands back: each upload holds at most that much (a
-        // tokio file behind a BufWriter held up to 3 MiB per upload, 57 MiB for 20
-        // concurrent publishers of 515 MiB).
+        // Body chunks (16 KiB and less) are gathered into a buffer of WRITE_CHUNK; a full
+        // buffer is written on the blocking pool while the next one fills, so an upload
+        // holds at most two (a tokio file behind a 1 MiB BufWriter held up to 3 MiB per
+        // upload: 57 MiB for 20 concurrent publishers of 515 MiB).
         let path = tmp_path.to_path_buf();
-        let mut file = blocking(move || std::fs::File::create(path)).await?;
+        let file = blocking(move || std::fs::File::create(path)).await?;
+        let mut writing = tokio::task::spawn_blocking(move || Ok((file, Vec::new())));
         let mut hasher = Sha256::new();
         let mut buf = Vec::with_capacity(WRITE_CHUNK);
         let mut stream = body.into_data_stream();
@@ -64,10 +65,12 @@ impl Blobs {
             hasher.update(&chunk);
             buf.extend_from_slice(&chunk);
             if buf.len() >= WRITE_CHUNK {
-                (file, buf) = write_out(file, buf).await?;
+                let (file, spare) = writing.await.map_err(io::Error::other)??;
+                writing = write_out(file, std::mem::replace(&mut buf, spare));
             }
         }
-        (file, _) = write_out(file, buf).await?;
+        let (file, _) = writing.await.map_err(io::Error::other)??;
+        let (file, _) = write_out(file, buf).await.map_err(io::Error::other)??;
         blocking(move || file.sync_all()).await?;
         let sha = hex::encode(hasher.finalize());
         let dest = self.path(&sha).expect("a sha256 hex digest");
@@ -93,15 +96,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(io::Error::other)?
 }
 
-/// Writes `buf` to `file` on the blocking pool; both come back, the buffer emptied.
-async fn write_out(
-    mut file: std::fs::File,
-    mut buf: Vec<u8>,
-) -> io::Result<(std::fs::File, Vec<u8>)> {
-    blocking(move || {
+/// What [`write_out`] hands back: the file, and the buffer emptied for reuse.
+type Written = io::Result<(std::fs::File, Vec<u8>)>;
+
+/// Starts writing `buf` to `file` on the blocking pool.
+fn write_out(mut file: std::fs::File, mut buf: Vec<u8>) -> tokio::task::JoinHandle<Written> {
+    tokio::task::spawn_blocking(move || {
         file.write_all(&buf)?;
         buf.clear();
         Ok((file, buf))
     })
-    .await
 }
