@@ -178,29 +178,36 @@ async fn sync_module(
     }))
     .buffered(req.concurrency.max(1));
     while let Some((t, res)) = done.next().await {
-        let v = t.version.to_string();
-        match res {
-            Ok(p) => {
-                tally.any_published |= p;
-                let action = if p { Action::Uploaded } else { Action::Exists };
-                outcome.push(
-                    Item::new(ItemKind::Tag, &t.tag, action)
-                        .version(&v)
-                        .url(ctx.module_url(&addr, Some(&v)))
-                        .detail(format!("commit {}", t.commit)),
-                );
-            }
-            Err(e) => {
-                tally.any_failed = true;
-                outcome.push(
-                    Item::new(ItemKind::Tag, &t.tag, Action::Failed)
-                        .version(&v)
-                        .detail(crate::error::chain_messages(&e).join(": ")),
-                );
-            }
-        }
+        outcome.push(tag_item(ctx, &addr, t, res, tally));
     }
     Ok(())
+}
+
+/// The report item of tag `t`'s publish, counted in `tally`.
+fn tag_item(
+    ctx: &Context,
+    addr: &ModuleAddress,
+    t: &TagVersion,
+    res: anyhow::Result<bool>,
+    tally: &mut Tally,
+) -> Item {
+    let v = t.version.to_string();
+    match res {
+        Ok(p) => {
+            tally.any_published |= p;
+            let action = if p { Action::Uploaded } else { Action::Exists };
+            Item::new(ItemKind::Tag, &t.tag, action)
+                .version(&v)
+                .url(ctx.module_url(addr, Some(&v)))
+                .detail(format!("commit {}", t.commit))
+        }
+        Err(e) => {
+            tally.any_failed = true;
+            Item::new(ItemKind::Tag, &t.tag, Action::Failed)
+                .version(&v)
+                .detail(crate::error::chain_messages(&e).join(": "))
+        }
+    }
 }
 
 /// The tags already in the registry, the ones skipped and (dry run) the ones planned.

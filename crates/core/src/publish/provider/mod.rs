@@ -36,7 +36,7 @@ use anyhow::Context as _;
 
 use super::error::PublishError;
 use super::Context;
-use crate::package::provider::{BinaryInput, PlatformFile};
+use crate::package::provider::{BinaryInput, PlatformFile, ProviderRelease};
 use crate::report::{Action, Item, ItemKind, Outcome, OutcomeKind};
 use crate::sign::{PublicKey, SignCommand, Signer, Signing};
 use crate::vocab::KeyId;
@@ -232,25 +232,8 @@ async fn stages(
     let expiry = expiry_warning(ctx, signing);
     ctx.progress.stage("preparing the release files");
     let work = super::workdir::create()?;
-    let rel = release_files(req, work.path(), false)?;
-    sign::sign_release(signing, &rel)?;
-    if rel.protocols.is_empty() {
-        return Err(PublishError::NoProtocols.into());
-    }
-    let shasums = std::fs::read(&rel.shasums)
-        .with_context(|| format!("reading {}", rel.shasums.display()))?;
+    let (rel, shasums, held, plan) = prepared(ctx, req, signing, held, work.path()).await?;
     let addr = ctx.provider(&rel.name);
-    let held = match held {
-        Some(h) => h,
-        None => observe::observe(ctx, &addr, &rel.version.to_string()).await?,
-    };
-    let first = decide::Local::new(&rel, &addr, signing.key_id(), &shasums);
-    let (rel, shasums, plan) = match decide::decide(&first, &held) {
-        Ok(plan) => (rel, shasums, plan),
-        Err(refusal) => {
-            repack::earlier_packing(ctx, req, signing, &addr, &held, work.path(), refusal)?
-        }
-    };
     let local = decide::Local::new(&rel, &addr, signing.key_id(), &shasums);
     let mut outcome = Outcome::new("provider publish");
     outcome.target = Some(ctx.target_info());
@@ -291,6 +274,39 @@ async fn stages(
     ctx.progress.stage("checking what a consumer will read");
     verify::consumer_view(ctx, &addr, &rel, &local.key_id).await?;
     Ok(verified(outcome, &local, url, changed))
+}
+
+/// Stages package, sign, observe and decide: the release files (zipped as an earlier
+/// tfpub zipped them when that is what the registry holds, see [`repack`]), their
+/// SHA256SUMS bytes, what the registry holds, and the plan.
+async fn prepared(
+    ctx: &Context,
+    req: &ProviderRequest,
+    signing: &Signing,
+    held: Option<observe::Held>,
+    work: &std::path::Path,
+) -> anyhow::Result<(ProviderRelease, Vec<u8>, observe::Held, decide::Plan)> {
+    let rel = release_files(req, work, false)?;
+    sign::sign_release(signing, &rel)?;
+    if rel.protocols.is_empty() {
+        return Err(PublishError::NoProtocols.into());
+    }
+    let shasums = std::fs::read(&rel.shasums)
+        .with_context(|| format!("reading {}", rel.shasums.display()))?;
+    let addr = ctx.provider(&rel.name);
+    let held = match held {
+        Some(h) => h,
+        None => observe::observe(ctx, &addr, &rel.version.to_string()).await?,
+    };
+    let first = decide::Local::new(&rel, &addr, signing.key_id(), &shasums);
+    match decide::decide(&first, &held) {
+        Ok(plan) => Ok((rel, shasums, held, plan)),
+        Err(refusal) => {
+            let (rel, shasums, plan) =
+                repack::earlier_packing(ctx, req, signing, &addr, &held, work, refusal)?;
+            Ok((rel, shasums, held, plan))
+        }
+    }
 }
 
 /// The publish's outcome once the read-back passed.
