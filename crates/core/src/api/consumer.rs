@@ -60,6 +60,12 @@ pub(super) struct Services {
 }
 
 impl Client {
+    /// Looks up the registry's services now, so a later read-back starts without that
+    /// round trip. A failure is not kept: the read-back looks again and reports it.
+    pub async fn discover(&self) {
+        let _ = self.services().await;
+    }
+
     async fn services(&self) -> Result<&Services, ApiError> {
         self.services
             .get_or_try_init(|| async {

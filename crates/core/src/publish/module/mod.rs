@@ -92,8 +92,12 @@ pub async fn publish(ctx: &Context, req: &ModulePublishRequest) -> anyhow::Resul
     let mut outcome = Outcome::new("module publish");
     outcome.target = Some(ctx.target_info());
     let m = resolve::resolve(ctx, req)?;
-    let warnings = ctx.preflight(crate::api::Need::Modules).await?;
-    outcome.warnings.extend(warnings);
+    // Discovery alongside, for the read-back of what terraform will download.
+    let (warnings, ()) = tokio::join!(
+        ctx.preflight(crate::api::Need::Modules),
+        ctx.client.discover()
+    );
+    outcome.warnings.extend(warnings?);
     if vcs::publish_linked(ctx, &m, req, &mut outcome).await? {
         return Ok(outcome);
     }

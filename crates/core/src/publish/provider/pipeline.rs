@@ -1,10 +1,10 @@
 //! The pipelined provider publish: the stages of [`super`] overlapped where they do not
 //! depend on each other.
 //!
-//! - [`start`]: the preflight, the key unlock (its own thread, see [`super::Unlock`]) and
-//!   the registry reads (`observe`) run together. Errors keep the order a sequential run
-//!   reports them in: the key, then the token and organization, then the request, then
-//!   the reads.
+//! - [`start`]: the preflight, the key unlock (its own thread, see [`super::Unlock`]),
+//!   the registry reads (`observe`) and service discovery (for the read-back) run
+//!   together. Errors keep the order a sequential run reports them in: the key, then the
+//!   token and organization, then the request, then the reads.
 //! - [`run`], for a version the registry does not hold yet (so `decide` has nothing to
 //!   refuse): once the binaries are checked, the key and provider are registered and the
 //!   version created while the zips are built; each platform's record is created and its
@@ -47,7 +47,13 @@ pub async fn start(ctx: &Context, req: &ProviderRequest) -> anyhow::Result<Start
         Some(observe::observe(ctx, &addr, &j.version.to_string()).await)
     };
     let need = crate::api::Need::Providers;
-    let (pre, key, held) = tokio::join!(ctx.preflight(need), unlocked(req), reads);
+    // Discovery too, for the read-back (what terraform reads) at the end.
+    let (pre, key, held, ()) = tokio::join!(
+        ctx.preflight(need),
+        unlocked(req),
+        reads,
+        ctx.client.discover()
+    );
     let signing = key?;
     let warnings = pre?;
     let job = job?;
