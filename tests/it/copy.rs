@@ -347,3 +347,81 @@ async fn a_failed_item_fails_the_copy_and_the_rerun_finishes_it() {
     src.stop().await;
     dst.stop().await;
 }
+
+/// A no-code module in the source (enabled, pinned, with variable options) is a no-code
+/// module in the target after the copy, read back through the no-code endpoint; a re-run
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_code_settings_are_copied_after_the_versions() {
+    let src = TestRegistry::start().await;
+    let dst = TestRegistry::start().await;
+    let (_tmp, dir) = module_copy();
+    publish_module(&src, &dir, "greeting", "null", "1.0.0").await;
+    publish_module(&src, &dir, "greeting", "null", "1.1.0").await;
+    let c = tfpub_json(
+        &src,
+        &[
+            "module",
+            "configure",
+            "greeting/null",
+            "--no-code",
+            "on",
+            "--version-pin",
+            "1.0.0",
+            "--var-option",
+            "region:string=us-east-1,eu-west-1",
+        ],
+    );
+    ok_json(&run(c).await);
+
+    let d = ok_json(&run(copy_cmd(&src, &dst, &["--modules"])).await);
+    let id = format!("{DST_ORG}/greeting/null");
+    let module_item = |d: &Value| -> Value {
+        d["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == "module" && i["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("no module item in {d}"))
+            .clone()
+    };
+    let it = module_item(&d);
+    assert_eq!(it["action"], "created", "{d}");
+    assert!(
+        it["detail"].as_str().unwrap().contains("pinned to 1.0.0"),
+        "{it}"
+    );
+
+    let api = Api::new(&dst.reg, DST_TOKEN);
+    let (s, m) = api
+        .get(&format!(
+            "/api/v2/organizations/{DST_ORG}/registry-modules/private/{DST_ORG}/greeting/null"
+        ))
+        .await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["data"]["attributes"]["no-code"], true, "{m}");
+    let nc_id = m["data"]["relationships"]["no-code-modules"]["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, nc) = api
+        .get(&format!(
+            "/api/v2/no-code-modules/{nc_id}?include=variable-options"
+        ))
+        .await;
+    assert_eq!(s, 200, "{nc}");
+    assert_eq!(nc["data"]["attributes"]["enabled"], true, "{nc}");
+    assert_eq!(nc["data"]["attributes"]["version-pin"], "1.0.0", "{nc}");
+    let opt = &nc["included"][0]["attributes"];
+    assert_eq!(opt["variable-name"], "region", "{nc}");
+    assert_eq!(
+        opt["options"],
+        serde_json::json!(["us-east-1", "eu-west-1"]),
+        "{nc}"
+    );
+
+    let d = ok_json(&run(copy_cmd(&src, &dst, &["--modules"])).await);
+    assert_eq!(module_item(&d)["action"], "exists", "{d}");
+    src.stop().await;
+    dst.stop().await;
+}

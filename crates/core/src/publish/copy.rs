@@ -10,7 +10,7 @@
 //! already holds with the same content is skipped, a different content or key is a
 //! conflict (reported, skipped, never overwritten), and a re-run after an interruption
 //! finishes what was left half done. Module deprecations and revocations are applied
-//! after the version; a version revoked in the source is no longer served, so it is
+//! after the version, a module's no-code settings after its versions; a version revoked in the source is no longer served, so it is
 //! copied only as a state (when the target has it) and otherwise reported as skipped.
 
 use crate::api::Need;
@@ -178,10 +178,13 @@ fn failed_item(kind: ItemKind, id: &str, version: &str, err: &anyhow::Error) -> 
     } else {
         Action::Failed
     };
-    Item::new(kind, id, action)
-        .version(version)
-        .detail(detail)
-        .fact("conflict", conflict)
+    let item = Item::new(kind, id, action);
+    let item = if version.is_empty() {
+        item
+    } else {
+        item.version(version)
+    };
+    item.detail(detail).fact("conflict", conflict)
 }
 
 /// Every module of the source (as selected), oldest version first.
@@ -225,8 +228,52 @@ async fn modules(
             };
             o.push(item.fact("from", src.to_string()));
         }
+        if let Some(item) = no_code(from, to, &src, &dst, req.dry_run).await {
+            o.push(item.fact("from", src.to_string()));
+        }
     }
     Ok(())
+}
+
+/// The source module's no-code settings (enabled, version pin, variable options) brought
+/// onto the target's module, after its versions (a pin names one); None when the source
+/// module is not a no-code module. A failure is the module's item, not the copy's end.
+async fn no_code(
+    from: &Context,
+    to: &Context,
+    src: &ModuleAddress,
+    dst: &ModuleAddress,
+    dry_run: bool,
+) -> Option<Item> {
+    let id = dst.to_string();
+    let source = async {
+        let Some(s) = from.client.module_settings(src).await? else {
+            return anyhow::Ok(None);
+        };
+        let Some(nc) = s.no_code_id else {
+            return Ok(None);
+        };
+        Ok(from.client.get_no_code(&nc).await?)
+    };
+    let (n, options) = match source.await {
+        Ok(Some(found)) => found,
+        Ok(None) => return None,
+        Err(e) => return Some(failed_item(ItemKind::Module, &id, "", &e)),
+    };
+    if dry_run {
+        let what = format!("no-code settings to copy (enabled {})", n.enabled);
+        return Some(Item::new(ItemKind::Module, &id, Action::Planned).detail(what));
+    }
+    let wish = crate::commands::configure::NoCodeWish {
+        enabled: n.enabled,
+        pin: Some(n.version_pin.as_str()),
+        options: Some(&options),
+    };
+    Some(
+        crate::commands::configure::ensure_no_code(to, dst, &wish)
+            .await
+            .unwrap_or_else(|e| failed_item(ItemKind::Module, &id, "", &e)),
+    )
 }
 
 /// One module version's copy.
