@@ -96,6 +96,32 @@ fn package_binaries(t: &TestRegistry, bins: &[(String, PathBuf)], version: &str,
     );
 }
 
+/// Runs `c` while the registry takes the first `landed` uploads and then drops every
+/// upload mid-body (more often than the client retries), with 100 ms of latency on every
+/// request so the switch always falls between two uploads; the registry is healed
+/// before this returns.
+async fn run_until_uploads_fail(t: &TestRegistry, c: Command, landed: usize) -> Run {
+    let faults = t.reg.faults();
+    let stats = t.reg.stats();
+    let watcher = tokio::spawn(async move {
+        loop {
+            if stats.count("PUT", "") >= landed {
+                faults.drop_next_uploads(1000);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+    t.reg
+        .faults()
+        .set_latency(std::time::Duration::from_millis(100));
+    let r = run(c).await;
+    watcher.abort();
+    t.reg.faults().drop_next_uploads(0);
+    t.reg.faults().set_latency(std::time::Duration::ZERO);
+    r
+}
+
 /// A refusal: exit 1, no registry write, and a message naming `needle`.
 fn refused(t: &TestRegistry, r: &Run, needle: &str) -> String {
     assert_ne!(r.code, 0, "expected a refusal:\n{}\n{}", r.stdout, r.stderr);
@@ -266,27 +292,9 @@ async fn resume_rerun_and_mismatch() {
 
     // The first four uploads land (SHA256SUMS, its signature and one or two zips); then
     // every upload is dropped mid-body, more often than the client retries.
-    let faults = t.reg.faults();
-    let stats = t.reg.stats();
-    let watcher = tokio::spawn(async move {
-        loop {
-            if stats.count("PUT", "") >= 4 {
-                faults.drop_next_uploads(1000);
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
-    });
-    // Latency on every request so the watcher always acts between two uploads.
-    t.reg
-        .faults()
-        .set_latency(std::time::Duration::from_millis(100));
     let mut c = publish_binaries(&t, &bins, "1.0.0");
     c.args(["--concurrency", "1"]);
-    let r = run(c).await;
-    watcher.abort();
-    t.reg.faults().drop_next_uploads(0);
-    t.reg.faults().set_latency(std::time::Duration::ZERO);
+    let r = run_until_uploads_fail(&t, c, 4).await;
     assert_ne!(
         r.code, 0,
         "publish should fail:\n{}\n{}",
@@ -1160,27 +1168,10 @@ async fn a_version_an_earlier_tfpub_zipped_is_recognised_completed_and_installs(
     assert_ne!(hashes(&dist), hashes(&pkg), "levels gave the same zips");
 
     // The earlier publish died after SHA256SUMS, its signature and one zip.
-    let faults = t.reg.faults();
-    let stats = t.reg.stats();
-    let watcher = tokio::spawn(async move {
-        loop {
-            if stats.count("PUT", "") >= 3 {
-                faults.drop_next_uploads(1000);
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        }
-    });
-    t.reg
-        .faults()
-        .set_latency(std::time::Duration::from_millis(100));
     let mut c = rsa(t.tfpub_http());
     c.args(["provider", "publish", "--json", "--concurrency", "1"])
         .arg(&dist);
-    let r = run(c).await;
-    watcher.abort();
-    t.reg.faults().drop_next_uploads(0);
-    t.reg.faults().set_latency(std::time::Duration::ZERO);
+    let r = run_until_uploads_fail(&t, c, 3).await;
     assert_ne!(r.code, 0, "the first publish should fail:\n{}", r.stderr);
 
     // Re-run from the raw binaries by today's tfpub: recognised as the same release and
