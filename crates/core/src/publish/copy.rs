@@ -228,6 +228,11 @@ async fn modules(
             };
             o.push(item.fact("from", src.to_string()));
         }
+        // The listing says whether a module is a no-code one: its settings are read only
+        // when it is (or when the server does not say).
+        if m.no_code == Some(false) {
+            continue;
+        }
         if let Some(item) = no_code(from, to, &src, &dst, req.dry_run).await {
             o.push(item.fact("from", src.to_string()));
         }

@@ -36,12 +36,12 @@ pub(super) fn earlier_packing(
         refusal.downcast_ref::<PublishError>(),
         Some(PublishError::OtherPlatformFile { .. } | PublishError::OtherShasums { .. })
     );
-    let Ok(Some(job)) = binaries_job(req) else {
-        return Err(refusal);
-    };
     if !about_files {
         return Err(refusal);
     }
+    let Ok(Some(job)) = binaries_job(req) else {
+        return Err(refusal);
+    };
     for &level in pkg::EARLIER_ZIP_LEVELS {
         ctx.progress.stage(&format!(
             "the registry's files differ: zipping the binaries as earlier tfpub versions did (deflate level {level}) to compare"
